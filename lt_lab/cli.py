@@ -1,0 +1,162 @@
+"""``lt-lab``: the command line.
+
+    lt-lab run --dataset fashion_mnist --imbalance-ratio 100 --loss ce --profile quick --seed 0
+    lt-lab run --profile smoke --sampler class_balanced --set 'loss_params={"label_smoothing": 0.1}'
+    lt-lab grid configs.json      # a JSON list of {"profile": ..., field: value, ...}
+    lt-lab data check             # which datasets are here, and from where
+    lt-lab results                # the stored records, one line each
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from lt_lab.errors import ConfigError, DataUnavailableError, TrainingDivergedError
+
+FLAGS = {  # flag -> (config field, type)
+    "dataset": str, "imbalance_ratio": float, "loss": str, "sampler": str, "model": str,
+    "head": str, "epochs": int, "n_max": int, "seed": int, "subset_seed": int, "device": str,
+}
+
+
+def _parse_value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _overrides(args) -> dict:
+    values = {name: getattr(args, name) for name in FLAGS if getattr(args, name) is not None}
+    for assignment in args.set or []:
+        if "=" not in assignment:
+            raise ConfigError(f"--set {assignment!r}: expected FIELD=VALUE, e.g. --set epochs=3")
+        name, text = assignment.split("=", 1)
+        values[name.strip().replace("-", "_")] = _parse_value(text)
+    return values
+
+
+def _store(args):
+    from lt_lab.results import ResultsStore
+
+    return ResultsStore(args.results_dir)
+
+
+def _print_record(record: dict, cached: bool) -> None:
+    config = record["config"]
+    origin = "stored record" if cached else f"trained in {record['wall_time_s']:.1f} s"
+    print(f"{config['dataset']} ρ={config['imbalance_ratio']:g} loss={config['loss']} "
+          f"sampler={config['sampler']} seed={config['seed']} profile={config['profile']} "
+          f"({origin}, {record['device']})")
+    for name, value in record["metrics"].items():
+        shown = "n/a (empty group)" if value is None else f"{100 * value:6.2f} %"
+        if name == "ece":
+            shown = f"{value:.4f}"
+        print(f"  {name:<16} {shown}")
+    print("  per class (training images → test accuracy):")
+    for label, (name, count, acc) in enumerate(
+        zip(record["class_names"], record["class_counts"], record["per_class_acc"], strict=True)
+    ):
+        print(f"    {label:>3} {name:<14} {count:>6}  {100 * acc:6.2f} %")
+    print(f"  record: {record['key']}.json")
+
+
+def cmd_run(args) -> int:
+    from lt_lab.config import make_config
+    from lt_lab.train import fit
+
+    config = make_config(args.profile, **_overrides(args))
+    result = fit(config, cache=not args.no_cache, store=_store(args), progress=args.progress)
+    if args.json:
+        print(json.dumps(result.record, indent=1))
+    else:
+        _print_record(result.record, result.cached)
+    return 0
+
+
+def cmd_grid(args) -> int:
+    from lt_lab.config import make_config
+    from lt_lab.sweep import run_grid
+
+    with open(args.file) as handle:
+        entries = json.load(handle)
+    if not isinstance(entries, list):
+        raise ConfigError(f"{args.file}: expected a JSON list of config objects")
+    configs = [make_config(entry.pop("profile", "quick"), **entry) for entry in entries]
+    records = run_grid(configs, cache=not args.no_cache, store=_store(args), progress=True)
+    for record in records:
+        metrics = record["metrics"]
+        print(f"{record['key']}  acc {100 * metrics['acc']:6.2f} %  "
+              f"balanced {100 * metrics['balanced_acc']:6.2f} %")
+    return 0
+
+
+def cmd_data(args) -> int:
+    from lt_lab.data import data_report
+
+    for entry in data_report():
+        mark = "yes" if entry["available"] else "no "
+        print(f"{entry['dataset']:<14} {mark}  {entry['source'] or ''}  {entry['detail']}")
+    return 0
+
+
+def cmd_results(args) -> int:
+    store = _store(args)
+    records = store.records()
+    print(f"{len(records)} records in {store.root}")
+    for record in records:
+        config, metrics = record["config"], record["metrics"]
+        print(f"{record['key']}  {config['profile']:<6} {config['dataset']:<14} "
+              f"ρ={config['imbalance_ratio']:<5g} {config['loss']:<10} {config['sampler']:<14} "
+              f"seed={config['seed']}  acc {100 * metrics['acc']:6.2f} %")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lt-lab", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="train one config (or read its stored record)")
+    run.add_argument("--profile", default="quick", help="smoke, quick (default) or paper")
+    for name, kind in FLAGS.items():
+        run.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None)
+    run.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                     help="any config field; VALUE is parsed as JSON when it can be")
+    run.add_argument("--json", action="store_true", help="print the whole record as JSON")
+    run.set_defaults(func=cmd_run)
+
+    grid = commands.add_parser("grid", help="run a JSON list of configs, skipping stored ones")
+    grid.add_argument("file")
+    grid.set_defaults(func=cmd_grid)
+
+    for sub in (run, grid):
+        sub.add_argument("--no-cache", action="store_true", help="retrain even if stored")
+        sub.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+
+    data = commands.add_parser("data", help="datasets")
+    data.add_argument("action", choices=["check"])
+    data.set_defaults(func=cmd_data)
+
+    results = commands.add_parser("results", help="list the stored run records")
+    results.set_defaults(func=cmd_results)
+
+    for sub in (run, grid, results):
+        sub.add_argument("--results-dir", default=None,
+                         help="where records live (default: $LT_LAB_RESULTS or data/results)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, DataUnavailableError, TrainingDivergedError) as error:
+        print(f"lt-lab: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

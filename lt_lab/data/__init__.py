@@ -1,0 +1,28 @@
+"""Data: sources, long-tailed subsets, samplers and batched augmentation."""
+
+from lt_lab.data.augment import augment, random_crop, random_flip
+from lt_lab.data.longtail import (
+    LongTailSplit,
+    class_order,
+    longtail_counts,
+    make_longtail,
+)
+from lt_lab.data.samplers import SAMPLERS, build_sampler, class_probabilities
+from lt_lab.data.sources import DATASETS, ImageDataset, data_report, load_dataset
+
+__all__ = [
+    "DATASETS",
+    "SAMPLERS",
+    "ImageDataset",
+    "LongTailSplit",
+    "augment",
+    "build_sampler",
+    "class_order",
+    "class_probabilities",
+    "data_report",
+    "load_dataset",
+    "longtail_counts",
+    "make_longtail",
+    "random_crop",
+    "random_flip",
+]

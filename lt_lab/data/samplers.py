@@ -1,0 +1,140 @@
+"""Samplers: which training images each epoch sees, as one index tensor on the device.
+
+Two families, both seeded by a ``torch.Generator`` so a run is repeatable:
+
+* class-weighted sampling with replacement (Kang et al. 2020, "Decoupling representation
+  and classifier"): class ``c`` is drawn with probability ``q_c ∝ n_c ** power`` and an
+  image uniformly within it. ``power = 1`` is instance-balanced in expectation, ``0``
+  class-balanced, ``1/2`` square-root; "progressive" moves linearly from instance- to
+  class-balanced over training: ``q_c(t) = (1 - t/T) q_c^IB + (t/T) q_c^CB``.
+* resampling the data set once (Buda et al. 2018): random over-sampling repeats images of
+  every class up to ``n_max``; under-sampling keeps ``n_min`` images of every class. The
+  resampled set is drawn at the first epoch and reshuffled every epoch.
+
+"instance" is the plain shuffle of every image once an epoch, without replacement.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lt_lab.errors import ConfigError, check_choice
+
+SAMPLERS = (
+    "instance",
+    "class_balanced",
+    "square_root",
+    "progressive",
+    "oversample",
+    "undersample",
+)
+_POWER = {"class_balanced": 0.0, "square_root": 0.5}
+
+
+def class_probabilities(class_counts: torch.Tensor, power: float) -> torch.Tensor:
+    """``q_c = n_c**power / sum_k n_k**power``: the probability of drawing class ``c``."""
+    weights = class_counts.double() ** power
+    return weights / weights.sum()
+
+
+class Sampler:
+    """Draws the indices of one epoch. Subclasses implement :meth:`epoch_indices`."""
+
+    def __init__(self, labels: torch.Tensor, num_classes: int, num_epochs: int = 1):
+        self.labels = labels
+        self.num_classes = num_classes
+        self.num_epochs = num_epochs
+        self.class_counts = torch.bincount(labels, minlength=num_classes)
+        if (self.class_counts == 0).any():
+            empty = torch.nonzero(self.class_counts == 0).flatten().tolist()
+            raise ConfigError(f"class_counts has classes with no images: {empty}")
+
+    def epoch_indices(self, epoch: int, generator: torch.Generator) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        """Samples per epoch."""
+        return len(self.labels)
+
+
+class InstanceSampler(Sampler):
+    """Every image once an epoch, in a fresh random order."""
+
+    def epoch_indices(self, epoch, generator):
+        n = len(self.labels)
+        return torch.randperm(n, generator=generator, device=generator.device).to(
+            self.labels.device
+        )
+
+
+class ClassWeightedSampler(Sampler):
+    """Draw ``len(labels)`` images with replacement, class ``c`` with probability ``q_c``."""
+
+    def __init__(self, labels, num_classes, num_epochs=1, *, power: float | None = None):
+        super().__init__(labels, num_classes, num_epochs)
+        self.power = power  # None: progressive
+
+    def class_probabilities(self, epoch: int) -> torch.Tensor:
+        if self.power is not None:
+            return class_probabilities(self.class_counts, self.power)
+        progress = epoch / max(self.num_epochs, 1)
+        instance = class_probabilities(self.class_counts, 1.0)
+        balanced = class_probabilities(self.class_counts, 0.0)
+        return (1 - progress) * instance + progress * balanced
+
+    def epoch_indices(self, epoch, generator):
+        per_class = self.class_probabilities(epoch) / self.class_counts.double()
+        per_sample = per_class[self.labels].to(generator.device)
+        drawn = torch.multinomial(per_sample, len(self.labels), True, generator=generator)
+        return drawn.to(self.labels.device)
+
+
+class ResampledSetSampler(Sampler):
+    """Resample every class to ``target`` images once, then shuffle that set each epoch."""
+
+    def __init__(self, labels, num_classes, num_epochs=1, *, target: str):
+        super().__init__(labels, num_classes, num_epochs)
+        self.target = target
+        self._indices: torch.Tensor | None = None
+
+    def _resample(self, generator: torch.Generator) -> torch.Tensor:
+        counts = self.class_counts
+        size = int(counts.max() if self.target == "max" else counts.min())
+        chosen = []
+        for c in range(self.num_classes):
+            members = torch.nonzero(self.labels == c).flatten().to(generator.device)
+            order = torch.randperm(len(members), generator=generator, device=generator.device)
+            if size <= len(members):  # under-sampling: a random subset
+                chosen.append(members[order[:size]])
+                continue
+            extra = torch.randint(
+                len(members), (size - len(members),), generator=generator, device=generator.device
+            )
+            chosen.append(torch.cat([members, members[extra]]))  # all originals, then repeats
+        return torch.cat(chosen).to(self.labels.device)
+
+    def epoch_indices(self, epoch, generator):
+        if self._indices is None:
+            self._indices = self._resample(generator)
+        order = torch.randperm(len(self._indices), generator=generator, device=generator.device)
+        return self._indices[order.to(self._indices.device)]
+
+    def __len__(self) -> int:
+        counts = self.class_counts
+        size = int(counts.max() if self.target == "max" else counts.min())
+        return size * self.num_classes
+
+
+def build_sampler(
+    name: str, labels: torch.Tensor, num_classes: int, num_epochs: int = 1
+) -> Sampler:
+    """The sampler called ``name`` (one of :data:`SAMPLERS`) over ``labels``."""
+    check_choice("sampler", name, SAMPLERS)
+    if name == "instance":
+        return InstanceSampler(labels, num_classes, num_epochs)
+    if name in _POWER:
+        return ClassWeightedSampler(labels, num_classes, num_epochs, power=_POWER[name])
+    if name == "progressive":
+        return ClassWeightedSampler(labels, num_classes, num_epochs, power=None)
+    target = "max" if name == "oversample" else "min"
+    return ResampledSetSampler(labels, num_classes, num_epochs, target=target)

@@ -1,0 +1,356 @@
+"""``fit(config)``: train one model on a long-tailed set and return its run record.
+
+The whole training set sits on the device as one uint8 tensor. Each epoch the sampler
+returns one index tensor; a batch is a slice of it, gathered, augmented and normalised on
+the device. No DataLoader, no per-image Python.
+
+    for epoch in range(epochs):
+        set the learning rate (linear warm-up, then step or cosine)
+        for indices in batches of sampler.epoch_indices(epoch):
+            x = normalise(augment(train_images[indices]))
+            loss(model(x), train_labels[indices]).backward(); optimizer.step()
+        every `eval_every` epochs: evaluate on the balanced test set
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+import lt_lab
+from lt_lab import losses
+from lt_lab.config import CACHE_VERSION, RunConfig
+from lt_lab.data import (
+    augment,
+    build_sampler,
+    class_order,
+    load_dataset,
+    longtail_counts,
+    make_longtail,
+)
+from lt_lab.errors import TrainingDivergedError
+from lt_lab.metrics import classification_report
+from lt_lab.models import build_model
+from lt_lab.results import ResultsStore
+
+EVAL_BATCH = 256  # larger batches are slower on a small CPU's cache
+
+
+@dataclass
+class TrainingData:
+    """A long-tailed training set and a balanced test set, on the device."""
+
+    train_images: torch.Tensor  # uint8 (N, C, H, W)
+    train_labels: torch.Tensor  # int64 rank labels, 0 = head
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    class_counts: list[int]
+    class_names: list[str]
+    mean: torch.Tensor  # (1, C, 1, 1)
+    std: torch.Tensor
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_counts)
+
+    def normalise(self, images: torch.Tensor) -> torch.Tensor:
+        return (images.float() / 255 - self.mean) / self.std
+
+
+def prepare_data(config: RunConfig, device: torch.device | str = "cpu") -> TrainingData:
+    """Load the source, cut the long-tailed subset of ``config`` and move it to ``device``."""
+    source = load_dataset(config.dataset)
+    recipe = config.recipe
+    counts = longtail_counts(
+        config.n_max or recipe.n_max, source.num_classes, config.imbalance_ratio,
+        config.imbalance_profile,
+    )
+    order = class_order(config.dataset, source.num_classes, config.class_order)
+    split = make_longtail(
+        source.train_labels, source.test_labels, counts, order=order,
+        seed=config.subset_seed, test_per_class=config.test_per_class,
+    )
+    channels = source.image_shape[0]
+    return TrainingData(
+        train_images=source.train_images[split.train_indices].to(device),
+        train_labels=split.train_labels.to(device),
+        test_images=source.test_images[split.test_indices].to(device),
+        test_labels=split.test_labels.to(device),
+        class_counts=split.class_counts,
+        class_names=[source.class_names[c] for c in order],
+        mean=torch.tensor(recipe.mean, device=device).view(1, channels, 1, 1),
+        std=torch.tensor(recipe.std, device=device).view(1, channels, 1, 1),
+    )
+
+
+def learning_rate(config: RunConfig, epoch: int) -> float:
+    """Linear warm-up over ``warmup_epochs``, then the step, cosine or constant schedule."""
+    if epoch < config.warmup_epochs:
+        return config.lr * (epoch + 1) / config.warmup_epochs
+    if config.lr_schedule == "step":
+        passed = sum(epoch >= round(m * config.epochs) for m in config.lr_milestones)
+        return config.lr * config.lr_decay**passed
+    if config.lr_schedule == "cosine":
+        span = max(config.epochs - config.warmup_epochs, 1)
+        return 0.5 * config.lr * (1 + math.cos(math.pi * (epoch - config.warmup_epochs) / span))
+    return config.lr
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from lt_lab.errors import ConfigError
+
+        raise ConfigError("device='cuda' but torch sees no CUDA GPU; use device='auto' or 'cpu'")
+    return torch.device(name)
+
+
+def _autocast(device: torch.device):
+    # bf16 on CUDA: the GPU speed-up; on the CPU autocast only slows small convs down.
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, images: torch.Tensor, data: TrainingData) -> torch.Tensor:
+    """Logits of ``images`` (uint8, on the device) in float32, in evaluation mode."""
+    was_training = model.training
+    model.eval()
+    device = images.device
+    outputs = []
+    for start in range(0, len(images), EVAL_BATCH):
+        x = data.normalise(images[start : start + EVAL_BATCH])
+        with _autocast(device):
+            outputs.append(model(x.contiguous(memory_format=torch.channels_last)).float())
+    model.train(was_training)
+    return torch.cat(outputs)
+
+
+def evaluate(model: nn.Module, data: TrainingData, config: RunConfig) -> dict:
+    """Every test metric of :func:`lt_lab.metrics.classification_report`."""
+    logits = predict_logits(model, data.test_images, data)
+    return classification_report(
+        logits.cpu(), data.test_labels.cpu(), data.class_counts,
+        many_threshold=config.many_threshold, few_threshold=config.few_threshold,
+    )
+
+
+def train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generator) -> float:
+    """One pass over the sampler's indices; returns the mean training loss."""
+    model.train()
+    device = data.train_images.device
+    indices = sampler.epoch_indices(epoch, generator)
+    recipe = config.recipe
+    step_losses = []
+    for start in range(0, len(indices), config.batch_size):
+        batch = indices[start : start + config.batch_size]
+        if len(batch) < 2:  # BatchNorm cannot train on a single image
+            continue
+        images = data.train_images[batch]
+        if config.augment:
+            images = augment(images, padding=recipe.crop_padding, flip=recipe.flip,
+                             generator=generator)
+        x = data.normalise(images).contiguous(memory_format=torch.channels_last)
+        with _autocast(device):
+            loss = loss_fn(model(x).float(), data.train_labels[batch])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step_losses.append(loss.detach())
+    losses_this_epoch = torch.stack(step_losses)
+    finite = torch.isfinite(losses_this_epoch)
+    if not finite.all():  # checked once an epoch: a check per step would sync the GPU
+        step = int((~finite).nonzero()[0])
+        raise TrainingDivergedError(
+            f"training loss became {losses_this_epoch[step].item()} at epoch {epoch}, "
+            f"step {step} (loss={config.loss!r}, lr={learning_rate(config, epoch):g}); "
+            "try a lower lr or check the loss parameters"
+        )
+    return float(losses_this_epoch.mean())
+
+
+@dataclass
+class RunResult:
+    """A run record, and the trained model and data when the run happened in this process."""
+
+    record: dict
+    model: nn.Module | None = None
+    data: TrainingData | None = None
+    cached: bool = False
+
+    @property
+    def metrics(self) -> dict:
+        return self.record["metrics"]
+
+
+@dataclass
+class TrainState:
+    """What callbacks see at the end of each epoch; they may add to ``extras``."""
+
+    config: RunConfig
+    epoch: int
+    model: nn.Module
+    data: TrainingData
+    extras: dict = field(default_factory=dict)
+
+
+def fit(
+    config: RunConfig,
+    *,
+    cache: bool = True,
+    save: bool = True,
+    store: ResultsStore | None = None,
+    callbacks=(),
+    progress: bool | None = None,
+) -> RunResult:
+    """Train ``config`` (or, with ``cache``, return its stored record) and store the record.
+
+    ``callbacks``: objects with ``on_epoch_end(state: TrainState)``. ``progress``: a tqdm
+    bar over epochs; ``None`` shows it only on an interactive terminal.
+    """
+    config = config.validate()
+    store = store or ResultsStore()
+    if cache and (record := store.load(config)) is not None:
+        return RunResult(record=record, cached=True)
+    started = time.perf_counter()
+    device = resolve_device(config.device)
+    seed_everything(config.seed)
+    data = prepare_data(config, device)
+    model = build_model(config.model, tuple(data.train_images.shape[1:]), data.num_classes,
+                        config.head)
+    model = model.to(device).to(memory_format=torch.channels_last)
+    loss_fn = losses.build(config.loss, data.class_counts, **config.loss_params).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                                weight_decay=config.weight_decay)
+    sampler = build_sampler(config.sampler, data.train_labels, data.num_classes, config.epochs)
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    curves = {"epoch": [], "lr": [], "train_loss": [], "eval_epoch": [], "test_acc": [],
+              "test_balanced_acc": [], "test_few_shot_acc": []}
+    state = TrainState(config, 0, model, data)
+    bar = tqdm(range(config.epochs), desc=describe(config), disable=_quiet(progress), leave=False)
+    for epoch in bar:
+        lr = learning_rate(config, epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        if hasattr(loss_fn, "set_epoch"):  # schedules such as deferred re-weighting
+            loss_fn.set_epoch(epoch, config.epochs)
+        train_loss = train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch,
+                                 generator)
+        curves["epoch"].append(epoch + 1)
+        curves["lr"].append(lr)
+        curves["train_loss"].append(train_loss)
+        if (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs:
+            report = evaluate(model, data, config)
+            curves["eval_epoch"].append(epoch + 1)
+            curves["test_acc"].append(report["acc"])
+            curves["test_balanced_acc"].append(report["balanced_acc"])
+            curves["test_few_shot_acc"].append(report["few_shot_acc"])
+            bar.set_postfix(loss=f"{train_loss:.3f}", acc=f"{report['acc']:.3f}")
+        state.epoch = epoch
+        for callback in callbacks:
+            callback.on_epoch_end(state)
+    record = make_record(config, data, report, curves, state.extras,
+                         wall_time_s=time.perf_counter() - started, device=device)
+    if save:
+        store.save(record)
+    return RunResult(record=record, model=model, data=data)
+
+
+def describe(config: RunConfig) -> str:
+    return f"{config.dataset} ρ={config.imbalance_ratio:g} {config.loss} seed={config.seed}"
+
+
+def _quiet(progress: bool | None) -> bool | None:
+    return None if progress is None else not progress
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch and numpy; make cuDNN pick deterministic kernels."""
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+
+
+METRIC_NAMES = ("acc", "balanced_acc", "macro_f1", "ece", "many_shot_acc", "medium_shot_acc",
+                "few_shot_acc")
+
+
+def _round(value, digits: int = 6):
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, digits)
+    if isinstance(value, list):
+        return [_round(v, digits) for v in value]
+    if isinstance(value, dict):
+        return {k: _round(v, digits) for k, v in value.items()}
+    return value
+
+
+def make_record(config, data, report, curves, extras, *, wall_time_s, device) -> dict:
+    """The JSON-ready run record (NaN, e.g. an empty shot group, becomes null)."""
+    best = int(np.argmax(curves["test_acc"]))
+    return _round({
+        "key": config.key(),
+        "cache_version": CACHE_VERSION,
+        "config": config.to_dict(),
+        "seed": config.seed,
+        "class_counts": data.class_counts,
+        "class_names": data.class_names,
+        "metrics": {name: report[name] for name in METRIC_NAMES},
+        "per_class_acc": report["per_class_acc"],
+        "confusion_matrix": report["confusion_matrix"],
+        "curves": curves,
+        "best_on_test": {"epoch": curves["eval_epoch"][best], "acc": curves["test_acc"][best],
+                         "note": "model selection on the test set; reported for comparison only"},
+        "extras": extras,
+        "wall_time_s": round(wall_time_s, 2),
+        "device": describe_device(device),
+        "versions": software_versions(),
+        "git_commit": git_commit(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    })
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(device)}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"cpu: {cpu}, {torch.get_num_threads()} threads"
+
+
+def software_versions() -> dict:
+    return {"python": sys.version.split()[0], "torch": torch.__version__,
+            "numpy": np.__version__, "lt_lab": lt_lab.__version__}
+
+
+def git_commit() -> str:
+    """The checkout's commit (with ``-dirty`` if it has uncommitted changes), or 'unknown'."""
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=here,
+                                capture_output=True, text=True, timeout=5, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=here, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")

@@ -1,0 +1,16 @@
+"""Shared fixtures: every test writes run records to its own temporary folder."""
+
+import pytest
+
+from lt_lab.results import ResultsStore
+
+
+@pytest.fixture
+def store(tmp_path):
+    return ResultsStore(tmp_path / "results")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_results(tmp_path, monkeypatch):
+    # A test must never write into the repository's data/results.
+    monkeypatch.setenv("LT_LAB_RESULTS", str(tmp_path / "default-results"))

@@ -1,0 +1,84 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from lt_lab.config import make_config
+from lt_lab.errors import TrainingDivergedError
+from lt_lab.losses import register
+from lt_lab.train import fit, learning_rate
+
+
+def test_paper_schedule_by_hand():
+    config = make_config("paper", dataset="cifar10")
+    # warm-up: 0.1 * (epoch + 1) / 5
+    assert [learning_rate(config, e) for e in range(5)] == pytest.approx(
+        [0.02, 0.04, 0.06, 0.08, 0.1])
+    assert learning_rate(config, 159) == pytest.approx(0.1)
+    assert learning_rate(config, 160) == pytest.approx(0.001)
+    assert learning_rate(config, 179) == pytest.approx(0.001)
+    assert learning_rate(config, 180) == pytest.approx(0.00001)
+
+
+def test_cosine_schedule_by_hand():
+    config = make_config("smoke", lr=1.0, epochs=5, warmup_epochs=1, lr_schedule="cosine")
+    # after warm-up: 0.5 (1 + cos(pi (e - 1) / 4))
+    assert [learning_rate(config, e) for e in range(5)] == pytest.approx(
+        [1.0, 1.0, 0.5 * (1 + math.cos(math.pi / 4)), 0.5, 0.5 * (1 + math.cos(3 * math.pi / 4))])
+
+
+def test_smoke_run_writes_a_full_record(store):
+    result = fit(make_config("smoke"), store=store)
+    record = result.record
+    assert not result.cached and result.model is not None
+    assert store.path(record["key"]).exists()
+    assert record["class_counts"] == [200, 119, 71, 43, 25, 15, 9, 5, 3, 2]
+    assert len(record["per_class_acc"]) == 10
+    assert set(record["metrics"]) >= {"acc", "balanced_acc", "many_shot_acc", "few_shot_acc"}
+    assert record["curves"]["epoch"] == [1, 2]
+    assert record["versions"]["torch"] == torch.__version__
+    assert record["device"].startswith("cpu")
+    assert record["wall_time_s"] > 0
+    assert 0 <= record["metrics"]["acc"] <= 1
+
+
+def test_cache_returns_the_stored_record(store):
+    config = make_config("smoke", epochs=1)
+    first = fit(config, store=store)
+    again = fit(config, store=store)
+    assert again.cached and again.model is None and again.record == first.record
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(store):
+    config = make_config("smoke", epochs=1, sampler="class_balanced")
+    one = fit(config, cache=False, save=False, store=store).record
+    two = fit(config, cache=False, save=False, store=store).record
+    assert one["metrics"] == two["metrics"] and one["curves"] == two["curves"]
+    other = fit(config.replace(seed=1), cache=False, save=False, store=store).record
+    assert other["curves"]["train_loss"] != one["curves"]["train_loss"]
+
+
+@register("always_nan")
+class AlwaysNaN(nn.Module):
+    def __init__(self, class_counts=None):
+        super().__init__()
+
+    def forward(self, logits, targets):
+        return logits.sum() * float("nan")
+
+
+def test_nan_loss_names_epoch_and_step(store):
+    with pytest.raises(TrainingDivergedError, match=r"epoch 0, step 0"):
+        fit(make_config("smoke", loss="always_nan"), store=store)
+
+
+@pytest.mark.slow
+def test_quick_run_shows_the_head_tail_gap(store):
+    """The issue's acceptance run: quick CE on Fashion-MNIST-LT ρ=100."""
+    record = fit(make_config("quick"), store=store).record
+    metrics = record["metrics"]
+    assert record["class_counts"] == [1000, 599, 359, 215, 129, 77, 46, 27, 16, 10]
+    assert metrics["many_shot_acc"] - metrics["few_shot_acc"] > 0.3
+    head, tail = record["per_class_acc"][:3], record["per_class_acc"][-3:]
+    assert min(head) > max(tail)
