@@ -69,7 +69,8 @@ def longtail_counts(
 
 def class_order_names(dataset: str) -> list[str]:
     """The class orders ``dataset`` knows, for :func:`class_order`."""
-    return ["default", "natural", *CLASS_ORDERS.get(dataset, {})]
+    named = ["natural", *CLASS_ORDERS.get(dataset, {})]
+    return ["default", *dict.fromkeys(named)]
 
 
 def class_order(dataset: str, num_classes: int, order: str = "default") -> tuple[int, ...]:
@@ -80,9 +81,9 @@ def class_order(dataset: str, num_classes: int, order: str = "default") -> tuple
     Fashion-MNIST, natural elsewhere).
     """
     named = {"natural": tuple(range(num_classes)), **CLASS_ORDERS.get(dataset, {})}
+    check_choice("class_order", order, class_order_names(dataset))
     if order == "default":
         order = DEFAULT_CLASS_ORDER.get(dataset, "natural")
-    check_choice("class_order", order, named)
     return named[order]
 
 

@@ -5,8 +5,10 @@ Two families, both seeded by a ``torch.Generator`` so a run is repeatable:
 * class-weighted sampling with replacement (Kang et al. 2020, "Decoupling representation
   and classifier"): class ``c`` is drawn with probability ``q_c ∝ n_c ** power`` and an
   image uniformly within it. ``power = 1`` is instance-balanced in expectation, ``0``
-  class-balanced, ``1/2`` square-root; "progressive" moves linearly from instance- to
-  class-balanced over training: ``q_c(t) = (1 - t/T) q_c^IB + (t/T) q_c^CB``.
+  class-balanced, ``1/2`` square-root; "progressive" moves linearly from instance- towards
+  class-balanced, ``q_c(t) = (1 - t/T) q_c^IB + (t/T) q_c^CB`` with ``t`` the epoch from 0
+  and ``T`` the number of epochs, as in the paper (so the last epoch, t = T-1, is not quite
+  balanced yet).
 * resampling the data set once (Buda et al. 2018): random over-sampling repeats images of
   every class up to ``n_max``; under-sampling keeps ``n_min`` images of every class. The
   resampled set is drawn at the first epoch and reshuffled every epoch.
