@@ -5,6 +5,9 @@
     lt-lab grid configs.json      # a JSON list of {"profile": ..., field: value, ...}
     lt-lab data check             # which datasets are here, and from where
     lt-lab results                # the stored records, one line each
+    lt-lab book execute chapters/00_long_tail.ipynb -p profile paper -p seeds "[1, 2]"
+    lt-lab book execute --all && lt-lab book build && lt-lab book check
+    lt-lab book freeze chapters/00_long_tail.ipynb   # store the claim verdicts nbval checks
 """
 
 from __future__ import annotations
@@ -114,6 +117,39 @@ def cmd_results(args) -> int:
     return 0
 
 
+def cmd_book(args) -> int:
+    from lt_lab import book
+
+    if args.action == "execute":
+        parameters = {name: _parse_value(value) for name, value in args.parameter or []}
+        notebooks = book.chapter_notebooks() if args.all else args.notebooks
+        if not notebooks:
+            raise ConfigError("book execute: name a notebook, or pass --all")
+        from papermill import PapermillExecutionError
+
+        for notebook in notebooks:
+            print(f"executing {notebook} {parameters or ''}", flush=True)
+            try:
+                print(f"  -> {book.execute(notebook, parameters)}")
+            except PapermillExecutionError as error:
+                raise ConfigError(f"{notebook} stopped in cell [{error.exec_count}]: "
+                                  f"{error.ename}: {error.evalue}") from None
+    elif args.action == "build":
+        print(f"site: {book.build_site(strict=not args.no_strict) / 'index.html'}")
+    elif args.action == "freeze":
+        for notebook in args.notebooks:
+            print(f"{notebook}: froze cells {book.freeze(notebook)}")
+    elif args.action == "check":
+        problems = book.check_site()
+        for problem in problems:
+            print(f"site check: {problem}", file=sys.stderr)
+        if problems:
+            return 1
+        print(f"site check: every page renders with its figures and tables; screenshots in "
+              f"{book.BUILD / 'screenshots'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lt-lab", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -143,6 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
     results = commands.add_parser("results", help="list the stored run records")
     results.set_defaults(func=cmd_results)
 
+    book = commands.add_parser("book", help="execute chapters, build and check the site")
+    book.add_argument("action", choices=["execute", "build", "freeze", "check"])
+    book.add_argument("notebooks", nargs="*", help="chapter notebooks (execute, freeze)")
+    book.add_argument("--all", action="store_true", help="every chapter (execute)")
+    book.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                      help="a notebook parameter; VALUE is parsed as JSON when it can be")
+    book.add_argument("--no-strict", action="store_true", help="build: warnings are not errors")
+    book.set_defaults(func=cmd_book)
+
     for sub in (run, grid, results):
         sub.add_argument("--results-dir", default=None,
                          help="where records live (default: $LT_LAB_RESULTS or data/results)")
@@ -153,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, DataUnavailableError, TrainingDivergedError) as error:
+    except (ConfigError, DataUnavailableError, TrainingDivergedError, RuntimeError) as error:
         print(f"lt-lab: error: {error}", file=sys.stderr)
         return 2
 

@@ -28,6 +28,9 @@ CACHE_VERSION = 1
 LR_SCHEDULES = ("step", "cosine", "constant")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 KEY_EXCLUDED = ("device", "profile")
+# Features added after records were first stored: left out of the key while at their default
+# ("off"), so adding one never invalidates the records of configs that do not use it.
+KEY_OMITTED_AT_DEFAULT = ("posthoc_taus",)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,9 @@ class RunConfig:
     many_threshold: int = 100  # shot groups: many > 100 training images, few < 20
     few_threshold: int = 20
     eval_every: int = 5  # epochs between test evaluations (the last epoch always is one)
+    # Post-hoc logit adjustment at the last epoch (Menon et al. 2021): also report the metrics
+    # of argmax(z - tau log pi) for each tau; tau=1 is Buda et al.'s prior thresholding.
+    posthoc_taus: tuple[float, ...] = ()
     seed: int = 0  # model initialisation, sampling and augmentation
     profile: str = "quick"
     device: str = "auto"
@@ -126,11 +132,14 @@ class RunConfig:
     def to_dict(self) -> dict:
         out = dataclasses.asdict(self)
         out["lr_milestones"] = list(self.lr_milestones)
+        out["posthoc_taus"] = list(self.posthoc_taus)
         return out
 
     def key(self) -> str:
         """A stable 16-hex-digit hash of what this config computes."""
-        material = {k: v for k, v in self.to_dict().items() if k not in KEY_EXCLUDED}
+        defaults = RunConfig().to_dict()
+        material = {k: v for k, v in self.to_dict().items() if k not in KEY_EXCLUDED
+                    and not (k in KEY_OMITTED_AT_DEFAULT and v == defaults[k])}
         material["cache_version"] = CACHE_VERSION
         canonical = json.dumps(material, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
@@ -167,6 +176,8 @@ def _coerce(values: dict) -> dict:
     out = dict(values)
     if "lr_milestones" in out:
         out["lr_milestones"] = tuple(float(m) for m in out["lr_milestones"])
+    if "posthoc_taus" in out:
+        out["posthoc_taus"] = tuple(float(t) for t in out["posthoc_taus"])
     if "imbalance_ratio" in out:
         out["imbalance_ratio"] = float(out["imbalance_ratio"])
     if "loss_params" in out:

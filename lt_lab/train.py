@@ -39,7 +39,7 @@ from lt_lab.data import (
     longtail_counts,
     make_longtail,
 )
-from lt_lab.errors import TrainingDivergedError
+from lt_lab.errors import ConfigError, TrainingDivergedError, check_choice
 from lt_lab.metrics import classification_report
 from lt_lab.models import build_model
 from lt_lab.results import ResultsStore
@@ -108,13 +108,15 @@ def learning_rate(config: RunConfig, epoch: int) -> float:
 
 
 def resolve_device(name: str) -> torch.device:
+    """``"auto"`` is CUDA when torch sees a GPU, else the CPU."""
+    from lt_lab.config import DEVICES
+
+    check_choice("device", name, DEVICES)
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        from lt_lab.errors import ConfigError
-
         raise ConfigError("device='cuda' but torch sees no CUDA GPU; use device='auto' or 'cpu'")
     return torch.device(name)
 
@@ -139,11 +141,19 @@ def predict_logits(model: nn.Module, images: torch.Tensor, data: TrainingData) -
     return torch.cat(outputs)
 
 
-def evaluate(model: nn.Module, data: TrainingData, config: RunConfig) -> dict:
-    """Every test metric of :func:`lt_lab.metrics.classification_report`."""
-    logits = predict_logits(model, data.test_images, data)
+def evaluate(model: nn.Module, data: TrainingData, config: RunConfig,
+             tau: float = 0.0) -> dict:
+    """Every test metric of :func:`lt_lab.metrics.classification_report`.
+
+    With ``tau`` the predictions are post-hoc adjusted: ``argmax_y z_y - tau log pi_y``, with
+    pi the training class prior (Menon et al. 2021; tau=1 is Buda et al.'s thresholding).
+    """
+    logits = predict_logits(model, data.test_images, data).cpu()
+    if tau:
+        counts = torch.tensor(data.class_counts, dtype=torch.float64)
+        logits = logits - tau * torch.log(counts / counts.sum()).float()
     return classification_report(
-        logits.cpu(), data.test_labels.cpu(), data.class_counts,
+        logits, data.test_labels.cpu(), data.class_counts,
         many_threshold=config.many_threshold, few_threshold=config.few_threshold,
     )
 
@@ -262,6 +272,12 @@ def fit(
         state.epoch = epoch
         for callback in callbacks:
             callback.on_epoch_end(state)
+    if config.posthoc_taus:
+        state.extras["posthoc"] = {
+            f"{tau:g}": {name: value for name, value in evaluate(model, data, config, tau).items()
+                         if name in METRIC_NAMES or name == "per_class_acc"}
+            for tau in config.posthoc_taus
+        }
     record = make_record(config, data, report, curves, state.extras,
                          wall_time_s=time.perf_counter() - started, device=device)
     if save:

@@ -55,7 +55,8 @@ def test_unknown_profile_lists_the_allowed_ones():
 def test_key_is_the_hash_of_the_canonical_config_without_device_and_profile():
     config = make_config("smoke", seed=3)
     material = config.to_dict()
-    del material["device"], material["profile"]
+    # device and profile do not change what is computed; posthoc_taus is left out while off
+    del material["device"], material["profile"], material["posthoc_taus"]
     material["cache_version"] = CACHE_VERSION
     canonical = json.dumps(material, sort_keys=True, separators=(",", ":"))
     assert config.key() == hashlib.sha256(canonical.encode()).hexdigest()[:16]
@@ -67,6 +68,7 @@ def test_key_follows_what_is_computed():
     assert config.key() == config.replace(device="cpu").key()
     assert config.key() != config.replace(seed=1).key()
     assert config.key() != config.replace(loss_params={"label_smoothing": 0.1}).key()
+    assert config.key() != config.replace(posthoc_taus=[1.0]).key()
 
 
 def test_round_trip_through_a_record():

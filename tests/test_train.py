@@ -82,3 +82,11 @@ def test_quick_run_shows_the_head_tail_gap(store):
     assert metrics["many_shot_acc"] - metrics["few_shot_acc"] > 0.3
     head, tail = record["per_class_acc"][:3], record["per_class_acc"][-3:]
     assert min(head) > max(tail)
+
+
+def test_posthoc_adjustment_moves_predictions_to_the_tail(store):
+    record = fit(make_config("smoke", posthoc_taus=[0.0, 1.0]), store=store).record
+    plain, adjusted = record["extras"]["posthoc"]["0"], record["extras"]["posthoc"]["1"]
+    assert plain["acc"] == record["metrics"]["acc"]  # tau=0 is no adjustment
+    assert adjusted["few_shot_acc"] >= plain["few_shot_acc"]
+    assert adjusted["many_shot_acc"] <= plain["many_shot_acc"]

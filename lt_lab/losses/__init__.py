@@ -4,7 +4,7 @@ One file per family registers its losses on import: ``basic`` (cross-entropy), a
 chapters' ``reweighting``, ``margins``, ``regression``.
 """
 
-from lt_lab.losses import basic  # noqa: F401  (registers "ce")
+from lt_lab.losses import basic, margins, reweighting  # noqa: F401  (register their losses)
 from lt_lab.losses.basic import CrossEntropy, cross_entropy
 from lt_lab.losses.registry import available, build, loss_parameters, register
 

@@ -1,0 +1,305 @@
+"""The book pipeline: papermill executes the chapters, Jupyter Book renders them.
+
+    chapters/*.ipynb (clean sources) ──papermill──► _build/src/chapters/*.ipynb (executed)
+    _config.yml, _toc.yml, book/ ──copied──────────► _build/src/
+    claims published by each chapter ──────────────► _build/src/book/ledger.md
+    _build/src ──jupyter-book build──► _build/html
+
+The executed copies keep the sources' paths (``chapters/<name>.ipynb``) inside the staging
+folder, so the Colab button of a rendered page opens the clean source notebook of the
+repository. Needs the ``book`` extra (papermill, jupyter-book); never imported by the core.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import lt_lab
+from lt_lab.claims import CLAIMS_ENV, load_published
+from lt_lab.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = ROOT / "chapters"
+BUILD = ROOT / "_build"
+STAGE = BUILD / "src"
+CLAIMS = BUILD / "claims"
+class BookBuildError(RuntimeError):
+    """The site did not build."""
+
+
+LEDGER_MARKER = "<!-- claims-ledger -->"
+HEADER_TAG = "provenance"
+
+
+def chapter_notebooks() -> list[Path]:
+    """The chapters' source notebooks, in order."""
+    return sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def toc_chapters() -> list[Path]:
+    """The chapter notebooks the table of contents (``_toc.yml``) lists, in its order."""
+    import yaml
+
+    def files(node):
+        if isinstance(node, dict):
+            if str(node.get("file", "")).startswith("chapters/"):
+                yield ROOT / f"{node['file']}.ipynb"
+            for value in node.values():
+                yield from files(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from files(item)
+
+    return list(files(yaml.safe_load((ROOT / "_toc.yml").read_text())))
+
+
+def notebook_parameters(notebook: Path) -> dict:
+    """The defaults of the notebook's ``parameters`` cell: ``{name: default}``."""
+    import papermill
+
+    inferred = papermill.inspect_notebook(str(notebook))
+    return {name: ast.literal_eval(spec["default"]) for name, spec in inferred.items()}
+
+
+def check_parameters(notebook: Path, parameters: dict) -> None:
+    known = notebook_parameters(notebook)
+    unknown = sorted(set(parameters) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"{notebook.name} has no parameter(s) {unknown}; its parameters: {', '.join(known)}"
+        )
+
+
+def execute(
+    notebook: str | Path,
+    parameters: dict | None = None,
+    *,
+    output_dir: str | Path = STAGE / "chapters",
+    claims_dir: str | Path | None = CLAIMS,
+    timeout_s: int | None = None,
+) -> Path:
+    """Run ``notebook`` with papermill; write the executed copy (with a provenance header)."""
+    import nbformat
+    import papermill
+
+    notebook = Path(notebook).resolve()
+    if not notebook.exists():
+        raise ConfigError(f"notebook={str(notebook)!r} does not exist")
+    parameters = dict(parameters or {})
+    check_parameters(notebook, parameters)
+    output = Path(output_dir) / notebook.name
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(f".{output.stem}.partial.ipynb")
+    environment = {CLAIMS_ENV: str(claims_dir)} if claims_dir else {}
+    started = time.perf_counter()
+    with _environment(environment):
+        papermill.execute_notebook(
+            str(notebook), str(partial), parameters=parameters, kernel_name="python3",
+            cwd=str(notebook.parent), progress_bar=False, execution_timeout=timeout_s,
+        )
+    wall_time_s = time.perf_counter() - started
+    executed = nbformat.read(partial, as_version=4)
+    values = {**notebook_parameters(notebook), **parameters}
+    _insert_header(executed, values, wall_time_s)
+    nbformat.write(executed, partial)
+    os.replace(partial, output)
+    return output
+
+
+class _environment:
+    """Set environment variables for the kernel papermill starts, then restore them."""
+
+    def __init__(self, values: dict):
+        self.values, self.saved = values, {}
+
+    def __enter__(self):
+        for name, value in self.values.items():
+            self.saved[name] = os.environ.get(name)
+            os.environ[name] = value
+
+    def __exit__(self, *exc):
+        for name, value in self.saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def provenance(values: dict, wall_time_s: float) -> str:
+    """The header of a rendered chapter: profile, device, seeds, wall time, commit."""
+    from lt_lab.train import describe_device, git_commit, resolve_device
+
+    device = describe_device(resolve_device(values.get("device", "auto")))
+    shown = ", ".join(f"`{k}={json.dumps(v)}`" for k, v in values.items() if k != "device")
+    return (
+        "```{admonition} How this page was made\n:class: note\n"
+        f"Executed by papermill in {wall_time_s:.0f} s on {device}, with lt_lab "
+        f"{lt_lab.__version__} at commit `{git_commit()}`. Parameters: {shown}. "
+        "Numbers come from the run records in `data/results/` (trained when missing); each "
+        "record names the device and seed that made it.\n```"
+    )
+
+
+def _insert_header(executed, values: dict, wall_time_s: float) -> None:
+    import nbformat
+
+    cell = nbformat.v4.new_markdown_cell(provenance(values, wall_time_s))
+    cell.metadata["tags"] = [HEADER_TAG]
+    title = next(i for i, c in enumerate(executed.cells) if c.cell_type == "markdown")
+    executed.cells.insert(title + 1, cell)
+
+
+def stage(executed: list[Path] | None = None) -> Path:
+    """Assemble the site sources in ``_build/src``: config, prose pages, executed chapters."""
+    STAGE.mkdir(parents=True, exist_ok=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(ROOT / name, STAGE / name)
+    shutil.copytree(ROOT / "book", STAGE / "book", dirs_exist_ok=True)
+    missing = [nb.name for nb in toc_chapters() if not (STAGE / "chapters" / nb.name).exists()]
+    if missing:
+        raise ConfigError(f"chapters not executed yet: {missing}; run `lt-lab book execute`")
+    ledger = STAGE / "book" / "ledger.md"
+    ledger.write_text(ledger.read_text().replace(LEDGER_MARKER, render_ledger(CLAIMS)))
+    return STAGE
+
+
+def render_ledger(claims_dir: Path) -> str:
+    """Markdown tables of every chapter's claims, linking each chapter."""
+    chapters = load_published(claims_dir) if claims_dir.exists() else []
+    if not chapters:
+        return "*No chapter has published claims yet.*"
+    blocks = []
+    for chapter in chapters:
+        blocks.append(f"## [{chapter['title']}](../chapters/{chapter['chapter']}.ipynb)\n")
+        blocks.append("| claim | paper | statement | paper reported | measured here | verdict |")
+        blocks.append("|---|---|---|---|---|---|")
+        for c in chapter["claims"]:
+            digits = c.get("digits", 1)
+            measured = "—" if c["measured"] is None else (
+                f"{c['measured']:.{digits}f}"
+                + ("" if c["spread"] is None else f" ± {c['spread']:.{digits}f}")
+                + f" {c['unit']} (n={c['n']}; "
+                f"needs {c['direction']} {c['threshold']:g} {c['unit']})")
+            blocks.append(f"| {c['id']} | {{cite}}`{c['paper']}` | {c['statement']} | "
+                          f"{c['reported']} | {measured} | **{c['verdict']}** |")
+        blocks.append("")
+    return "\n".join(blocks)
+
+
+def build_site(strict: bool = True) -> Path:
+    """Stage the sources, then ``jupyter-book build`` them into ``_build/html``."""
+    stage()
+    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(STAGE),
+               "--path-output", str(BUILD.parent), "--builder", "html"]
+    if strict:
+        command += ["-W", "-n", "--keep-going"]
+    if subprocess.run(command).returncode != 0:
+        raise BookBuildError("jupyter-book build failed (warnings are errors); see its log above")
+    return BUILD / "html"
+
+
+def execute_all(parameters: dict | None = None) -> list[Path]:
+    """Execute every chapter with the same ``parameters`` (e.g. ``{"profile": "quick"}``)."""
+    return [execute(nb, parameters) for nb in chapter_notebooks()]
+
+
+CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+
+
+def freeze(notebook: str | Path) -> list[str]:
+    """Store the outputs of the ``# NBVAL_CHECK_OUTPUT`` cells in the source notebook.
+
+    Executes the notebook at its defaults (from the stored records), then copies those
+    cells' outputs — the claim verdicts — into the clean source, which nbval then compares
+    against in every test run. Every other cell stays without outputs. Returns the ids of
+    the frozen cells.
+    """
+    import nbformat
+    import papermill
+
+    notebook = Path(notebook).resolve()
+    scratch = BUILD / "freeze" / notebook.name
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    papermill.execute_notebook(str(notebook), str(scratch), kernel_name="python3",
+                               cwd=str(notebook.parent), progress_bar=False)
+    executed = {c.id: c for c in nbformat.read(scratch, as_version=4).cells}
+    source = nbformat.read(notebook, as_version=4)
+    frozen = []
+    for cell in source.cells:
+        if cell.cell_type != "code":
+            continue
+        if CHECK_MARK in cell.source:  # nbval skips a cell with outputs but no count
+            cell.outputs = [_strip_metadata(o) for o in executed[cell.id].outputs]
+            cell.execution_count = executed[cell.id].execution_count
+            frozen.append(cell.id)
+        else:
+            cell.outputs = []
+            cell.execution_count = None
+    partial = notebook.with_name(f".{notebook.stem}.partial.ipynb")
+    nbformat.write(source, partial)
+    os.replace(partial, notebook)
+    return frozen
+
+
+def _strip_metadata(output):
+    output.pop("execution_count", None)
+    if output.get("output_type") == "execute_result":
+        output["execution_count"] = None
+    return output
+
+
+SITE_PAGES = {  # page -> what a reader must see there: (min figures, min tables, phrases)
+    "book/intro.html": (0, 1, ("lt-book",)),
+    "chapters/00_long_tail.html": (3, 5, ("The long tail", "Verdicts", "How this page was made")),
+}
+
+
+def check_site(html_dir: Path = BUILD / "html", screenshots: Path = BUILD / "screenshots",
+               browser: str = "chromium") -> list[str]:
+    """Load pages of the built site in headless Chromium; return what is missing (empty: ok).
+
+    Chromium renders each page (scripts run for a few virtual seconds), we count the
+    figures and tables in the resulting DOM, look for the key phrases, and save a
+    screenshot of each page to ``screenshots``.
+    """
+    executable = shutil.which(browser)
+    if executable is None:
+        return [f"{browser} not found: install Debian's chromium (apt-get install chromium)"]
+    screenshots.mkdir(parents=True, exist_ok=True)
+    problems = []
+    for page, (min_figures, min_tables, phrases) in SITE_PAGES.items():
+        path = html_dir / page
+        if not path.exists():
+            problems.append(f"{page}: not built")
+            continue
+        url = path.resolve().as_uri()
+        dom = _chromium(executable, ["--dump-dom", url])
+        _chromium(executable, [f"--screenshot={screenshots / (path.stem + '.png')}",
+                               "--window-size=1280,2400", url])
+        figures = dom.count("<img")
+        tables = dom.count("<table")
+        if figures < min_figures:
+            problems.append(f"{page}: {figures} figures, expected at least {min_figures}")
+        if tables < min_tables:
+            problems.append(f"{page}: {tables} tables, expected at least {min_tables}")
+        problems += [f"{page}: no {p!r}" for p in phrases if p not in dom]
+    return problems
+
+
+def _chromium(executable: str, arguments: list[str]) -> str:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as profile:
+        command = [executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                   "--no-first-run", "--disable-background-networking",
+                   "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
+                   "--virtual-time-budget=5000", *arguments]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    return done.stdout
