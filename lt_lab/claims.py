@@ -89,7 +89,7 @@ def _format(claim: Claim) -> str:
     digits = claim.digits
     if claim.measured is None:
         return "—"
-    if claim.spread is None:
+    if claim.spread is None or claim.n == 1:
         return f"{claim.measured:.{digits}f} (n={claim.n})"
     return f"{claim.measured:.{digits}f} ± {claim.spread:.{digits}f} (n={claim.n})"
 
@@ -98,7 +98,7 @@ def verdict_lines(claims: list[Claim]) -> list[str]:
     """Fixed-width text lines: id, verdict, measured ± spread, threshold."""
     lines = []
     for claim in claims:
-        target = f"{claim.direction} {claim.threshold:g} {claim.unit}"
+        target = f"{claim.direction} {claim.threshold:g} {claim.unit}".rstrip()
         lines.append(f"{claim.id:<28} {claim.verdict:<24} {_format(claim):<24} "
                      f"(needs {target})")
     return lines

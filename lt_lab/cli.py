@@ -8,6 +8,7 @@
     lt-lab book execute chapters/00_long_tail.ipynb -p profile paper -p seeds "[1, 2]"
     lt-lab book execute --all && lt-lab book build && lt-lab book check
     lt-lab book freeze chapters/00_long_tail.ipynb   # store the claim verdicts nbval checks
+    lt-lab bench                  # throughput: lt_lab's trainer vs a DataLoader pipeline
 """
 
 from __future__ import annotations
@@ -187,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a notebook parameter; VALUE is parsed as JSON when it can be")
     book.add_argument("--no-strict", action="store_true", help="build: warnings are not errors")
     book.set_defaults(func=cmd_book)
+
+    bench = commands.add_parser("bench", help="trainer throughput against a DataLoader recipe")
+    from lt_lab.bench import add_arguments, run_from_args
+
+    add_arguments(bench)
+    bench.set_defaults(func=run_from_args)
 
     for sub in (run, grid, results):
         sub.add_argument("--results-dir", default=None,

@@ -192,6 +192,17 @@ def train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generat
     return float(losses_this_epoch.mean())
 
 
+def build_training(config: RunConfig, data: TrainingData, device: torch.device):
+    """The model (channels-last on ``device``), loss and SGD optimiser of ``config``."""
+    model = build_model(config.model, tuple(data.train_images.shape[1:]), data.num_classes,
+                        config.head)
+    model = model.to(device).to(memory_format=torch.channels_last)
+    loss_fn = losses.build(config.loss, data.class_counts, **config.loss_params).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                                weight_decay=config.weight_decay)
+    return model, loss_fn, optimizer
+
+
 @dataclass
 class RunResult:
     """A run record, and the trained model and data when the run happened in this process."""
@@ -225,26 +236,26 @@ def fit(
     store: ResultsStore | None = None,
     callbacks=(),
     progress: bool | None = None,
+    data: TrainingData | None = None,
 ) -> RunResult:
     """Train ``config`` (or, with ``cache``, return its stored record) and store the record.
 
     ``callbacks``: objects with ``on_epoch_end(state: TrainState)``. ``progress``: a tqdm
-    bar over epochs; ``None`` shows it only on an interactive terminal.
+    bar over epochs; ``None`` shows it only on an interactive terminal. ``data``: train on
+    these tensors instead of the config's dataset (benchmarks on synthetic data); the cache
+    is then neither read nor written, since the config no longer describes the data.
     """
     config = config.validate()
     store = store or ResultsStore()
+    if data is not None:
+        cache = save = False
     if cache and (record := store.load(config)) is not None:
         return RunResult(record=record, cached=True)
     started = time.perf_counter()
     device = resolve_device(config.device)
     seed_everything(config.seed)
-    data = prepare_data(config, device)
-    model = build_model(config.model, tuple(data.train_images.shape[1:]), data.num_classes,
-                        config.head)
-    model = model.to(device).to(memory_format=torch.channels_last)
-    loss_fn = losses.build(config.loss, data.class_counts, **config.loss_params).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                                weight_decay=config.weight_decay)
+    data = prepare_data(config, device) if data is None else data
+    model, loss_fn, optimizer = build_training(config, data, device)
     sampler = build_sampler(config.sampler, data.train_labels, data.num_classes, config.epochs)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     curves = {"epoch": [], "lr": [], "train_loss": [], "eval_epoch": [], "test_acc": [],

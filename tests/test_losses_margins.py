@@ -74,17 +74,6 @@ def test_ldam_margins_order_does_not_matter():
     assert ldam_margins([1, 16], max_margin=0.3).tolist() == pytest.approx([0.3, 0.15])
 
 
-def test_cb_weights_by_hand():
-    from lt_lab.losses.margins import _class_balanced_weights
-
-    # β = 0.5, counts [2, 1]: (1-β)/(1-β^n) = [0.5/0.75, 0.5/0.5] = [2/3, 1]; sum 5/3;
-    # normalised to sum C = 2: × 2/(5/3) = ×6/5 → [0.8, 1.2]
-    weights = _class_balanced_weights([2, 1], beta=0.5)
-    assert weights.tolist() == pytest.approx([0.8, 1.2], abs=1e-12)
-    # β = 0: every (1-0)/(1-0) = 1, no weighting
-    assert _class_balanced_weights([5, 1, 1], beta=0.0).tolist() == pytest.approx([1, 1, 1])
-
-
 # --- the losses by hand ---------------------------------------------------------------------
 
 
@@ -218,29 +207,18 @@ def test_ldam_margin_only_lowers_the_target_logit():
     assert ldam_loss(logits, targets, margins) > F.cross_entropy(30.0 * logits, targets)
 
 
-def test_local_cb_weights_match_reweighting():
-    # DRW keeps a local copy of the class-balanced weights until it uses reweighting.py's
-    reweighting = pytest.importorskip("lt_lab.losses.reweighting")
-    from lt_lab.losses.margins import _class_balanced_weights
-
-    for beta in (0.0, 0.5, 0.999, 0.9999):
-        ours = _class_balanced_weights(COUNTS, beta=beta)
-        theirs = reweighting.class_weights(COUNTS, "effective_number", beta=beta)
-        assert torch.allclose(ours.float(), theirs.float(), rtol=1e-6), beta
-
-
 # --- LDAM-DRW -------------------------------------------------------------------------------
 
 
 def test_drw_switches_weights_on_at_drw_epoch():
-    from lt_lab.losses.margins import _class_balanced_weights
+    from lt_lab.losses.reweighting import class_weights
 
     logits, targets = _random(cosine=True, seed=6)
     loss = build("ldam", COUNTS, drw_epoch=3, beta=0.999).to(torch.float64)
     margins = ldam_margins(COUNTS)
     unweighted = ldam_loss(logits, targets, margins)
     weighted = ldam_loss(logits, targets, margins,
-                         weight=_class_balanced_weights(COUNTS, beta=0.999))
+                         weight=class_weights(COUNTS, "effective_number", beta=0.999))
     assert not torch.allclose(unweighted, weighted)
     assert torch.allclose(loss(logits, targets), unweighted)  # before any set_epoch: epoch 0
     for epoch in range(3):
@@ -252,10 +230,13 @@ def test_drw_switches_weights_on_at_drw_epoch():
 
 
 def test_drw_weights_by_hand_in_the_module():
-    # β = 0.5, counts [2, 1] → weights [0.8, 1.2] (see test_cb_weights_by_hand)
+    # β = 0.5, counts [2, 1]: (1-β)/(1-β^n) = [0.5/0.75, 0.5/0.5] = [2/3, 1]; sum 5/3;
+    # normalised to sum C = 2: × 6/5 → [0.8, 1.2]
     loss = build("ldam", [2, 1], drw_epoch=1, beta=0.5)
-    assert loss.drw_weights.tolist() == pytest.approx([0.8, 1.2], abs=1e-6)
-    assert build("ldam", [2, 1]).drw_weights is None  # plain LDAM keeps no weights
+    assert loss.weight.tolist() == pytest.approx([0.8, 1.2], abs=1e-6)
+    loss.set_epoch(1, 2)
+    assert loss.current_weight().tolist() == pytest.approx([0.8, 1.2], abs=1e-6)
+    assert build("ldam", [2, 1]).current_weight() is None  # plain LDAM is unweighted
 
 
 def test_ldam_without_drw_ignores_set_epoch():

@@ -45,7 +45,6 @@ check names and parameters); the ones that need the counts raise ConfigError whe
 from __future__ import annotations
 
 import math
-import warnings
 
 import torch
 import torch.nn.functional as F
@@ -53,6 +52,7 @@ from torch import nn
 
 from lt_lab.errors import ConfigError
 from lt_lab.losses.registry import register
+from lt_lab.losses.reweighting import DeferredReweighting
 
 
 def _counts(class_counts) -> torch.Tensor:
@@ -121,16 +121,6 @@ def ldam_margins(class_counts, max_margin: float = 0.5) -> torch.Tensor:
     max_margin = _check_finite("max_margin", max_margin)
     raw = _counts(class_counts).pow(-0.25)
     return raw * (max_margin / raw.max())
-
-
-def _class_balanced_weights(class_counts, beta: float) -> torch.Tensor:
-    """``w_c ∝ (1 − β)/(1 − β^{n_c})`` normalised to ``Σ_c w_c = C`` (Cui et al. 2019).
-
-    A local copy for DRW; it should later use ``lt_lab.losses.reweighting.class_weights``.
-    """
-    counts = _counts(class_counts).to(torch.float64)
-    weights = (1.0 - beta) / (1.0 - torch.pow(torch.tensor(beta, dtype=torch.float64), counts))
-    return weights * (len(counts) / weights.sum())
 
 
 # --- functional forms -----------------------------------------------------------------------
@@ -214,11 +204,12 @@ def vs_loss(
 
 
 @register("ldam")
-class LDAMLoss(nn.Module):
+class LDAMLoss(DeferredReweighting):
     """LDAM on cosine logits, with optional deferred re-weighting (LDAM-DRW).
 
-    ``drw_epoch=None``: plain LDAM. ``drw_epoch=k``: unweighted for epochs ``0..k−1``, then
-    class-balanced weights with ``beta`` (the trainer calls :meth:`set_epoch`).
+    ``drw_epoch=None``: plain LDAM, unweighted. ``drw_epoch=k``: unweighted for epochs
+    ``0..k−1``, then class-balanced weights with ``beta`` (the trainer calls
+    :meth:`set_epoch`).
     """
 
     def __init__(
@@ -229,46 +220,20 @@ class LDAMLoss(nn.Module):
         drw_epoch: int | None = None,
         beta: float = 0.9999,
     ):
-        super().__init__()
         self.max_margin = _check_finite("max_margin", max_margin)
         self.scale = _check_finite("scale", scale, inclusive=False)
-        if drw_epoch is not None and (
-            isinstance(drw_epoch, bool) or not isinstance(drw_epoch, int) or drw_epoch < 0
-        ):
-            raise ConfigError(f"drw_epoch={drw_epoch!r} must be None or an integer >= 0")
-        self.beta = _check_finite("beta", beta)
-        if not self.beta < 1:
+        if not _check_finite("beta", beta) < 1:
             raise ConfigError(f"beta={beta!r} must be in [0, 1)")
-        self.drw_epoch = drw_epoch
-        margins = weights = None
-        if class_counts is not None:
-            margins = ldam_margins(class_counts, self.max_margin)
-            if drw_epoch is not None:
-                weights = _class_balanced_weights(class_counts, self.beta)
+        deferred = drw_epoch is not None
+        super().__init__(class_counts, "effective_number" if deferred else "uniform",
+                         beta if deferred else None, drw_epoch)
+        self.beta = beta
+        margins = None if class_counts is None else ldam_margins(class_counts, self.max_margin)
         self.register_buffer("margins", _buffer(margins))
-        self.register_buffer("drw_weights", _buffer(weights))
-        self.epoch = 0  # before any set_epoch call: behave as epoch 0
-
-    def set_epoch(self, epoch: int, epochs: int | None = None) -> None:
-        """Called by the trainer at the start of each epoch (0-based)."""
-        if (epoch == 0 and epochs is not None and self.drw_epoch is not None
-                and self.drw_epoch >= epochs):
-            warnings.warn(
-                f"drw_epoch={self.drw_epoch} >= epochs={epochs}: the class weights never "
-                "switch on, this run is plain (unweighted) LDAM",
-                stacklevel=2,
-            )
-        self.epoch = epoch
-
-    @property
-    def weights_active(self) -> bool:
-        """Whether the DRW class weights apply at the current epoch."""
-        return self.drw_epoch is not None and self.epoch >= self.drw_epoch
 
     def forward(self, logits, targets):
         _check_classes(logits, self.margins, "ldam")
-        weight = self.drw_weights if self.weights_active else None
-        return ldam_loss(logits, targets, self.margins, self.scale, weight)
+        return ldam_loss(logits, targets, self.margins, self.scale, self.current_weight())
 
     def extra_repr(self) -> str:
         return (f"max_margin={self.max_margin}, scale={self.scale}, "

@@ -182,8 +182,10 @@ def focal_loss(
     return F.nll_loss(factor * log_probs, targets, weight=weight)
 
 
-class _ReweightedLoss(nn.Module):
-    """Shared machinery: a ``weight`` buffer, ``drw_epoch`` and ``set_epoch``."""
+class DeferredReweighting(nn.Module):
+    """Shared machinery of every class-weighted loss: a ``weight`` buffer, ``drw_epoch`` and
+    ``set_epoch`` (deferred re-weighting, Cao et al. 2019). The ``"uniform"`` scheme means no
+    weights at all (``current_weight()`` is None)."""
 
     def __init__(self, class_counts, scheme: str, beta: float | None, drw_epoch: int | None):
         super().__init__()
@@ -210,6 +212,8 @@ class _ReweightedLoss(nn.Module):
     @property
     def weights_active(self) -> bool:
         """Whether the class weights apply at the current epoch (False: uniform weights)."""
+        if self.scheme == "uniform":
+            return False
         return self.drw_epoch is None or self.epoch >= self.drw_epoch
 
     def current_weight(self) -> Tensor | None:
@@ -227,7 +231,7 @@ class _ReweightedLoss(nn.Module):
 
 
 @register("weighted_ce")
-class WeightedCrossEntropy(_ReweightedLoss):
+class WeightedCrossEntropy(DeferredReweighting):
     """CE with inverse-frequency (``"inverse"``) or ``"inverse_sqrt"`` class weights."""
 
     def __init__(
@@ -244,7 +248,7 @@ class WeightedCrossEntropy(_ReweightedLoss):
 
 
 @register("class_balanced")
-class ClassBalancedCrossEntropy(_ReweightedLoss):
+class ClassBalancedCrossEntropy(DeferredReweighting):
     """CB-CE (Cui et al. 2019): CE with weights ∝ (1 - β)/(1 - β^{n_y}); with
     ``drw_epoch`` it is Cao et al.'s CE-DRW."""
 
@@ -279,7 +283,7 @@ class FocalLoss(nn.Module):
 
 
 @register("cb_focal")
-class ClassBalancedFocalLoss(_ReweightedLoss):
+class ClassBalancedFocalLoss(DeferredReweighting):
     """CB-focal (Cui et al. 2019): ``w_y · FL`` with effective-number weights, softmax
     focal form, weighted-mean reduction; ``drw_epoch`` defers the weights (DRW)."""
 

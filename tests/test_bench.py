@@ -1,0 +1,176 @@
+"""The benchmark (``lt_lab.bench``): the conventional pipeline, an end-to-end run, the table,
+the paper-run plumbing and the GPU script's syntax."""
+
+import argparse
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+
+from lt_lab import bench
+from lt_lab.data import longtail_counts
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _image() -> torch.Tensor:
+    """A 1×3×4 uint8 image whose pixels are all different (1..12)."""
+    return torch.arange(1, 13, dtype=torch.uint8).view(1, 3, 4)
+
+
+def test_crop_window_is_a_shifted_window_of_the_zero_padded_image():
+    image = _image()
+    assert torch.equal(bench.crop_window(image, 1, 1, 1), image)  # the centre: no shift
+    shifted = bench.crop_window(image, 1, 0, 2)  # one row up, one column right
+    expected = torch.zeros_like(image)
+    expected[:, 1:, :3] = image[:, :2, 1:]
+    assert torch.equal(shifted, expected)
+    assert torch.equal(bench.crop_window(image, 0, 5, 5), image)  # no padding: no crop
+
+
+def _windows(image: torch.Tensor, padding: int) -> list[torch.Tensor]:
+    span = range(2 * padding + 1)
+    crops = [bench.crop_window(image, padding, top, left) for top in span for left in span]
+    return crops + [crop.flip(-1) for crop in crops]
+
+
+def test_getitem_returns_a_normalised_float_tensor_of_the_right_shape():
+    images = torch.stack([_image(), 255 - _image()])
+    labels = torch.tensor([3, 7])
+    dataset = bench.ConventionalDataset(images, labels, mean=(0.5,), std=(0.25,), padding=0,
+                                        flip=False)
+    assert len(dataset) == 2
+    x, y = dataset[1]
+    assert x.dtype == torch.float32 and x.shape == (1, 3, 4) and y == 7
+    torch.testing.assert_close(x, (images[1].float() / 255 - 0.5) / 0.25)
+
+
+def test_getitem_crops_and_flips_at_random_within_the_valid_windows():
+    image = _image()
+    dataset = bench.ConventionalDataset(image[None], torch.tensor([0]), mean=(0.0,),
+                                        std=(1.0,), padding=1, flip=True)
+    valid = _windows(image, 1)
+    torch.manual_seed(0)
+    seen = set()
+    for _ in range(200):
+        x, _ = dataset[0]
+        raw = (x * 255).round().to(torch.uint8)
+        matches = [i for i, window in enumerate(valid) if torch.equal(raw, window)]
+        assert matches, "not a shifted or mirrored window of the padded image"
+        seen.add(matches[0])
+    assert len(seen) >= 12  # of the 18 crops × flips, most show up in 200 draws
+    assert any(i < 9 for i in seen) and any(i >= 9 for i in seen)  # flipped and not
+
+
+def test_synthetic_cifar_has_the_cifar10_lt_counts():
+    data = bench.synthetic_cifar(test_per_class=2)
+    assert data.class_counts == bench.CIFAR10_LT_COUNTS
+    assert data.train_images.shape == (sum(bench.CIFAR10_LT_COUNTS), 3, 32, 32)
+    assert data.train_images.dtype == torch.uint8
+    assert torch.bincount(data.train_labels).tolist() == bench.CIFAR10_LT_COUNTS
+    assert data.test_images.shape == (20, 3, 32, 32)
+
+
+def test_steps_per_epoch_matches_train_epoch():
+    assert bench.steps_per_epoch(256, 128) == 2
+    assert bench.steps_per_epoch(257, 128) == 2  # a last batch of one image is skipped
+    assert bench.images_per_epoch(257, 128) == 256
+    assert bench.steps_per_epoch(258, 128) == 3
+
+
+def _parse(argv):
+    return bench.add_arguments(argparse.ArgumentParser()).parse_args(argv)
+
+
+def test_quick_benchmark_writes_a_record_and_prints_the_table(tmp_path, capsys):
+    output = tmp_path / "bench" / "cpu.json"
+    args = _parse(["--quick", "--device", "cpu", "--dataset", "synthetic_cifar", "--models",
+                   "mlp", "--workers", "1", "--rounds", "2", "--output", str(output)])
+    assert bench.run_from_args(args) == 0
+
+    record = json.loads(output.read_text())
+    assert record["kind"] == "lt_lab.bench"
+    assert record["benchmark"]["batch_size"] == 128 and record["benchmark"]["workers"] == 1
+    assert record["benchmark"]["optimizer"] == {"name": "SGD", "lr": 0.05, "momentum": 0.9,
+                                                "weight_decay": 2e-4}
+    assert record["device"].startswith("cpu") and record["device_kind"] == "cpu"
+    assert {"python", "torch", "numpy", "lt_lab"} <= set(record["versions"])
+    assert record["git_commit"] and record["created"]
+    (result,) = record["results"]
+    assert result["model"] == "mlp"
+    n = record["benchmark"]["train_images"]
+    for name in ("trainer", "conventional", "ceiling"):
+        m = result[name]
+        assert m["images"] > 0 and m["seconds"] > 0 and m["images_per_s"] > 0
+        assert m["s_per_epoch"] == pytest.approx(n / m["images_per_s"], rel=1e-3)
+    assert result["trainer"]["steps"] == result["conventional"]["steps"]
+    assert result["ceiling"]["steps"] == result["trainer"]["steps"]
+    assert result["trainer"]["images"] == result["conventional"]["images"] == 2 * n
+    for name in ("trainer", "conventional", "ceiling"):  # the best of 2 rounds
+        rounds = result[name]["rounds"]
+        assert len(rounds) == 2 and result[name]["steps"] == sum(r["steps"] for r in rounds)
+        best = max(r["images"] / r["seconds"] for r in rounds)
+        assert result[name]["images_per_s"] == pytest.approx(best, rel=1e-3)
+        assert result[name]["median_images_per_s"] <= result[name]["images_per_s"]
+    rates = {name: result[name]["images_per_s"] for name in ("trainer", "conventional",
+                                                              "ceiling")}
+    assert result["speedup_vs_conventional"] == pytest.approx(
+        rates["trainer"] / rates["conventional"], rel=1e-2)
+    assert result["efficiency_vs_ceiling"] == pytest.approx(
+        rates["trainer"] / rates["ceiling"], rel=1e-2)
+
+    table = capsys.readouterr().out
+    for unit in ("images/s", "s/epoch", "×", "%"):
+        assert unit in table
+    for label in ("lt_lab trainer", "conventional DataLoader (W=1)", "ceiling"):
+        assert label in table
+    assert str(output) in table
+
+
+def test_benchmark_rejects_an_unknown_dataset(tmp_path):
+    from lt_lab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="synthetic_cifar"):
+        bench.run_benchmark(device="cpu", dataset="cifar10", quick=True,
+                            output=tmp_path / "x.json")
+
+
+def test_paper_config_is_the_paper_protocol():
+    ce = bench.paper_config("fashion_mnist", "ce")
+    assert (ce.model, ce.epochs, ce.batch_size, ce.lr, ce.loss) == ("resnet32", 200, 128, 0.1,
+                                                                    "ce")
+    ldam = bench.paper_config("synthetic_cifar", "ldam_drw")
+    assert ldam.dataset == "cifar10" and ldam.loss == "ldam" and ldam.head == "cosine"
+    assert ldam.loss_params == {"drw_epoch": 160}
+
+
+def test_paper_runs_store_marked_synthetic_records_apart(tmp_path):
+    lines = []
+    overrides = {"model": "mlp", "n_max": 100, "test_per_class": 5, "eval_every": 1,
+                 "device": "cpu"}
+    records = bench.paper_runs(tmp_path, datasets=["synthetic_cifar"],
+                               losses_=["ce", "ldam_drw"], epochs=2, overrides=overrides,
+                               log=lines.append)
+    assert len(records) == 2
+    stored = sorted((tmp_path / "synthetic").glob("*.json"))
+    assert [path.stem for path in stored] == sorted(r["key"] for r in records)
+    assert not list(tmp_path.glob("*.json"))  # nothing beside the real records' place
+    for record in records:
+        assert record["synthetic"] is True and record["key"].startswith("synthetic-")
+        assert record["config"]["dataset"] == bench.SYNTHETIC_NAME
+        assert record["class_counts"] == longtail_counts(100, 10, 100)
+        timing = record["extras"]["bench_timing"]
+        assert len(timing["seconds_at_epoch_end"]) == 2 and timing["concurrent_runs"] == 1
+    assert records[1]["config"]["loss_params"] == {"drw_epoch": 1}
+    assert any("epoch 2/2" in line for line in lines)
+
+
+def test_gpu_script_is_valid_bash_and_executable():
+    script = REPO / "scripts" / "gpu_check.sh"
+    assert script.stat().st_mode & 0o111
+    if shutil.which("bash") is None:
+        pytest.skip("no bash")
+    subprocess.run(["bash", "-n", str(script)], check=True)
