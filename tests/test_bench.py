@@ -114,7 +114,8 @@ def test_quick_benchmark_writes_a_record_and_prints_the_table(tmp_path, capsys):
         rounds = result[name]["rounds"]
         assert len(rounds) == 2 and result[name]["steps"] == sum(r["steps"] for r in rounds)
         best = max(r["images"] / r["seconds"] for r in rounds)
-        assert result[name]["images_per_s"] == pytest.approx(best, rel=1e-3)
+        # round seconds are stored to 4 decimals: a 40 ms round is only known to 0.25 %
+        assert result[name]["images_per_s"] == pytest.approx(best, rel=1e-2)
         assert result[name]["median_images_per_s"] <= result[name]["images_per_s"]
     rates = {name: result[name]["images_per_s"] for name in ("trainer", "conventional",
                                                               "ceiling")}
