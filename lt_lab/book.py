@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import lt_lab
-from lt_lab.claims import CLAIMS_ENV, load_published
+from lt_lab.claims import CLAIMS_ENV, Claim, load_published
 from lt_lab.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,15 +180,11 @@ def render_ledger(claims_dir: Path) -> str:
         blocks.append(f"## [{chapter['title']}](../chapters/{chapter['chapter']}.ipynb)\n")
         blocks.append("| claim | paper | statement | paper reported | measured here | verdict |")
         blocks.append("|---|---|---|---|---|---|")
-        for c in chapter["claims"]:
-            digits = c.get("digits", 1)
-            measured = "—" if c["measured"] is None else (
-                f"{c['measured']:.{digits}f}"
-                + ("" if c["spread"] is None or c["n"] == 1 else f" ± {c['spread']:.{digits}f}")
-                + f" {c['unit']} (n={c['n']}; ".replace("  ", " ")
-                + f"needs {c['direction']} {c['threshold']:g} {c['unit']}".rstrip() + ")")
-            blocks.append(f"| {c['id']} | {{cite}}`{c['paper']}` | {c['statement']} | "
-                          f"{c['reported']} | {measured} | **{c['verdict']}** |")
+        for c in (Claim(**fields) for fields in chapter["claims"]):
+            measured = "—" if c.measured is None else (
+                f"{c.value_text()} {c.unit}".rstrip() + f" (n={c.n}; needs {c.target})")
+            blocks.append(f"| {c.id} | {{cite}}`{c.paper}` | {c.statement} | "
+                          f"{c.reported} | {measured} | **{c.verdict}** |")
         blocks.append("")
     return "\n".join(blocks)
 

@@ -53,6 +53,19 @@ class Claim:
     def __post_init__(self):
         check_choice("direction", self.direction, DIRECTIONS)
 
+    @property
+    def target(self) -> str:
+        """What the measurement must be, e.g. ``"> 2 points"``."""
+        return f"{self.direction} {self.threshold:g} {self.unit}".rstrip()
+
+    def value_text(self) -> str:
+        """``"3.0 ± 2.2"`` (no ± for one value or an sd claim); ``"—"`` when not measured."""
+        if self.measured is None:
+            return "—"
+        if self.spread is None or self.n == 1:
+            return f"{self.measured:.{self.digits}f}"
+        return f"{self.measured:.{self.digits}f} ± {self.spread:.{self.digits}f}"
+
     def passes(self, value: float, threshold: float | None) -> bool:
         if threshold is None:
             return False
@@ -86,21 +99,16 @@ def check(claim: Claim, values, statistic: str = "mean") -> Claim:
 
 
 def _format(claim: Claim) -> str:
-    digits = claim.digits
-    if claim.measured is None:
-        return "—"
-    if claim.spread is None or claim.n == 1:
-        return f"{claim.measured:.{digits}f} (n={claim.n})"
-    return f"{claim.measured:.{digits}f} ± {claim.spread:.{digits}f} (n={claim.n})"
+    value = claim.value_text()
+    return value if claim.measured is None else f"{value} (n={claim.n})"
 
 
 def verdict_lines(claims: list[Claim]) -> list[str]:
     """Fixed-width text lines: id, verdict, measured ± spread, threshold."""
     lines = []
     for claim in claims:
-        target = f"{claim.direction} {claim.threshold:g} {claim.unit}".rstrip()
         lines.append(f"{claim.id:<28} {claim.verdict:<24} {_format(claim):<24} "
-                     f"(needs {target})")
+                     f"(needs {claim.target})")
     return lines
 
 
@@ -120,7 +128,7 @@ def claims_table(claims: list[Claim]):
             "statement": c.statement,
             "paper reported": c.reported,
             "how we measure": c.measure,
-            "threshold": f"{c.direction} {c.threshold:g} {c.unit}",
+            "threshold": c.target,
             "measured (mean ± sd)": _format(c),
             "verdict": c.verdict,
         }
