@@ -30,7 +30,8 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 KEY_EXCLUDED = ("device", "profile")
 # Features added after records were first stored: left out of the key while at their default
 # ("off"), so adding one never invalidates the records of configs that do not use it.
-KEY_OMITTED_AT_DEFAULT = ("posthoc_taus",)
+KEY_OMITTED_AT_DEFAULT = ("posthoc_taus", "collapse_every", "classifier_fixes",
+                          "val_per_class", "feature_norm_penalty")
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,17 @@ class RunConfig:
     # Post-hoc logit adjustment at the last epoch (Menon et al. 2021): also report the metrics
     # of argmax(z - tau log pi) for each tau; tau=1 is Buda et al.'s prior thresholding.
     posthoc_taus: tuple[float, ...] = ()
+    # Neural-collapse metrics (lt_lab.collapse) every `collapse_every` epochs and at the last;
+    # 0 is off.
+    collapse_every: int = 0
+    # Classifier fixes on the trained representation (lt_lab.decouple: "crt", "tau_norm",
+    # "lws", "ncm", "wb_maxnorm", "multiplicative_posthoc"), run after the last epoch.
+    classifier_fixes: tuple[str, ...] = ()
+    # Images per class of the balanced validation split that the fixes select their
+    # hyperparameters on, drawn from the source's training images left out of the subset.
+    val_per_class: int = 20
+    # Hasegawa & Sato 2024: (lambda / 2) * mean ||h||^2 added to the loss, h the features.
+    feature_norm_penalty: float = 0.0
     seed: int = 0  # model initialisation, sampling and augmentation
     profile: str = "quick"
     device: str = "auto"
@@ -121,6 +133,13 @@ class RunConfig:
             raise ConfigError(
                 f"lr_milestones={self.lr_milestones} must be fractions of the epochs in (0, 1]"
             )
+        check_positive("collapse_every", self.collapse_every, inclusive=True)
+        from lt_lab.decouple import FIXES
+
+        for name in self.classifier_fixes:
+            check_choice("classifier_fixes", name, FIXES)
+        check_positive("val_per_class", self.val_per_class, minimum=1, inclusive=True)
+        check_positive("feature_norm_penalty", self.feature_norm_penalty, inclusive=True)
         check_choice("profile", self.profile, PROFILES)
         check_choice("device", self.device, DEVICES)
         return self
@@ -133,6 +152,7 @@ class RunConfig:
         out = dataclasses.asdict(self)
         out["lr_milestones"] = list(self.lr_milestones)
         out["posthoc_taus"] = list(self.posthoc_taus)
+        out["classifier_fixes"] = list(self.classifier_fixes)
         return out
 
     def key(self) -> str:
@@ -178,6 +198,8 @@ def _coerce(values: dict) -> dict:
         out["lr_milestones"] = tuple(float(m) for m in out["lr_milestones"])
     if "posthoc_taus" in out:
         out["posthoc_taus"] = tuple(float(t) for t in out["posthoc_taus"])
+    if "classifier_fixes" in out:
+        out["classifier_fixes"] = tuple(str(name) for name in out["classifier_fixes"])
     if "imbalance_ratio" in out:
         out["imbalance_ratio"] = float(out["imbalance_ratio"])
     if "loss_params" in out:

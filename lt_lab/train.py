@@ -38,6 +38,7 @@ from lt_lab.data import (
     load_dataset,
     longtail_counts,
     make_longtail,
+    validation_indices,
 )
 from lt_lab.errors import ConfigError, TrainingDivergedError, check_choice
 from lt_lab.metrics import classification_report
@@ -59,6 +60,9 @@ class TrainingData:
     class_names: list[str]
     mean: torch.Tensor  # (1, C, 1, 1)
     std: torch.Tensor
+    # A balanced validation split (only when the config's classifier fixes need one).
+    val_images: torch.Tensor | None = None
+    val_labels: torch.Tensor | None = None
 
     @property
     def num_classes(self) -> int:
@@ -82,6 +86,11 @@ def prepare_data(config: RunConfig, device: torch.device | str = "cpu") -> Train
         seed=config.subset_seed, test_per_class=config.test_per_class,
     )
     channels = source.image_shape[0]
+    val_images = val_labels = None
+    if config.classifier_fixes:
+        val_idx, val_labels = validation_indices(source.train_labels, split, config.val_per_class,
+                                                 seed=config.subset_seed)
+        val_images, val_labels = source.train_images[val_idx].to(device), val_labels.to(device)
     return TrainingData(
         train_images=source.train_images[split.train_indices].to(device),
         train_labels=split.train_labels.to(device),
@@ -91,6 +100,8 @@ def prepare_data(config: RunConfig, device: torch.device | str = "cpu") -> Train
         class_names=[source.class_names[c] for c in order],
         mean=torch.tensor(recipe.mean, device=device).view(1, channels, 1, 1),
         std=torch.tensor(recipe.std, device=device).view(1, channels, 1, 1),
+        val_images=val_images,
+        val_labels=val_labels,
     )
 
 
@@ -141,6 +152,24 @@ def predict_logits(model: nn.Module, images: torch.Tensor, data: TrainingData) -
     return torch.cat(outputs)
 
 
+@torch.no_grad()
+def extract_features(model: nn.Module, images: torch.Tensor, data: TrainingData) -> torch.Tensor:
+    """Penultimate features ``model.features(x)`` of ``images`` in float32, in eval mode.
+
+    Chapters 3 and 4 extract them once and work on them: classifier fixes and
+    neural-collapse metrics then cost seconds, not a pass through the network each.
+    """
+    was_training = model.training
+    model.eval()
+    outputs = []
+    for start in range(0, len(images), EVAL_BATCH):
+        x = data.normalise(images[start : start + EVAL_BATCH])
+        with _autocast(images.device):
+            outputs.append(model.features(x.contiguous(memory_format=torch.channels_last)).float())
+    model.train(was_training)
+    return torch.cat(outputs)
+
+
 def evaluate(model: nn.Module, data: TrainingData, config: RunConfig,
              tau: float = 0.0) -> dict:
     """Every test metric of :func:`lt_lab.metrics.classification_report`.
@@ -175,7 +204,11 @@ def train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generat
                              generator=generator)
         x = data.normalise(images).contiguous(memory_format=torch.channels_last)
         with _autocast(device):
-            loss = loss_fn(model(x).float(), data.train_labels[batch])
+            features = model.features(x)
+            loss = loss_fn(model.classifier(features).float(), data.train_labels[batch])
+            if config.feature_norm_penalty:  # Hasegawa & Sato 2024: (lambda/2) mean ||h||^2
+                norms = features.float().pow(2).flatten(1).sum(1)
+                loss = loss + 0.5 * config.feature_norm_penalty * norms.mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -281,6 +314,12 @@ def fit(
             curves["test_few_shot_acc"].append(report["few_shot_acc"])
             bar.set_postfix(loss=f"{train_loss:.3f}", acc=f"{report['acc']:.3f}")
         state.epoch = epoch
+        if config.collapse_every and ((epoch + 1) % config.collapse_every == 0
+                                      or epoch + 1 == config.epochs):
+            from lt_lab.collapse import collapse_snapshot
+
+            snapshot = collapse_snapshot(model, data, config)
+            state.extras.setdefault("collapse", []).append({"epoch": epoch + 1, **snapshot})
         for callback in callbacks:
             callback.on_epoch_end(state)
     if config.posthoc_taus:
@@ -289,6 +328,10 @@ def fit(
                          if name in METRIC_NAMES or name == "per_class_acc"}
             for tau in config.posthoc_taus
         }
+    if config.classifier_fixes:
+        from lt_lab.decouple import apply_fixes
+
+        state.extras["classifier_fixes"] = apply_fixes(model, data, config)
     record = make_record(config, data, report, curves, state.extras,
                          wall_time_s=time.perf_counter() - started, device=device)
     if save:

@@ -113,6 +113,7 @@ RETRAIN_RECORDS = {  # chapter -> the key of one of its quick runs
     "00_long_tail": "40d1b303d446b3b2",  # CE, rho=100, seed 0
     "01_reweighting": "910750713f3e2e0d",  # CB-focal (beta 0.9999, gamma 1), rho=100, seed 0
     "02_margins": "4d85ac0148dde75f",  # LDAM-DRW (s 30, max margin 0.5), rho=100, seed 0
+    "03_decoupling": "fe7b3f66c0f874e0",  # CE + cRT, tau-norm, LWS, NCM, WB, rho=100, seed 0
 }
 
 

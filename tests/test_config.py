@@ -3,7 +3,14 @@ import json
 
 import pytest
 
-from lt_lab.config import CACHE_VERSION, PROFILES, RunConfig, config_from_dict, make_config
+from lt_lab.config import (
+    CACHE_VERSION,
+    KEY_OMITTED_AT_DEFAULT,
+    PROFILES,
+    RunConfig,
+    config_from_dict,
+    make_config,
+)
 from lt_lab.errors import ConfigError
 
 
@@ -55,8 +62,11 @@ def test_unknown_profile_lists_the_allowed_ones():
 def test_key_is_the_hash_of_the_canonical_config_without_device_and_profile():
     config = make_config("smoke", seed=3)
     material = config.to_dict()
-    # device and profile do not change what is computed; posthoc_taus is left out while off
-    del material["device"], material["profile"], material["posthoc_taus"]
+    # device and profile do not change what is computed; features added later (post-hoc
+    # taus, collapse tracking, classifier fixes...) are left out while at their defaults
+    del material["device"], material["profile"]
+    for name in KEY_OMITTED_AT_DEFAULT:
+        del material[name]
     material["cache_version"] = CACHE_VERSION
     canonical = json.dumps(material, sort_keys=True, separators=(",", ":"))
     assert config.key() == hashlib.sha256(canonical.encode()).hexdigest()[:16]
@@ -69,6 +79,8 @@ def test_key_follows_what_is_computed():
     assert config.key() != config.replace(seed=1).key()
     assert config.key() != config.replace(loss_params={"label_smoothing": 0.1}).key()
     assert config.key() != config.replace(posthoc_taus=[1.0]).key()
+    assert config.key() != config.replace(collapse_every=2).key()
+    assert config.key() != config.replace(feature_norm_penalty=0.01).key()
 
 
 def test_round_trip_through_a_record():

@@ -90,3 +90,33 @@ def test_posthoc_adjustment_moves_predictions_to_the_tail(store):
     assert plain["acc"] == record["metrics"]["acc"]  # tau=0 is no adjustment
     assert adjusted["few_shot_acc"] >= plain["few_shot_acc"]
     assert adjusted["many_shot_acc"] <= plain["many_shot_acc"]
+
+
+def _tiny_training(feature_norm_penalty: float):
+    """A 4-image, 2-class set of 1×4×4 images and an MLP; no augmentation, lr ~ 0."""
+    from lt_lab.data import build_sampler
+    from lt_lab.train import TrainingData, build_training, train_epoch
+
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (4, 1, 4, 4), dtype=torch.uint8)
+    labels = torch.tensor([0, 0, 0, 1])
+    data = TrainingData(images, labels, images, labels, [3, 1], ["a", "b"],
+                        torch.zeros(1, 1, 1, 1), torch.ones(1, 1, 1, 1))
+    config = make_config("smoke", model="mlp", augment=False, batch_size=4, lr=1e-12,
+                         momentum=0.0, feature_norm_penalty=feature_norm_penalty)
+    model, loss_fn, optimizer = build_training(config, data, torch.device("cpu"))
+    sampler = build_sampler("instance", labels, 2, 1)
+    loss = train_epoch(model, loss_fn, optimizer, sampler, data, config, 0,
+                       torch.Generator().manual_seed(0))
+    return model, data, loss
+
+
+def test_feature_norm_penalty_adds_half_lambda_times_the_mean_squared_norm():
+    model, data, loss = _tiny_training(feature_norm_penalty=0.5)
+    model.train()
+    features = model.features(data.normalise(data.train_images))
+    cross_entropy = nn.functional.cross_entropy(model.classifier(features), data.train_labels)
+    expected = cross_entropy + 0.5 * 0.5 * features.pow(2).sum(1).mean()
+    assert loss == pytest.approx(expected.item(), rel=1e-5)
+    _, _, plain = _tiny_training(feature_norm_penalty=0.0)
+    assert plain == pytest.approx(cross_entropy.item(), rel=1e-5)

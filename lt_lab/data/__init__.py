@@ -6,6 +6,7 @@ from lt_lab.data.longtail import (
     class_order,
     longtail_counts,
     make_longtail,
+    validation_indices,
 )
 from lt_lab.data.samplers import SAMPLERS, build_sampler, class_probabilities
 from lt_lab.data.sources import DATASETS, ImageDataset, data_report, load_dataset
@@ -25,4 +26,5 @@ __all__ = [
     "make_longtail",
     "random_crop",
     "random_flip",
+    "validation_indices",
 ]

@@ -153,3 +153,31 @@ def make_longtail(
         class_counts=list(class_counts),
         class_order=order,
     )
+
+
+def validation_indices(
+    train_labels: torch.Tensor, split: LongTailSplit, per_class: int, *, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A balanced validation set: ``per_class`` source training images per class, none of
+    them in the long-tailed subset ``split`` (as ImageNet-LT's validation set is carved
+    from ImageNet's training images). Returns source indices and rank labels.
+
+    Classifier fixes select their hyperparameters (τ, ...) here, never on the test set.
+    """
+    labels_np = train_labels.cpu().numpy()
+    used = np.zeros(len(labels_np), dtype=bool)
+    used[split.train_indices.numpy()] = True
+    indices, ranks = [], []
+    for rank, original in enumerate(split.class_order):
+        pool = np.flatnonzero((labels_np == original) & ~used)
+        if per_class > len(pool):
+            largest = split.class_counts[rank] + len(pool) - per_class
+            raise ConfigError(
+                f"val_per_class={per_class} needs {per_class} training images of class "
+                f"{original} outside the long-tailed subset, but only {len(pool)} are left; "
+                f"lower val_per_class or n_max (to at most {largest})"
+            )
+        rng = np.random.default_rng([seed, rank, 77])
+        indices.append(np.sort(rng.choice(pool, size=per_class, replace=False)))
+        ranks.append(np.full(per_class, rank, dtype=np.int64))
+    return torch.from_numpy(np.concatenate(indices)), torch.from_numpy(np.concatenate(ranks))
