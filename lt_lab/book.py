@@ -270,7 +270,8 @@ def check_site(html_dir: Path = BUILD / "html", screenshots: Path = BUILD / "scr
     """Load pages of the built site in headless Chromium; return what is missing (empty: ok).
 
     Chromium renders each page (scripts run for a few virtual seconds), we count the
-    figures and tables in the resulting DOM, look for the key phrases, and save a
+    figures and tables in the resulting DOM, look for the key phrases, check that MathJax
+    typeset the formulas (offline: it is served from the site itself), and save a
     screenshot of each page to ``screenshots``.
     """
     executable = shutil.which(browser)
@@ -294,6 +295,9 @@ def check_site(html_dir: Path = BUILD / "html", screenshots: Path = BUILD / "scr
         if tables < min_tables:
             problems.append(f"{page}: {tables} tables, expected at least {min_tables}")
         problems += [f"{page}: no {p!r}" for p in phrases if p not in dom]
+        if 'class="math' in dom and "<mjx-container" not in dom:
+            problems.append(f"{page}: formulas not rendered (MathJax did not load from "
+                            "book/_static/mathjax)")
     return problems
 
 
