@@ -111,11 +111,28 @@ def cmd_results(args) -> int:
     records = store.records()
     print(f"{len(records)} records in {store.root}")
     for record in records:
-        config, metrics = record["config"], record["metrics"]
-        print(f"{record['key']}  {config['profile']:<6} {config['dataset']:<14} "
-              f"ρ={config['imbalance_ratio']:<5g} {config['loss']:<10} {config['sampler']:<14} "
-              f"seed={config['seed']}  acc {100 * metrics['acc']:6.2f} %")
+        print(f"{record['key']}  {_describe_record(record)}")
     return 0
+
+
+def _describe_record(record: dict) -> str:
+    """One line per record, by kind: classification runs, regression runs, simulator runs."""
+    config, metrics = record["config"], record["metrics"]
+    kind = record.get("kind", "classification")
+    head = f"{config.get('profile', '?'):<6} "
+    if kind == "classification":
+        return (head + f"{config['dataset']:<14} ρ={config['imbalance_ratio']:<5g} "
+                f"{config['loss']:<10} {config['sampler']:<14} seed={config['seed']}  "
+                f"acc {100 * metrics['acc']:6.2f} %")
+    if kind == "regression":
+        return (head + f"{config['dataset']:<22} ρ={config['imbalance_ratio']:<5g} "
+                f"{config['loss']:<12} seed={config['seed']}  MAE {metrics['mae']:.3f}")
+    settings = [f"{name}={value}" for name, value in sorted(config.items())
+                if name not in ("profile", "device") and not isinstance(value, list)]
+    counts = config.get("class_counts")
+    if counts:
+        settings.insert(0, f"R={max(counts) / min(counts):g}")
+    return head + f"{kind}: {' '.join(settings)}"[:160]
 
 
 def cmd_book(args) -> int:

@@ -35,3 +35,18 @@ def test_data_check_lists_every_dataset(capsys):
     out = capsys.readouterr().out
     for name in ("fashion_mnist", "cifar10", "cifar100", "digits"):
         assert name in out
+
+
+def test_results_lists_records_of_every_kind(tmp_path, capsys):
+    from lt_lab.results import write_json_atomic
+
+    write_json_atomic(tmp_path / "a.json", {
+        "key": "a", "kind": "regression", "seed": 0, "metrics": {"mae": 7.25},
+        "config": {"profile": "quick", "dataset": "rotated_fashion_mnist", "loss": "mse",
+                   "imbalance_ratio": 100.0, "seed": 0}})
+    write_json_atomic(tmp_path / "b.json", {
+        "key": "b", "kind": "ufm", "seed": 1, "metrics": {},
+        "config": {"profile": "quick", "class_counts": [4.0, 4.0, 1.0], "loss": "ce"}})
+    assert main(["results", "--results-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "MAE 7.250" in out and "ufm: R=4 loss=ce" in out
