@@ -35,6 +35,7 @@ class BookBuildError(RuntimeError):
 
 
 LEDGER_MARKER = "<!-- claims-ledger -->"
+SUMMARY_MARKER = "<!-- claims-summary -->"
 HEADER_TAG = "provenance"
 
 
@@ -166,8 +167,31 @@ def stage(executed: list[Path] | None = None) -> Path:
     if missing:
         raise ConfigError(f"chapters not executed yet: {missing}; run `lt-lab book execute`")
     ledger = STAGE / "book" / "ledger.md"
-    ledger.write_text(ledger.read_text().replace(LEDGER_MARKER, render_ledger(CLAIMS)))
+    text = ledger.read_text().replace(SUMMARY_MARKER, render_summary(CLAIMS))
+    ledger.write_text(text.replace(LEDGER_MARKER, render_ledger(CLAIMS)))
     return STAGE
+
+
+def render_summary(claims_dir: Path) -> str:
+    """One row per chapter: how many of its claims got each verdict; then the totals."""
+    from lt_lab.claims import VERDICTS
+
+    chapters = load_published(claims_dir) if claims_dir.exists() else []
+    if not chapters:
+        return ""
+    rows = ["| chapter | claims | " + " | ".join(VERDICTS) + " |",
+            "|---|" + "---:|" * (len(VERDICTS) + 1)]
+    totals = dict.fromkeys(VERDICTS, 0)
+    for chapter in chapters:
+        verdicts = [fields["verdict"] for fields in chapter["claims"]]
+        counts = [verdicts.count(verdict) for verdict in VERDICTS]
+        for verdict, count in zip(VERDICTS, counts, strict=True):
+            totals[verdict] += count
+        rows.append(f"| [{chapter['title']}](../chapters/{chapter['chapter']}.ipynb) | "
+                    f"{len(verdicts)} | " + " | ".join(map(str, counts)) + " |")
+    rows.append(f"| **all chapters** | **{sum(totals.values())}** | "
+                + " | ".join(f"**{n}**" for n in totals.values()) + " |")
+    return "\n".join(rows) + "\n"
 
 
 def render_ledger(claims_dir: Path) -> str:

@@ -374,3 +374,18 @@ def test_render_ledger_chapters_in_order(tmp_path):
     text = render_ledger(tmp_path)
     assert text.index("../chapters/01_earlier.ipynb") < text.index("../chapters/05_later.ipynb")
     assert text.count(HEADER) == 2
+
+
+def test_render_summary_counts_each_verdict_per_chapter_and_in_total(tmp_path):
+    from lt_lab.book import render_summary
+
+    assert render_summary(tmp_path / "missing") == ""
+    publish("01_earlier", "Earlier", [check(make(2.0), VALUES), make(id="other")],
+            directory=tmp_path)
+    publish("02_later", "Later", [check(make(9.0), VALUES)], directory=tmp_path)
+    lines = render_summary(tmp_path).strip().split("\n")
+    assert lines[0] == ("| chapter | claims | reproduced | partly | not reproduced | "
+                        "not run at this profile |")
+    assert lines[2] == "| [Earlier](../chapters/01_earlier.ipynb) | 2 | 1 | 0 | 0 | 1 |"
+    assert lines[3] == "| [Later](../chapters/02_later.ipynb) | 1 | 0 | 0 | 1 | 0 |"
+    assert lines[4] == "| **all chapters** | **3** | **1** | **0** | **1** | **1** |"
