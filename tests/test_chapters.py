@@ -116,6 +116,7 @@ RETRAIN_RECORDS = {  # chapter -> the key of one of its quick runs
     "01_reweighting": "910750713f3e2e0d",  # CB-focal (beta 0.9999, gamma 1), rho=100, seed 0
     "02_margins": "4d85ac0148dde75f",  # LDAM-DRW (s 30, max margin 0.5), rho=100, seed 0
     "03_decoupling": "fe7b3f66c0f874e0",  # CE + cRT, tau-norm, LWS, NCM, WB, rho=100, seed 0
+    "04_neural_collapse": "2f0fb2f1f773d7c1",  # CE, step rho=100, no augmentation, seed 0
     "05_imbalanced_regression": "24c8f0af784430fc",  # vanilla MSE, RotFMNIST-DIR, seed 0
 }
 

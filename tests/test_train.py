@@ -120,3 +120,12 @@ def test_feature_norm_penalty_adds_half_lambda_times_the_mean_squared_norm():
     assert loss == pytest.approx(expected.item(), rel=1e-5)
     _, _, plain = _tiny_training(feature_norm_penalty=0.0)
     assert plain == pytest.approx(cross_entropy.item(), rel=1e-5)
+
+
+def test_collapse_every_records_snapshots_at_those_epochs_and_the_last(store):
+    config = make_config("smoke", model="mlp", epochs=3, collapse_every=2, augment=False)
+    record = fit(config, store=store).record
+    snapshots = record["extras"]["collapse"]
+    assert [s["epoch"] for s in snapshots] == [2, 3]
+    assert all(s["nc1"] >= 0 and 0 <= s["nc4"] <= 1 for s in snapshots)
+    assert fit(config, store=store).cached  # the snapshots are part of the stored record
