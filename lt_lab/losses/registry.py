@@ -2,7 +2,8 @@
 
 A loss is an ``nn.Module`` called as ``loss(logits, targets)``; its constructor takes
 ``class_counts`` (training images per class, head first) and the paper's parameters as
-keyword arguments. Chapters add theirs with ``@register("name")``.
+keyword arguments. Chapters add theirs with ``@register("name")``. The regression losses of
+chapter 5 keep a :class:`Registry` of their own, whose context is the label prior.
 """
 
 from __future__ import annotations
@@ -14,44 +15,64 @@ from torch import nn
 
 from lt_lab.errors import ConfigError, check_choice
 
-_LOSSES: dict[str, type[nn.Module]] = {}
+
+class Registry:
+    """Loss classes by name, built with keyword arguments that are checked first.
+
+    ``context`` names the constructor argument every loss of the family receives from the
+    trainer (``class_counts``, a label prior...); users set only the other parameters.
+    """
+
+    def __init__(self, context: str):
+        self.context = context
+        self._classes: dict[str, type[nn.Module]] = {}
+
+    def register(self, name: str):
+        """Class decorator: make ``build(name, ...)`` construct this loss."""
+
+        def add(cls: type[nn.Module]) -> type[nn.Module]:
+            if name in self._classes and self._classes[name] is not cls:
+                raise ValueError(f"loss {name!r} is registered twice")
+            self._classes[name] = cls
+            return cls
+
+        return add
+
+    def available(self) -> list[str]:
+        """Names of the registered losses, sorted."""
+        return sorted(self._classes)
+
+    def parameters(self, name: str) -> list[str]:
+        """The keyword parameters loss ``name`` accepts (besides the context)."""
+        check_choice("loss", name, self.available())
+        signature = inspect.signature(self._classes[name].__init__)
+        return [p for p in signature.parameters if p not in ("self", self.context)]
+
+    def check(self, name: str, params: dict) -> None:
+        """Raise ConfigError for an unknown loss or a parameter it does not take."""
+        allowed = self.parameters(name)
+        unknown = sorted(set(params) - set(allowed))
+        if unknown:
+            raise ConfigError(
+                f"loss {name!r} has no parameter(s) {unknown}; allowed: {allowed or 'none'}"
+            )
+
+    def build(self, name: str, context=None, **params) -> nn.Module:
+        self.check(name, params)
+        return self._classes[name](**{self.context: context}, **params)
 
 
-def register(name: str):
-    """Class decorator: make ``build(name, ...)`` construct this loss."""
-
-    def add(cls: type[nn.Module]) -> type[nn.Module]:
-        if name in _LOSSES and _LOSSES[name] is not cls:
-            raise ValueError(f"loss {name!r} is registered twice")
-        _LOSSES[name] = cls
-        return cls
-
-    return add
-
-
-def available() -> list[str]:
-    """Names of the registered losses, sorted."""
-    return sorted(_LOSSES)
-
-
-def loss_parameters(name: str) -> list[str]:
-    """The keyword parameters loss ``name`` accepts (besides ``class_counts``)."""
-    check_choice("loss", name, available())
-    signature = inspect.signature(_LOSSES[name].__init__)
-    return [p for p in signature.parameters if p not in ("self", "class_counts")]
+_CLASSIFICATION = Registry(context="class_counts")
+register = _CLASSIFICATION.register
+available = _CLASSIFICATION.available
+loss_parameters = _CLASSIFICATION.parameters
 
 
 def build(name: str, class_counts=None, **params) -> nn.Module:
     """Construct loss ``name`` for a training set with ``class_counts`` images per class."""
-    check_choice("loss", name, available())
-    allowed = loss_parameters(name)
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ConfigError(
-            f"loss {name!r} has no parameter(s) {unknown}; allowed: {allowed or 'none'}"
-        )
+    _CLASSIFICATION.check(name, params)
     if class_counts is not None:
         class_counts = torch.as_tensor(class_counts, dtype=torch.float64)
         if (class_counts <= 0).any():
             raise ConfigError(f"class_counts={class_counts.tolist()} must all be positive")
-    return _LOSSES[name](class_counts=class_counts, **params)
+    return _CLASSIFICATION.build(name, class_counts, **params)

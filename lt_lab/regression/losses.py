@@ -26,17 +26,16 @@ Auxiliary losses (added to the registry loss by the trainer):
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lt_lab.errors import ConfigError, check_choice, check_positive
+from lt_lab.errors import check_choice, check_positive
+from lt_lab.losses.registry import Registry
 
 BALANCED_MSE_VARIANTS = ("bmc", "gai", "bni")
-_LOSSES: dict[str, type[nn.Module]] = {}
 
 
 # --------------------------------------------------------------------------- plain losses
@@ -123,35 +122,15 @@ def fit_gmm(labels: torch.Tensor, components: int = 8, iterations: int = 100):
 # --------------------------------------------------------------------------- registry
 
 
-def register(name: str):
-    """Class decorator: make ``build(name, ...)`` construct this loss."""
-
-    def add(cls):
-        _LOSSES[name] = cls
-        return cls
-
-    return add
-
-
-def available() -> list[str]:
-    return sorted(_LOSSES)
-
-
-def loss_parameters(name: str) -> list[str]:
-    check_choice("loss", name, available())
-    signature = inspect.signature(_LOSSES[name].__init__)
-    return [p for p in signature.parameters if p not in ("self", "prior")]
+_REGISTRY = Registry(context="prior")
+register = _REGISTRY.register
+available = _REGISTRY.available
+loss_parameters = _REGISTRY.parameters
 
 
 def build(name: str, prior=None, **params) -> nn.Module:
     """Construct regression loss ``name``; ``prior``: a :class:`LabelPrior` (GAI, BNI)."""
-    check_choice("loss", name, available())
-    allowed = loss_parameters(name)
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ConfigError(f"loss {name!r} has no parameter(s) {unknown}; "
-                          f"allowed: {allowed or 'none'}")
-    return _LOSSES[name](prior=prior, **params)
+    return _REGISTRY.build(name, prior, **params)
 
 
 class LabelPrior:
