@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import lt_lab
@@ -228,6 +229,94 @@ def build_site(strict: bool = True) -> Path:
 def execute_all(parameters: dict | None = None) -> list[Path]:
     """Execute every chapter with the same ``parameters`` (e.g. ``{"profile": "quick"}``)."""
     return [execute(nb, parameters) for nb in chapter_notebooks()]
+
+
+def _count_records(results_dir: Path) -> int:
+    return sum(1 for _ in results_dir.rglob("*.json")) if results_dir.exists() else 0
+
+
+def time_book(
+    results_dir: str | Path | None = None,
+    parameters: dict | None = None,
+    *,
+    notebooks: list[Path] | None = None,
+    build: bool = True,
+    output: str | Path | None = None,
+    output_dir: str | Path = STAGE / "chapters",
+    claims_dir: str | Path | None = CLAIMS,
+    log=print,
+) -> dict:
+    """Time ``make book``: every chapter executed against ``results_dir``, then the build.
+
+    From an empty ``results_dir`` every run is trained (the empty-store figure); from the
+    repository's store nothing is (the full-store figure). Writes a JSON record (per-chapter
+    wall time, records trained, load average, device, versions) to ``output``, by default
+    ``data/bench/book-<device>-<time>.json``, and returns it.
+    """
+    from lt_lab.bench import device_kind
+    from lt_lab.results import RESULTS_ENV, default_results_dir, write_json_atomic
+    from lt_lab.train import describe_device, git_commit, resolve_device, software_versions
+
+    results_dir = Path(results_dir) if results_dir else default_results_dir()
+    notebooks = list(notebooks or chapter_notebooks())
+    parameters = dict(parameters or {})
+    chapters = []
+    started = time.perf_counter()
+    with _environment({RESULTS_ENV: str(results_dir.resolve())}):
+        for notebook in notebooks:
+            before, load_before = _count_records(results_dir), os.getloadavg()
+            begun = time.perf_counter()
+            log(f"executing {notebook.name} against {results_dir} ({before} records)")
+            execute(notebook, parameters, output_dir=output_dir, claims_dir=claims_dir)
+            chapters.append({
+                "notebook": notebook.name,
+                "wall_time_s": round(time.perf_counter() - begun, 1),
+                "records_before": before, "records_trained": _count_records(results_dir) - before,
+                "load_average_1min": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+            })
+            log(f"  {chapters[-1]['wall_time_s']:.0f} s, "
+                f"{chapters[-1]['records_trained']} records trained")
+    build_s = None
+    if build:
+        begun = time.perf_counter()
+        build_site()
+        build_s = round(time.perf_counter() - begun, 1)
+    device = resolve_device(parameters.get("device", "auto"))
+    record = {
+        "kind": "lt_lab.book_time",
+        "results_dir": str(results_dir),
+        "store_empty_at_start": chapters[0]["records_before"] == 0 if chapters else None,
+        "parameters": parameters,
+        "chapters": chapters,
+        "build_wall_time_s": build_s,
+        "total_wall_time_s": round(time.perf_counter() - started, 1),
+        "device": describe_device(device),
+        "cpu_count": os.cpu_count(),
+        "versions": software_versions(),
+        "git_commit": git_commit(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    default = ROOT / "data" / "bench" / f"book-{device_kind(device)}-{stamp}.json"
+    path = Path(output) if output else default
+    write_json_atomic(path, record)
+    record["path"] = str(path)
+    return record
+
+
+def format_book_time(record: dict) -> str:
+    """The per-chapter table of a :func:`time_book` record, in seconds and minutes."""
+    start = "an empty store" if record["store_empty_at_start"] else "a store of stored records"
+    lines = [f"make book from {start} ({record['results_dir']}) on {record['device']}",
+             f"{'chapter':<34} {'wall time':>10} {'records trained':>16}"]
+    for chapter in record["chapters"]:
+        lines.append(f"{chapter['notebook']:<34} {chapter['wall_time_s']:>8.0f} s "
+                     f"{chapter['records_trained']:>16}")
+    if record["build_wall_time_s"] is not None:
+        lines.append(f"{'jupyter-book build':<34} {record['build_wall_time_s']:>8.0f} s")
+    total = record["total_wall_time_s"]
+    lines.append(f"{'total':<34} {total:>8.0f} s  ({total / 60:.1f} min)")
+    return "\n".join(lines)
 
 
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"

@@ -8,6 +8,7 @@
     lt-lab book execute chapters/00_long_tail.ipynb -p profile paper -p seeds "[1, 2]"
     lt-lab book execute --all && lt-lab book build && lt-lab book check
     lt-lab book freeze chapters/00_long_tail.ipynb   # store the claim verdicts nbval checks
+    lt-lab book time --results-dir /tmp/empty   # time `make book` from an empty store
     lt-lab bench                  # throughput: lt_lab's trainer vs a DataLoader pipeline
 """
 
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 
 from lt_lab.errors import ConfigError, DataUnavailableError, TrainingDivergedError
 
@@ -137,6 +140,10 @@ def _describe_record(record: dict) -> str:
 
 def cmd_book(args) -> int:
     from lt_lab import book
+    from lt_lab.results import RESULTS_ENV
+
+    if args.results_dir:  # the chapters' kernels inherit it
+        os.environ[RESULTS_ENV] = args.results_dir
 
     if args.action == "execute":
         parameters = {name: _parse_value(value) for name, value in args.parameter or []}
@@ -152,6 +159,13 @@ def cmd_book(args) -> int:
             except PapermillExecutionError as error:
                 raise ConfigError(f"{notebook} stopped in cell [{error.exec_count}]: "
                                   f"{error.ename}: {error.evalue}") from None
+    elif args.action == "time":
+        parameters = {name: _parse_value(value) for name, value in args.parameter or []}
+        notebooks = [Path(nb) for nb in args.notebooks] or None
+        record = book.time_book(None, parameters, notebooks=notebooks,
+                                build=not args.no_build, output=args.output)
+        print(book.format_book_time(record))
+        print(f"record: {record['path']}")
     elif args.action == "build":
         print(f"site: {book.build_site(strict=not args.no_strict) / 'index.html'}")
     elif args.action == "freeze":
@@ -198,12 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
     results.set_defaults(func=cmd_results)
 
     book = commands.add_parser("book", help="execute chapters, build and check the site")
-    book.add_argument("action", choices=["execute", "build", "freeze", "check"])
-    book.add_argument("notebooks", nargs="*", help="chapter notebooks (execute, freeze)")
+    book.add_argument("action", choices=["execute", "build", "freeze", "check", "time"])
+    book.add_argument("notebooks", nargs="*", help="chapter notebooks (execute, freeze, time)")
     book.add_argument("--all", action="store_true", help="every chapter (execute)")
     book.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
                       help="a notebook parameter; VALUE is parsed as JSON when it can be")
     book.add_argument("--no-strict", action="store_true", help="build: warnings are not errors")
+    book.add_argument("--no-build", action="store_true", help="time: the chapters only")
+    book.add_argument("--output", default=None,
+                      help="time: the JSON record (default: data/bench/book-<device>-<time>.json)")
     book.set_defaults(func=cmd_book)
 
     bench = commands.add_parser("bench", help="trainer throughput against a DataLoader recipe")
@@ -212,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(bench)
     bench.set_defaults(func=run_from_args)
 
-    for sub in (run, grid, results):
+    for sub in (run, grid, results, book):
         sub.add_argument("--results-dir", default=None,
                          help="where records live (default: $LT_LAB_RESULTS or data/results)")
     return parser

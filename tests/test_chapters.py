@@ -150,3 +150,35 @@ def _retrain(stored: dict) -> tuple[dict, dict]:
     config = config_from_dict(stored["config"])
     return (fit(config, cache=False, save=False).record,
             dict.fromkeys(("balanced_acc", "many_shot_acc", "few_shot_acc"), RETRAIN_TOLERANCE))
+
+
+@pytest.mark.slow
+def test_book_timer_counts_the_records_each_chapter_trains(tmp_path):
+    """``lt-lab book time`` runs chapters against the store it is given, and records it."""
+    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    parameters = nbformat.v4.new_code_cell("records = 2")
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# A chapter that trains"),
+        parameters,
+        nbformat.v4.new_code_cell(
+            "import os, pathlib\n"
+            "store = pathlib.Path(os.environ['LT_LAB_RESULTS'])\n"
+            "store.mkdir(parents=True, exist_ok=True)\n"
+            "for i in range(records):\n"
+            "    (store / f'{i}.json').write_text('{}')"
+        ),
+    ]
+    source = tmp_path / "00_trains.ipynb"
+    nbformat.write(notebook, source)
+    store = tmp_path / "empty_store"
+    record = book.time_book(store, {"records": 3}, notebooks=[source], build=False,
+                            output=tmp_path / "book_time.json", output_dir=tmp_path / "out",
+                            claims_dir=None, log=lambda message: None)
+    (chapter,) = record["chapters"]
+    assert (chapter["notebook"], chapter["records_before"], chapter["records_trained"]) == (
+        "00_trains.ipynb", 0, 3)
+    assert record["store_empty_at_start"] and record["build_wall_time_s"] is None
+    assert json.loads((tmp_path / "book_time.json").read_text())["chapters"] == [chapter]
+    assert "00_trains.ipynb" in book.format_book_time(record)
