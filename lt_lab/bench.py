@@ -53,7 +53,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from lt_lab import train as trainer
-from lt_lab.config import RunConfig, make_config
+from lt_lab.config import COMPILE_MODES, RunConfig, make_config
 from lt_lab.data import build_sampler, longtail_counts
 from lt_lab.errors import ConfigError, DataUnavailableError, TrainingDivergedError
 from lt_lab.results import ResultsStore, write_json_atomic
@@ -69,6 +69,7 @@ from lt_lab.train import (
     seed_everything,
     software_versions,
     train_epoch,
+    training_backbone,
 )
 
 BENCH_DATASETS = ("fashion_mnist", "synthetic_cifar")
@@ -135,7 +136,7 @@ def synthetic_cifar(
 
 
 def bench_config(dataset: str, model: str, device: torch.device, profile: str = "quick",
-                 seed: int = 0, n_max: int | None = None) -> RunConfig:
+                 seed: int = 0, n_max: int | None = None, compile: str = "off") -> RunConfig:
     """The run config every measurement shares (synthetic data borrows CIFAR-10's recipe)."""
     sizes = {} if n_max is None else {"n_max": n_max}
     return make_config(
@@ -143,7 +144,7 @@ def bench_config(dataset: str, model: str, device: torch.device, profile: str = 
         model=model, imbalance_ratio=100.0, batch_size=BATCH_SIZE, lr=OPTIMISER["lr"],
         momentum=OPTIMISER["momentum"], weight_decay=OPTIMISER["weight_decay"],
         warmup_epochs=0, lr_schedule="constant", sampler="instance", loss="ce", seed=seed,
-        device=device.type, **sizes,
+        device=device.type, compile=compile, **sizes,
     )
 
 
@@ -225,9 +226,12 @@ def _build(config: RunConfig, data: TrainingData, device: torch.device):
     return build_training(config, data, device)
 
 
-def _step(model, loss_fn, optimizer, x, y, device) -> torch.Tensor:
+def _step(model, backbone, loss_fn, optimizer, x, y, device, cuda_graphs) -> torch.Tensor:
+    """The trainer's step (``train_epoch``'s) on a batch already on the device."""
+    if cuda_graphs:
+        torch.compiler.cudagraph_mark_step_begin()
     with _autocast(device):
-        loss = loss_fn(model(x).float(), y)
+        loss = loss_fn(model.classifier(backbone(x)).float(), y)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -261,6 +265,7 @@ class TrainerPipeline:
     def __init__(self, config, data, device):
         self.config, self.data, self.device = config, data, device
         self.model, self.loss_fn, self.optimizer = _build(config, data, device)
+        self.backbone = training_backbone(self.model, config)
         self.sampler = build_sampler(config.sampler, data.train_labels, data.num_classes,
                                      config.epochs)
         self.generator = torch.Generator(device=device).manual_seed(config.seed)
@@ -271,7 +276,7 @@ class TrainerPipeline:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         train_epoch(self.model, self.loss_fn, self.optimizer, sampler, self.data, self.config,
-                    self.epoch, self.generator)
+                    self.epoch, self.generator, self.backbone)
         self.epoch += 1
 
     def warm_up(self, steps: int) -> None:
@@ -297,6 +302,8 @@ class ConventionalPipeline:
     def __init__(self, config, data, device, workers: int):
         self.device, self.workers = device, workers
         self.model, self.loss_fn, self.optimizer = _build(config, data, device)
+        self.backbone = training_backbone(self.model, config)
+        self.cuda_graphs = config.compile == "reduce-overhead"
         self.model.train()
         self.loader = conventional_loader(data, config, device, workers, config.seed)
 
@@ -308,7 +315,8 @@ class ConventionalPipeline:
             x = x.to(self.device, non_blocking=True).contiguous(
                 memory_format=torch.channels_last)
             y = y.to(self.device, non_blocking=True)
-            _step(self.model, self.loss_fn, self.optimizer, x, y, self.device)
+            _step(self.model, self.backbone, self.loss_fn, self.optimizer, x, y, self.device,
+                  self.cuda_graphs)
             images, steps = images + len(y), steps + 1
         return images, steps
 
@@ -339,6 +347,8 @@ class CeilingPipeline:
     def __init__(self, config, data, device):
         self.device = device
         self.model, self.loss_fn, self.optimizer = _build(config, data, device)
+        self.backbone = training_backbone(self.model, config)
+        self.cuda_graphs = config.compile == "reduce-overhead"
         self.model.train()
         batch = min(config.batch_size, len(data.train_labels))
         self.x = data.normalise(data.train_images[:batch]).contiguous(
@@ -349,7 +359,8 @@ class CeilingPipeline:
 
     def _train(self, steps: int) -> None:
         for _ in range(steps):
-            _step(self.model, self.loss_fn, self.optimizer, self.x, self.y, self.device)
+            _step(self.model, self.backbone, self.loss_fn, self.optimizer, self.x, self.y,
+                  self.device, self.cuda_graphs)
 
     def warm_up(self, steps: int) -> None:
         self._train(steps)
@@ -375,14 +386,15 @@ def _summary(rounds: list[dict], train_size: int, **extra) -> dict:
 
 def bench_model(dataset: str, model: str, data: TrainingData, device: torch.device, *,
                 steps: int, warmup: int, workers: int, rounds: int = 1, profile: str = "quick",
-                seed: int = 0, n_max: int | None = None, log=say) -> dict:
+                seed: int = 0, n_max: int | None = None, compile: str = "off",
+                log=say) -> dict:
     """The three measurements of ``model``, interleaved in ``rounds`` rounds.
 
     Every round times each pipeline over the same whole epochs (the ceiling: as many steps
     as the trainer); in all at least ``steps`` steps each. Each pipeline reports its best
     round (and the median): on a shared machine, other work only ever slows a round down.
     """
-    config = bench_config(dataset, model, device, profile, seed, n_max)
+    config = bench_config(dataset, model, device, profile, seed, n_max, compile)
     n = len(data.train_labels)
     epochs = max(1, math.ceil(steps / steps_per_epoch(n, config.batch_size) / rounds))
     log(f"  {model}: {rounds} round(s) of {epochs} epoch(s) per pipeline "
@@ -392,8 +404,16 @@ def bench_model(dataset: str, model: str, data: TrainingData, device: torch.devi
         pipelines = [TrainerPipeline(config, data, device),
                      ConventionalPipeline(config, data, device, workers),
                      CeilingPipeline(config, data, device)]
+        warmup_s = {}
         for pipeline in pipelines:
+            started = time.perf_counter()
             pipeline.warm_up(warmup)
+            if compile != "off":  # the last, smaller batch compiles (and records) its own graph
+                pipeline.run(1)
+            _sync(device)
+            warmup_s[pipeline.name] = round(time.perf_counter() - started, 2)
+            log(f"    warm-up {pipeline.name:<12} {warmup_s[pipeline.name]:8.1f} s"
+                + (" (compilation included)" if compile != "off" else ""))
         timed: dict[str, list[dict]] = {pipeline.name: [] for pipeline in pipelines}
         for round_ in range(rounds):
             for pipeline in pipelines:
@@ -410,9 +430,10 @@ def bench_model(dataset: str, model: str, data: TrainingData, device: torch.devi
         for pipeline in pipelines:
             pipeline.close()
     result = {"model": model, "rounds": rounds, "epochs_per_round": epochs,
-              "trainer": _summary(timed["trainer"], n),
-              "conventional": _summary(timed["conventional"], n, workers=workers),
-              "ceiling": _summary(timed["ceiling"], n)}
+              "trainer": _summary(timed["trainer"], n, warmup_s=warmup_s["trainer"]),
+              "conventional": _summary(timed["conventional"], n, workers=workers,
+                                       warmup_s=warmup_s["conventional"]),
+              "ceiling": _summary(timed["ceiling"], n, warmup_s=warmup_s["ceiling"])}
     rate = {name: result[name]["images_per_s"] for name in ("trainer", "conventional",
                                                              "ceiling")}
     result["speedup_vs_conventional"] = round(rate["trainer"] / rate["conventional"], 3)
@@ -438,7 +459,7 @@ def default_output(device: torch.device) -> Path:
 def run_benchmark(
     *, device: str = "auto", dataset: str | None = None, models=None, steps: int | None = None,
     warmup: int | None = None, workers: int | None = None, rounds: int | None = None,
-    quick: bool = False,
+    quick: bool = False, compile: str = "off",
     profile: str | None = None, n_max: int | None = None, seed: int = 0,
     output: str | Path | None = None, log=say,
 ) -> dict:
@@ -471,7 +492,7 @@ def run_benchmark(
         f"{len(data.train_labels):,} training images, batch {BATCH_SIZE}, {steps} steps")
     results = [bench_model(dataset, model, data, torch_device, steps=steps, warmup=warmup,
                            workers=workers, rounds=rounds, profile=profile, seed=seed,
-                           n_max=n_max, log=log)
+                           n_max=n_max, compile=compile, log=log)
                for model in models]
     record = {
         "kind": "lt_lab.bench",
@@ -488,6 +509,7 @@ def run_benchmark(
                         "flip": config.recipe.flip},
             "bf16_autocast": torch_device.type == "cuda", "channels_last": True,
             "torch_threads": torch.get_num_threads(), "quick": quick, "seed": seed,
+            "compile": compile,
             "note": "each round times trainer, conventional and ceiling in turn over the same "
                     "whole epochs (the ceiling: the trainer's number of steps on one batch "
                     "already on the device); images_per_s is a pipeline's best round",
@@ -681,6 +703,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true",
                         help="a handful of steps on tiny data (n_max=100; for tests)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--compile", choices=COMPILE_MODES, default="off",
+                        help="torch.compile the backbone of every pipeline with this mode "
+                             "(reduce-overhead: CUDA graphs; compilation is warm-up, untimed)")
     parser.add_argument("--output", default=None,
                         help="the JSON record (default: data/bench/<device>-<time>.json)")
     paper = parser.add_argument_group("paper protocol (for a GPU)")
@@ -707,6 +732,8 @@ def run_from_args(args: argparse.Namespace) -> int:
         if not args.results_dir:
             raise ConfigError("--paper-run needs --results-dir")
         overrides = {} if args.device == "auto" else {"device": args.device}
+        if args.compile != "off":
+            overrides["compile"] = args.compile
         if args.n_max is not None:  # smaller data, for a dry run on a CPU
             overrides.update(n_max=args.n_max, test_per_class=min(args.n_max, 1000))
         if args.models:
@@ -716,7 +743,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         return 0
     record = run_benchmark(device=args.device, dataset=args.dataset, models=args.models,
                            steps=args.steps, warmup=args.warmup, workers=args.workers,
-                           rounds=args.rounds,
+                           rounds=args.rounds, compile=args.compile,
                            quick=args.quick, profile=args.profile, n_max=args.n_max,
                            seed=args.seed,
                            output=args.output)

@@ -187,9 +187,28 @@ def evaluate(model: nn.Module, data: TrainingData, config: RunConfig,
     )
 
 
-def train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generator) -> float:
-    """One pass over the sampler's indices; returns the mean training loss."""
+def training_backbone(model: nn.Module, config: RunConfig):
+    """What ``train_epoch`` runs as the backbone: ``model.features``, or it compiled.
+
+    ``torch.compile(mode=config.compile)`` wraps the same module (same parameters and
+    buffers), so evaluation and feature extraction keep using the eager ``model.features``
+    and never trigger a recompilation for eval mode or another batch size.
+    """
+    if config.compile == "off":
+        return model.features
+    return torch.compile(model.features, mode=config.compile)
+
+
+def train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generator,
+                backbone=None) -> float:
+    """One pass over the sampler's indices; returns the mean training loss.
+
+    ``backbone``: the features' forward to train through (:func:`training_backbone`);
+    ``model.features`` when not given.
+    """
     model.train()
+    backbone = model.features if backbone is None else backbone
+    cuda_graphs = config.compile == "reduce-overhead"
     device = data.train_images.device
     indices = sampler.epoch_indices(epoch, generator)
     recipe = config.recipe
@@ -203,8 +222,10 @@ def train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generat
             images = augment(images, padding=recipe.crop_padding, flip=recipe.flip,
                              generator=generator)
         x = data.normalise(images).contiguous(memory_format=torch.channels_last)
+        if cuda_graphs:  # a new training step: the graphs' previous outputs may be reused
+            torch.compiler.cudagraph_mark_step_begin()
         with _autocast(device):
-            features = model.features(x)
+            features = backbone(x)
             loss = loss_fn(model.classifier(features).float(), data.train_labels[batch])
             if config.feature_norm_penalty:  # Hasegawa & Sato 2024: (lambda/2) mean ||h||^2
                 norms = features.float().pow(2).flatten(1).sum(1)
@@ -289,6 +310,7 @@ def fit(
     seed_everything(config.seed)
     data = prepare_data(config, device) if data is None else data
     model, loss_fn, optimizer = build_training(config, data, device)
+    backbone = training_backbone(model, config)
     sampler = build_sampler(config.sampler, data.train_labels, data.num_classes, config.epochs)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     curves = {"epoch": [], "lr": [], "train_loss": [], "eval_epoch": [], "test_acc": [],
@@ -302,7 +324,7 @@ def fit(
         if hasattr(loss_fn, "set_epoch"):  # schedules such as deferred re-weighting
             loss_fn.set_epoch(epoch, config.epochs)
         train_loss = train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch,
-                                 generator)
+                                 generator, backbone)
         curves["epoch"].append(epoch + 1)
         curves["lr"].append(lr)
         curves["train_loss"].append(train_loss)

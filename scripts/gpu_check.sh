@@ -37,6 +37,7 @@ REPO=$(pwd)
 PYTHON=${PYTHON:-python3}
 BUDGET_S=${BUDGET_S:-460}
 DEVICE=${DEVICE:-cuda}
+COMPILE=${COMPILE:-off} # torch.compile mode of the backbone: off, default, reduce-overhead
 read -r -a BENCH_EXTRA <<<"${BENCH_ARGS:-}"
 read -r -a PAPER_EXTRA <<<"${PAPER_ARGS:-}"
 OUT=${OUT:-$(mktemp -d)}
@@ -123,9 +124,9 @@ print("torch", torch.__version__, "cuda", torch.version.cuda, "available",
     fi
 
     step bench "$(cap 150)" "$PYTHON" -m lt_lab.bench --device "$DEVICE" \
-        --output "$OUT/bench.json" ${BENCH_EXTRA[@]+"${BENCH_EXTRA[@]}"}
+        --compile "$COMPILE" --output "$OUT/bench.json" ${BENCH_EXTRA[@]+"${BENCH_EXTRA[@]}"}
 
-    local paper=("$PYTHON" -m lt_lab.bench --paper-run --device "$DEVICE"
+    local paper=("$PYTHON" -m lt_lab.bench --paper-run --device "$DEVICE" --compile "$COMPILE"
         --results-dir "$OUT/results" ${PAPER_EXTRA[@]+"${PAPER_EXTRA[@]}"})
     step "paper synthetic_cifar ce (alone)" "$(cap 170)" "${paper[@]}" \
         --paper-datasets synthetic_cifar --paper-losses ce --concurrent 1
