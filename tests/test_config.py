@@ -45,6 +45,7 @@ def test_overrides_beat_the_profile():
         ({"lr_milestones": [160, 180]}, "lr_milestones"),
         ({"epochs": 0}, "epochs"),
         ({"device": "tpu"}, "device"),
+        ({"compile": "fast"}, "compile"),
         ({"class_order": "shuffled"}, "class_order"),
         ({"learning_rate": 0.1}, "learning_rate"),
     ],
@@ -81,6 +82,7 @@ def test_key_follows_what_is_computed():
     assert config.key() != config.replace(posthoc_taus=[1.0]).key()
     assert config.key() != config.replace(collapse_every=2).key()
     assert config.key() != config.replace(feature_norm_penalty=0.01).key()
+    assert config.key() != config.replace(compile="reduce-overhead").key()
 
 
 def test_round_trip_through_a_record():

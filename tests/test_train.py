@@ -129,3 +129,31 @@ def test_collapse_every_records_snapshots_at_those_epochs_and_the_last(store):
     assert [s["epoch"] for s in snapshots] == [2, 3]
     assert all(s["nc1"] >= 0 and 0 <= s["nc4"] <= 1 for s in snapshots)
     assert fit(config, store=store).cached  # the snapshots are part of the stored record
+
+
+def test_compile_wraps_only_the_training_forward(store, monkeypatch):
+    """``compile`` sends training steps through ``torch.compile(model.features, mode)``;
+    evaluation stays on the eager module. An identity "compiler" shows the wiring without
+    paying for a real compilation (checked by hand on CPU and on an H100)."""
+    import lt_lab.train
+
+    calls = {"compiled": [], "forward_batches": 0}
+
+    def fake_compile(module, mode):
+        calls["compiled"].append(mode)
+
+        def forward(x):
+            calls["forward_batches"] += 1
+            return module(x)
+
+        return forward
+
+    monkeypatch.setattr(lt_lab.train.torch, "compile", fake_compile)
+    eager = make_config("smoke", epochs=1)
+    compiled = eager.replace(compile="reduce-overhead")
+    compiled_record = fit(compiled, cache=False, save=False, store=store).record
+    eager_record = fit(eager, cache=False, save=False, store=store).record
+    steps = math.ceil(sum(compiled_record["class_counts"]) / compiled.batch_size)
+    assert calls == {"compiled": ["reduce-overhead"], "forward_batches": steps}
+    assert compiled_record["metrics"] == eager_record["metrics"]
+    assert compiled_record["key"] != eager_record["key"]
