@@ -59,7 +59,6 @@ from lt_lab.errors import ConfigError, DataUnavailableError, TrainingDivergedErr
 from lt_lab.results import ResultsStore, write_json_atomic
 from lt_lab.train import (
     TrainingData,
-    _autocast,
     build_training,
     describe_device,
     git_commit,
@@ -69,6 +68,7 @@ from lt_lab.train import (
     seed_everything,
     software_versions,
     train_epoch,
+    train_step,
     training_backbone,
 )
 
@@ -226,17 +226,6 @@ def _build(config: RunConfig, data: TrainingData, device: torch.device):
     return build_training(config, data, device)
 
 
-def _step(model, backbone, loss_fn, optimizer, x, y, device, cuda_graphs) -> torch.Tensor:
-    """The trainer's step (``train_epoch``'s) on a batch already on the device."""
-    if cuda_graphs:
-        torch.compiler.cudagraph_mark_step_begin()
-    with _autocast(device):
-        loss = loss_fn(model.classifier(backbone(x)).float(), y)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return loss.detach()
-
 
 def steps_per_epoch(n: int, batch_size: int) -> int:
     """Batches :func:`train_epoch` runs over ``n`` indices (it skips a last batch of 1)."""
@@ -302,8 +291,7 @@ class ConventionalPipeline:
     def __init__(self, config, data, device, workers: int):
         self.device, self.workers = device, workers
         self.model, self.loss_fn, self.optimizer = _build(config, data, device)
-        self.backbone = training_backbone(self.model, config)
-        self.cuda_graphs = config.compile == "reduce-overhead"
+        self.config, self.backbone = config, training_backbone(self.model, config)
         self.model.train()
         self.loader = conventional_loader(data, config, device, workers, config.seed)
 
@@ -315,8 +303,8 @@ class ConventionalPipeline:
             x = x.to(self.device, non_blocking=True).contiguous(
                 memory_format=torch.channels_last)
             y = y.to(self.device, non_blocking=True)
-            _step(self.model, self.backbone, self.loss_fn, self.optimizer, x, y, self.device,
-                  self.cuda_graphs)
+            train_step(self.model, self.backbone, self.loss_fn, self.optimizer, x, y,
+                       self.config)
             images, steps = images + len(y), steps + 1
         return images, steps
 
@@ -347,8 +335,7 @@ class CeilingPipeline:
     def __init__(self, config, data, device):
         self.device = device
         self.model, self.loss_fn, self.optimizer = _build(config, data, device)
-        self.backbone = training_backbone(self.model, config)
-        self.cuda_graphs = config.compile == "reduce-overhead"
+        self.config, self.backbone = config, training_backbone(self.model, config)
         self.model.train()
         batch = min(config.batch_size, len(data.train_labels))
         self.x = data.normalise(data.train_images[:batch]).contiguous(
@@ -359,8 +346,8 @@ class CeilingPipeline:
 
     def _train(self, steps: int) -> None:
         for _ in range(steps):
-            _step(self.model, self.backbone, self.loss_fn, self.optimizer, self.x, self.y,
-                  self.device, self.cuda_graphs)
+            train_step(self.model, self.backbone, self.loss_fn, self.optimizer, self.x,
+                       self.y, self.config)
 
     def warm_up(self, steps: int) -> None:
         self._train(steps)

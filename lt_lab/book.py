@@ -282,6 +282,7 @@ def time_book(
         build_site()
         build_s = round(time.perf_counter() - begun, 1)
     device = resolve_device(parameters.get("device", "auto"))
+    finished = datetime.now(timezone.utc)
     record = {
         "kind": "lt_lab.book_time",
         "results_dir": str(results_dir),
@@ -294,9 +295,9 @@ def time_book(
         "cpu_count": os.cpu_count(),
         "versions": software_versions(),
         "git_commit": git_commit(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": finished.isoformat(timespec="seconds"),
     }
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = finished.strftime("%Y%m%dT%H%M%SZ")
     default = ROOT / "data" / "bench" / f"book-{device_kind(device)}-{stamp}.json"
     path = Path(output) if output else default
     write_json_atomic(path, record)

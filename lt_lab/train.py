@@ -199,6 +199,26 @@ def training_backbone(model: nn.Module, config: RunConfig):
     return torch.compile(model.features, mode=config.compile)
 
 
+def train_step(model, backbone, loss_fn, optimizer, x, y, config) -> torch.Tensor:
+    """One SGD step on a normalised batch ``x`` already on the device; the detached loss.
+
+    ``backbone``: the features' forward (:func:`training_backbone`). The benchmark's
+    pipelines call this too, so they time exactly the trainer's step.
+    """
+    if config.compile == "reduce-overhead":  # a new step: the graphs' outputs may be reused
+        torch.compiler.cudagraph_mark_step_begin()
+    with _autocast(x.device):
+        features = backbone(x)
+        loss = loss_fn(model.classifier(features).float(), y)
+        if config.feature_norm_penalty:  # Hasegawa & Sato 2024: (lambda/2) mean ||h||^2
+            norms = features.float().pow(2).flatten(1).sum(1)
+            loss = loss + 0.5 * config.feature_norm_penalty * norms.mean()
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
 def train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generator,
                 backbone=None) -> float:
     """One pass over the sampler's indices; returns the mean training loss.
@@ -208,8 +228,6 @@ def train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generat
     """
     model.train()
     backbone = model.features if backbone is None else backbone
-    cuda_graphs = config.compile == "reduce-overhead"
-    device = data.train_images.device
     indices = sampler.epoch_indices(epoch, generator)
     recipe = config.recipe
     step_losses = []
@@ -222,18 +240,8 @@ def train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generat
             images = augment(images, padding=recipe.crop_padding, flip=recipe.flip,
                              generator=generator)
         x = data.normalise(images).contiguous(memory_format=torch.channels_last)
-        if cuda_graphs:  # a new training step: the graphs' previous outputs may be reused
-            torch.compiler.cudagraph_mark_step_begin()
-        with _autocast(device):
-            features = backbone(x)
-            loss = loss_fn(model.classifier(features).float(), data.train_labels[batch])
-            if config.feature_norm_penalty:  # Hasegawa & Sato 2024: (lambda/2) mean ||h||^2
-                norms = features.float().pow(2).flatten(1).sum(1)
-                loss = loss + 0.5 * config.feature_norm_penalty * norms.mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        step_losses.append(loss.detach())
+        step_losses.append(train_step(model, backbone, loss_fn, optimizer, x,
+                                      data.train_labels[batch], config))
     losses_this_epoch = torch.stack(step_losses)
     finite = torch.isfinite(losses_this_epoch)
     if not finite.all():  # checked once an epoch: a check per step would sync the GPU
