@@ -1,3 +1,18 @@
-"""lt_lab: the small package under every chapter of lt-book."""
+"""lt_lab: the small package under every chapter of lt-book.
+
+The engine (config, data, models, losses, train, results, grid) sits at the bottom; each
+method family is a package named after its chapter and plugs into the engine by
+registering losses, analyses and run kinds on import, which happens here.
+"""
 
 __version__ = "0.1.0"
+
+# The method families register their losses, analyses and run kinds on import.
+from lt_lab import (  # noqa: E402, F401
+    collapse,
+    decoupling,
+    margins,
+    regression,
+    reweighting,
+    train,
+)

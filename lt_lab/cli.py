@@ -85,7 +85,7 @@ def cmd_run(args) -> int:
 
 def cmd_grid(args) -> int:
     from lt_lab.config import make_config
-    from lt_lab.sweep import run_grid
+    from lt_lab.grid import run_grid
 
     with open(args.file) as handle:
         entries = json.load(handle)

@@ -1,4 +1,9 @@
-"""A run is data: one ``RunConfig``, built from a named profile plus overrides.
+"""A run is data: a frozen config, built from a named profile plus overrides.
+
+Every kind of run (classification here; regression and the unconstrained-features
+simulator in their families) is a :class:`Config`: a frozen dataclass whose fields have
+their constraints declared once (:mod:`lt_lab.constraints`), with named profiles, a
+canonical dict form and one key rule.
 
 Profiles are partial configs, not code paths:
 
@@ -6,10 +11,17 @@ Profiles are partial configs, not code paths:
 * ``quick`` — the CPU default: a chapter's grid in minutes;
 * ``paper`` — the papers' CIFAR-LT protocol (Cao et al. 2019; Cui et al. 2019): ResNet-32,
   200 epochs, batch 128, SGD lr 0.1 momentum 0.9, weight decay 2e-4, 5 warm-up epochs,
-  lr ×0.01 at epoch 160 and ×0.0001 at 180. Meant for a GPU.
+  lr ×0.01 at 80 % and 90 % of training (epochs 160 and 180). Meant for a GPU.
 
-The canonical JSON of a config (without ``device``, ``profile``: they do not change what is
-computed) plus :data:`CACHE_VERSION` is the key of its run record.
+**The key.** A record is stored under ``config.key()``: 16 hex digits of the SHA-256 of the
+canonical JSON of the config's ``kind``, :data:`CACHE_VERSION` and every field that differs
+from its default, leaving out ``device`` and ``profile`` (they do not change what is
+computed). A field at its default is left out so that adding a field never changes the keys
+of stored records. The other side of that rule: changing a field's *default* changes what
+old keys mean, so it needs a bump of :data:`CACHE_VERSION` (a test freezes the defaults).
+
+**Schedules** are fractions of training everywhere (``lr_milestones``, a loss's
+``drw_start``); warm-up lengths and evaluation intervals are counted in epochs.
 """
 
 from __future__ import annotations
@@ -18,21 +30,135 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from lt_lab.errors import ConfigError, check_choice, check_positive
+from lt_lab import hooks
+from lt_lab.constraints import Constraint, Flag, Fractions, Interval, Mapping, Optional, Options
+from lt_lab.errors import ConfigError, check_choice
+from lt_lab.runtime import DEVICES
 
-# Bump when a change to lt_lab changes what a given config computes: stored records with an
-# older version then miss the cache and are retrained.
+# Bump when a change to lt_lab changes what a given config computes, or a field's default:
+# stored records of an older version then miss the cache and are retrained.
 CACHE_VERSION = 1
 
-LR_SCHEDULES = ("step", "cosine", "constant")
-DEVICES = ("auto", "cpu", "cuda", "mps")
-COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune-no-cudagraphs")
-KEY_EXCLUDED = ("device", "profile")
-# Features added after records were first stored: left out of the key while at their default
-# ("off"), so adding one never invalidates the records of configs that do not use it.
-KEY_OMITTED_AT_DEFAULT = ("posthoc_taus", "collapse_every", "classifier_fixes",
-                          "val_per_class", "feature_norm_penalty", "compile")
+KINDS: dict[str, type[Config]] = {}  # kind name -> config class, filled by subclassing
+
+
+class Config:
+    """The base of every kind of run config. Subclasses are frozen dataclasses that set:
+
+    ``kind`` (the record kind, part of the key), ``profiles`` (name -> partial config) and
+    ``constraints`` (field -> :class:`~lt_lab.constraints.Constraint`); and may override
+    :meth:`check_relations` for rules between fields.
+    """
+
+    kind: ClassVar[str] = ""
+    profiles: ClassVar[dict[str, dict]] = {}
+    constraints: ClassVar[dict[str, Constraint]] = {}
+    key_excluded: ClassVar[tuple[str, ...]] = ("device", "profile")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            KINDS[cls.kind] = cls
+
+    # -- building ------------------------------------------------------------------------
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def coerce(cls, values: dict) -> dict:
+        """Reject unknown fields; turn JSON-ish values (lists, ints for floats) into the
+        types the fields hold. Anything else is left for :meth:`validate` to judge."""
+        names = cls.field_names()
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise ConfigError(f"unknown {cls.kind} config field(s) {unknown}; allowed: "
+                              f"{', '.join(names)}")
+        types = {f.name: str(f.type) for f in dataclasses.fields(cls)}
+        return {name: _coerce(types[name], value) for name, value in values.items()}
+
+    @classmethod
+    def profile_values(cls, profile: str, overrides: dict) -> dict:
+        """The values of ``profile`` with ``overrides`` on top (a kind may adjust them)."""
+        return {**cls.profiles[profile], **overrides, "profile": profile}
+
+    @classmethod
+    def make(cls, profile: str = "quick", **overrides):
+        """The ``profile``'s settings, then ``overrides`` on top; validated."""
+        check_choice("profile", profile, cls.profiles)
+        return cls(**cls.coerce(cls.profile_values(profile, overrides))).validate()
+
+    @classmethod
+    def from_dict(cls, values: dict):
+        """Rebuild a config from its :meth:`to_dict` form (as stored in a run record)."""
+        return cls(**cls.coerce(values)).validate()
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **self.coerce(changes)).validate()
+
+    # -- checking ------------------------------------------------------------------------
+
+    def validate(self):
+        """Raise ConfigError naming the first bad parameter; return self when all is well."""
+        for name, constraint in self.constraints.items():
+            constraint.check(name, getattr(self, name))
+        check_choice("profile", self.profile, self.profiles)
+        self.check_relations()
+        return self
+
+    def check_relations(self) -> None:
+        """Rules between fields (a subclass's); the single-field ones are ``constraints``."""
+
+    # -- the record's view ---------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(dataclasses.asdict(self)))  # tuples become lists
+
+    def key(self) -> str:
+        """A stable 16-hex-digit hash of what this config computes (the module docstring)."""
+        defaults = {f.name: _default(f) for f in dataclasses.fields(self)}
+        defaults = json.loads(json.dumps(defaults))
+        material = {name: value for name, value in self.to_dict().items()
+                    if name not in self.key_excluded and value != defaults[name]}
+        material.update(kind=self.kind, cache_version=CACHE_VERSION)
+        canonical = json.dumps(material, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _default(f: dataclasses.Field):
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
+
+
+def _coerce(annotation: str, value):
+    if "float" in annotation and "tuple" not in annotation:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+    if annotation.startswith("tuple") and isinstance(value, (list, tuple)):
+        if "float" in annotation:
+            return tuple(float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                         for v in value)
+        return tuple(value)
+    if annotation.startswith("dict"):
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return json.loads(json.dumps(value))  # nested tuples become lists, as stored
+    return value
+
+
+def config_from_dict(values: dict, kind: str = "classification") -> Config:
+    """Rebuild a config of ``kind`` from its stored dict."""
+    check_choice("kind", kind, KINDS)
+    return KINDS[kind].from_dict(values)
+
+
+# ------------------------------------------------------------------------------------------
+# Classification runs
 
 
 @dataclass(frozen=True)
@@ -54,11 +180,48 @@ DATASET_RECIPES = {
     "cifar100": DatasetRecipe((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762), 4, True, 500),
     "digits": DatasetRecipe((0.3050,), (0.3760,), 1, False, 130),
 }
+LR_SCHEDULES = ("step", "cosine", "constant")
+COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune-no-cudagraphs")
+
+
+def _datasets():
+    from lt_lab.data.sources import DATASETS
+
+    return DATASETS
+
+
+def _imbalance_profiles():
+    from lt_lab.data.longtail import PROFILES as IMBALANCE_PROFILES
+
+    return IMBALANCE_PROFILES
+
+
+def _samplers():
+    from lt_lab.data.samplers import SAMPLERS
+
+    return SAMPLERS
+
+
+def _backbones():
+    from lt_lab.models import BACKBONES
+
+    return BACKBONES
+
+
+def _heads():
+    from lt_lab.models import HEADS
+
+    return HEADS
+
+
+POSITIVE_INT = Interval(int, 1, None)
+NON_NEGATIVE_INT = Interval(int, 0, None)
+NON_NEGATIVE = Interval(float, 0, None)
 
 
 @dataclass(frozen=True)
-class RunConfig:
-    """Everything that decides what one training run computes."""
+class RunConfig(Config):
+    """Everything that decides what one classification training run computes."""
 
     dataset: str = "fashion_mnist"
     imbalance_ratio: float = 100.0
@@ -67,6 +230,10 @@ class RunConfig:
     class_order: str = "default"
     subset_seed: int = 0  # which images form the long-tailed subset (LDAM fixes it to 0)
     test_per_class: int | None = None  # None: the whole (balanced) test set
+    # A balanced validation split of this many images per class, drawn from the source's
+    # training images left out of the subset (0: none). Analyses that select a
+    # hyperparameter (chapter 3's classifier fixes) select it there, never on the test set.
+    val_per_class: int = 0
     model: str = "small_cnn"
     head: str = "linear"
     loss: str = "ce"
@@ -79,26 +246,19 @@ class RunConfig:
     weight_decay: float = 2e-4
     warmup_epochs: int = 5
     lr_schedule: str = "step"
-    lr_milestones: tuple[float, ...] = (0.8, 0.9)  # fractions of `epochs`
+    lr_milestones: tuple[float, ...] = (0.8, 0.9)  # fractions of training
     lr_decay: float = 0.01  # multiplier applied at each milestone
     augment: bool = True
+    # Hasegawa & Sato 2024: (lambda / 2) * mean ||h||^2 added to the loss, h the features.
+    feature_norm_penalty: float = 0.0
     many_threshold: int = 100  # shot groups: many > 100 training images, few < 20
     few_threshold: int = 20
     eval_every: int = 5  # epochs between test evaluations (the last epoch always is one)
-    # Post-hoc logit adjustment at the last epoch (Menon et al. 2021): also report the metrics
-    # of argmax(z - tau log pi) for each tau; tau=1 is Buda et al.'s prior thresholding.
-    posthoc_taus: tuple[float, ...] = ()
-    # Neural-collapse metrics (lt_lab.collapse) every `collapse_every` epochs and at the last;
-    # 0 is off.
-    collapse_every: int = 0
-    # Classifier fixes on the trained representation (lt_lab.decouple: "crt", "tau_norm",
-    # "lws", "ncm", "wb_maxnorm", "multiplicative_posthoc"), run after the last epoch.
-    classifier_fixes: tuple[str, ...] = ()
-    # Images per class of the balanced validation split that the fixes select their
-    # hyperparameters on, drawn from the source's training images left out of the subset.
-    val_per_class: int = 20
-    # Hasegawa & Sato 2024: (lambda / 2) * mean ||h||^2 added to the loss, h the features.
-    feature_norm_penalty: float = 0.0
+    # What else the run computes, by name (:mod:`lt_lab.hooks`): e.g.
+    # {"posthoc": {"taus": [0.0, 1.0]}, "collapse": {"every": 3},
+    #  "classifier_fixes": {"fixes": ["crt", "tau_norm"]}}. Results land in the record's
+    # extras under the same names.
+    analyses: dict = field(default_factory=dict)
     # torch.compile the backbone for training, with this mode (evaluation stays eager). A GPU
     # speed-up: at batch 128 a ResNet-32 step is bound by kernel launches, which
     # "reduce-overhead" (CUDA graphs) removes. Part of the key: compiled kernels round
@@ -108,119 +268,72 @@ class RunConfig:
     profile: str = "quick"
     device: str = "auto"
 
-    def validate(self) -> RunConfig:
-        """Raise ConfigError naming the first bad parameter; return self when all is well."""
-        from lt_lab.data.longtail import PROFILES as IMBALANCE_PROFILES
+    kind: ClassVar[str] = "classification"
+    profiles: ClassVar[dict[str, dict]] = {
+        "smoke": dict(
+            model="small_cnn", n_max=200, test_per_class=50, epochs=2, lr=0.05,
+            warmup_epochs=0, lr_schedule="cosine", eval_every=1,
+        ),
+        "quick": dict(
+            model="small_cnn", n_max=1000, test_per_class=500, epochs=16, lr=0.05,
+            weight_decay=5e-4, warmup_epochs=1, lr_schedule="step", lr_milestones=(0.75, 0.9),
+            eval_every=4,
+        ),
+        "paper": dict(
+            model="resnet32", n_max=None, test_per_class=None, epochs=200, batch_size=128,
+            lr=0.1, weight_decay=2e-4, warmup_epochs=5, lr_schedule="step",
+            lr_milestones=(0.8, 0.9), lr_decay=0.01, eval_every=10,
+        ),
+    }
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "dataset": Options(_datasets),
+        "imbalance_ratio": Interval(float, 1, None),
+        "imbalance_profile": Options(_imbalance_profiles),
+        "n_max": Optional(POSITIVE_INT),
+        "subset_seed": NON_NEGATIVE_INT,
+        "test_per_class": Optional(POSITIVE_INT),
+        "val_per_class": NON_NEGATIVE_INT,
+        "model": Options(_backbones),
+        "head": Options(_heads),
+        "loss_params": Mapping(),
+        "sampler": Options(_samplers),
+        "epochs": POSITIVE_INT,
+        "batch_size": POSITIVE_INT,
+        "lr": Interval(float, 0, None, closed="neither"),
+        "momentum": NON_NEGATIVE,
+        "weight_decay": NON_NEGATIVE,
+        "warmup_epochs": NON_NEGATIVE_INT,
+        "lr_schedule": Options(LR_SCHEDULES),
+        "lr_milestones": Fractions(),
+        "lr_decay": NON_NEGATIVE,
+        "augment": Flag(),
+        "feature_norm_penalty": NON_NEGATIVE,
+        "many_threshold": NON_NEGATIVE_INT,
+        "few_threshold": NON_NEGATIVE_INT,
+        "eval_every": POSITIVE_INT,
+        "analyses": Mapping(),
+        "compile": Options(COMPILE_MODES),
+        "seed": NON_NEGATIVE_INT,
+        "device": Options(DEVICES),
+    }
+
+    def check_relations(self) -> None:
         from lt_lab.data.longtail import class_order_names
-        from lt_lab.data.samplers import SAMPLERS
-        from lt_lab.data.sources import DATASETS
         from lt_lab.losses import build
-        from lt_lab.models import BACKBONES, HEADS
 
-        check_choice("dataset", self.dataset, DATASETS)
-        check_positive("imbalance_ratio", self.imbalance_ratio, minimum=1, inclusive=True)
-        check_choice("imbalance_profile", self.imbalance_profile, IMBALANCE_PROFILES)
-        if self.n_max is not None:
-            check_positive("n_max", self.n_max, minimum=1, inclusive=True)
         check_choice("class_order", self.class_order, class_order_names(self.dataset))
-        if self.test_per_class is not None:
-            check_positive("test_per_class", self.test_per_class, minimum=1, inclusive=True)
-        check_choice("model", self.model, BACKBONES)
-        check_choice("head", self.head, HEADS)
         build(self.loss, None, **self.loss_params)  # names and parameters
-        check_choice("sampler", self.sampler, SAMPLERS)
-        for name in ("epochs", "batch_size", "eval_every"):
-            check_positive(name, getattr(self, name), minimum=1, inclusive=True)
-        check_positive("lr", self.lr)
-        check_positive("weight_decay", self.weight_decay, inclusive=True)
-        check_positive("warmup_epochs", self.warmup_epochs, inclusive=True)
-        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        if any(not 0 < m <= 1 for m in self.lr_milestones):
-            raise ConfigError(
-                f"lr_milestones={self.lr_milestones} must be fractions of the epochs in (0, 1]"
-            )
-        check_positive("collapse_every", self.collapse_every, inclusive=True)
-        from lt_lab.decouple import FIXES
-
-        for name in self.classifier_fixes:
-            check_choice("classifier_fixes", name, FIXES)
-        check_positive("val_per_class", self.val_per_class, minimum=1, inclusive=True)
-        check_positive("feature_norm_penalty", self.feature_norm_penalty, inclusive=True)
-        check_choice("compile", self.compile, COMPILE_MODES)
-        check_choice("profile", self.profile, PROFILES)
-        check_choice("device", self.device, DEVICES)
-        return self
+        hooks.check_analyses(self)
 
     @property
     def recipe(self) -> DatasetRecipe:
         return DATASET_RECIPES[self.dataset]
 
-    def to_dict(self) -> dict:
-        out = dataclasses.asdict(self)
-        out["lr_milestones"] = list(self.lr_milestones)
-        out["posthoc_taus"] = list(self.posthoc_taus)
-        out["classifier_fixes"] = list(self.classifier_fixes)
-        return out
 
-    def key(self) -> str:
-        """A stable 16-hex-digit hash of what this config computes."""
-        defaults = RunConfig().to_dict()
-        material = {k: v for k, v in self.to_dict().items() if k not in KEY_EXCLUDED
-                    and not (k in KEY_OMITTED_AT_DEFAULT and v == defaults[k])}
-        material["cache_version"] = CACHE_VERSION
-        canonical = json.dumps(material, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-    def replace(self, **changes) -> RunConfig:
-        return dataclasses.replace(self, **_coerce(changes)).validate()
-
-
-PROFILES: dict[str, dict] = {
-    "smoke": dict(
-        model="small_cnn", n_max=200, test_per_class=50, epochs=2, lr=0.05,
-        warmup_epochs=0, lr_schedule="cosine", eval_every=1,
-    ),
-    "quick": dict(
-        model="small_cnn", n_max=1000, test_per_class=500, epochs=16, lr=0.05,
-        weight_decay=5e-4, warmup_epochs=1, lr_schedule="step", lr_milestones=(0.75, 0.9),
-        eval_every=4,
-    ),
-    "paper": dict(
-        model="resnet32", n_max=None, test_per_class=None, epochs=200, batch_size=128, lr=0.1,
-        weight_decay=2e-4, warmup_epochs=5, lr_schedule="step", lr_milestones=(0.8, 0.9),
-        lr_decay=0.01, eval_every=10,
-    ),
-}
-
-FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig))
-
-
-def _coerce(values: dict) -> dict:
-    """Reject unknown fields; make JSON-ish values (lists) the types RunConfig holds."""
-    unknown = sorted(set(values) - set(FIELDS))
-    if unknown:
-        raise ConfigError(f"unknown config field(s) {unknown}; allowed: {', '.join(FIELDS)}")
-    out = dict(values)
-    if "lr_milestones" in out:
-        out["lr_milestones"] = tuple(float(m) for m in out["lr_milestones"])
-    if "posthoc_taus" in out:
-        out["posthoc_taus"] = tuple(float(t) for t in out["posthoc_taus"])
-    if "classifier_fixes" in out:
-        out["classifier_fixes"] = tuple(str(name) for name in out["classifier_fixes"])
-    if "imbalance_ratio" in out:
-        out["imbalance_ratio"] = float(out["imbalance_ratio"])
-    if "loss_params" in out:
-        out["loss_params"] = dict(out["loss_params"] or {})
-    return out
+PROFILES = RunConfig.profiles
+FIELDS = RunConfig.field_names()
 
 
 def make_config(profile: str = "quick", **overrides) -> RunConfig:
     """The ``profile``'s settings, then ``overrides`` on top; validated."""
-    check_choice("profile", profile, PROFILES)
-    values = {**PROFILES[profile], **overrides, "profile": profile}
-    return RunConfig(**_coerce(values)).validate()
-
-
-def config_from_dict(values: dict) -> RunConfig:
-    """Rebuild a config from its ``to_dict()`` form (as stored in a run record)."""
-    return RunConfig(**_coerce(values)).validate()
+    return RunConfig.make(profile, **overrides)

@@ -1,8 +1,16 @@
 """The results store: one small JSON record per run, keyed by the hash of its config.
 
-A record holds the full config, seed, final and per-epoch metrics, per-class accuracies,
-wall time, device, software versions and git commit — enough to rebuild the book without
-retraining and to retrain on demand. No model weights.
+A record holds its ``kind`` (classification, regression, ufm...), the full config, seed,
+final and per-epoch metrics, wall time and its provenance (device, software versions, git
+commit) — enough to rebuild the book without retraining and to retrain on demand. No model
+weights. Every kind of run is read and written here, by one policy:
+
+* a record is written to a temporary file in the store's folder and renamed into place,
+  readable by the group (:func:`lt_lab.io.write_json_atomic`);
+* a record that cannot be read or parsed, or lacks its kind's required fields, is reported
+  once (path and reason) and treated as absent, so the run is trained again;
+* a record of another cache version is absent without a report (it is simply old);
+* a store folder that cannot be read or written is an error naming it.
 
 Where records live: ``$LT_LAB_RESULTS`` if set; else ``data/results/`` of the repository
 when lt_lab runs from a checkout; else ``~/.cache/lt_lab/results``.
@@ -12,13 +20,19 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
-from lt_lab.config import CACHE_VERSION, RunConfig
+from lt_lab.config import CACHE_VERSION, KINDS, Config
+from lt_lab.errors import ConfigError
+from lt_lab.io import write_json_atomic
 
 RESULTS_ENV = "LT_LAB_RESULTS"
+REQUIRED_FIELDS = ("key", "kind", "cache_version", "config", "seed", "metrics")
+
+
+class StoreError(OSError):
+    """The results store's folder cannot be read or written."""
 
 
 def default_results_dir() -> Path:
@@ -30,23 +44,26 @@ def default_results_dir() -> Path:
     return Path.home() / ".cache" / "lt_lab" / "results"
 
 
-def write_json_atomic(path: Path, payload) -> Path:
-    """Write JSON to a temporary file beside ``path``, then rename: never a half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as file:
-            json.dump(payload, file, indent=1, sort_keys=True)
-            file.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+def check_record(record) -> None:
+    """Raise ValueError unless ``record`` has the fields every record needs, and a known kind
+    whose required fields (the config class's ``record_fields``) it has too."""
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    missing = [name for name in REQUIRED_FIELDS if name not in record]
+    if missing:
+        raise ValueError(f"not a run record: no {', '.join(missing)}")
+    if record["kind"] not in KINDS:
+        raise ValueError(f"unknown kind {record['kind']!r}; known: {', '.join(sorted(KINDS))}")
+    missing = [name for name in getattr(KINDS[record["kind"]], "record_fields", ())
+               if name not in record]
+    if missing:
+        raise ValueError(f"a {record['kind']} record without {', '.join(missing)}")
 
 
 class ResultsStore:
     """A folder of run records, ``<key>.json`` each."""
+
+    _reported: set[str] = set()  # one report per bad file and process
 
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root) if root is not None else default_results_dir()
@@ -54,45 +71,66 @@ class ResultsStore:
     def path(self, key: str) -> Path:
         return self.root / f"{key}.json"
 
-    def _read(self, path: Path) -> dict | None:
+    def _report(self, path: Path, reason: str) -> None:
+        if str(path) not in self._reported:
+            self._reported.add(str(path))
+            warnings.warn(f"ignoring unreadable run record {path}: {reason}", stacklevel=4)
+
+    def read(self, path: Path) -> dict | None:
+        """The record at ``path``, or None (reported once) if it cannot be used."""
         try:
             record = json.loads(path.read_text())
-            if not isinstance(record, dict) or "config" not in record or "metrics" not in record:
-                raise ValueError("not a run record (no config or metrics)")
+            check_record(record)
             return record
         except (OSError, ValueError) as error:
-            warnings.warn(f"ignoring corrupt run record {path}: {error}", stacklevel=3)
+            self._report(path, str(error))
             return None
 
-    def load(self, config: RunConfig) -> dict | None:
-        """The stored record of ``config``, or None (absent, corrupt or from an old version)."""
+    def load(self, config: Config) -> dict | None:
+        """The stored record of ``config``, or None (absent, unusable or from an old version)."""
         path = self.path(config.key())
         if not path.exists():
             return None
-        record = self._read(path)
-        if record is None or record.get("cache_version") != CACHE_VERSION:
+        record = self.read(path)
+        if record is None or record["cache_version"] != CACHE_VERSION:
+            return None
+        if record["kind"] != config.kind:
+            self._report(path, f"a {record['kind']} record under a {config.kind} config's key")
             return None
         return record
 
     def save(self, record: dict) -> Path:
-        return write_json_atomic(self.path(record["key"]), record)
+        try:
+            check_record(record)
+        except ValueError as error:
+            raise ConfigError(f"refusing to store an incomplete record: {error}") from None
+        try:
+            return write_json_atomic(self.path(record["key"]), record)
+        except OSError as error:
+            raise StoreError(f"cannot write to the results store {self.root}: {error}; set "
+                             f"${RESULTS_ENV} to a folder you can write") from None
 
-    def records(self) -> list[dict]:
-        """Every readable record, oldest file name first; corrupt ones warned and skipped."""
+    def records(self, kind: str | None = None) -> list[dict]:
+        """Every usable record (of ``kind``, if given), by file name; bad ones reported once."""
         if not self.root.exists():
             return []
-        found = (self._read(path) for path in sorted(self.root.glob("*.json")))
-        return [record for record in found if record is not None]
+        try:
+            paths = sorted(self.root.glob("*.json"))
+        except OSError as error:
+            raise StoreError(f"cannot read the results store {self.root}: {error}") from None
+        found = (self.read(path) for path in paths)
+        return [r for r in found if r is not None and (kind is None or r["kind"] == kind)]
 
 
 def flatten(record: dict) -> dict:
     """One row: the config fields, then the final metrics, then wall time and device."""
     row = dict(record["config"])
-    row["loss_params"] = json.dumps(row.get("loss_params", {}), sort_keys=True)
-    row["lr_milestones"] = tuple(row.get("lr_milestones", ()))
+    for name, value in row.items():
+        if isinstance(value, (dict, list)):
+            row[name] = json.dumps(value, sort_keys=True)
     row.update(record["metrics"])
-    row.update(wall_time_s=record.get("wall_time_s"), device=record.get("device"),
-               key=record.get("key"))
+    row.update(kind=record.get("kind"), wall_time_s=record.get("wall_time_s"),
+               device=record.get("device"), key=record.get("key"))
     return row
 
 

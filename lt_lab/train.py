@@ -4,32 +4,29 @@ The whole training set sits on the device as one uint8 tensor. Each epoch the sa
 returns one index tensor; a batch is a slice of it, gathered, augmented and normalised on
 the device. No DataLoader, no per-image Python.
 
-    for epoch in range(epochs):
+    for epoch in range(epochs):                                  (lt_lab.loop.run_epochs)
         set the learning rate (linear warm-up, then step or cosine)
         for indices in batches of sampler.epoch_indices(epoch):
             x = normalise(augment(train_images[indices]))
             loss(model(x), train_labels[indices]).backward(); optimizer.step()
         every `eval_every` epochs: evaluate on the balanced test set
+        analyses' on_epoch_end(state)
+    analyses' after_fit(state)
+
+The trainer knows no method family: losses come from the registry, analyses (post-hoc
+adjustment, collapse snapshots, classifier fixes...) from :mod:`lt_lab.hooks`.
 """
 
 from __future__ import annotations
 
 import math
-import platform
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
-import lt_lab
-from lt_lab import losses
+from lt_lab import hooks, losses
 from lt_lab.config import CACHE_VERSION, RunConfig
 from lt_lab.data import (
     augment,
@@ -40,12 +37,19 @@ from lt_lab.data import (
     make_longtail,
     validation_indices,
 )
-from lt_lab.errors import ConfigError, TrainingDivergedError, check_choice
+from lt_lab.errors import TrainingDivergedError
+from lt_lab.grid import register_runner
+from lt_lab.inference import infer
+from lt_lab.loop import learning_rate, run_epochs
 from lt_lab.metrics import classification_report
 from lt_lab.models import build_model
+from lt_lab.provenance import provenance
 from lt_lab.results import ResultsStore
+from lt_lab.runtime import autocast, resolve_device, seed_everything
 
-EVAL_BATCH = 256  # larger batches are slower on a small CPU's cache
+__all__ = ["RunResult", "TrainState", "TrainingData", "evaluate", "extract_features", "fit",
+           "learning_rate", "predict_logits", "prepare_data", "resolve_device",
+           "seed_everything", "train_epoch", "train_step"]
 
 
 @dataclass
@@ -60,7 +64,7 @@ class TrainingData:
     class_names: list[str]
     mean: torch.Tensor  # (1, C, 1, 1)
     std: torch.Tensor
-    # A balanced validation split (only when the config's classifier fixes need one).
+    # A balanced validation split (only when the config's val_per_class > 0).
     val_images: torch.Tensor | None = None
     val_labels: torch.Tensor | None = None
 
@@ -70,6 +74,10 @@ class TrainingData:
 
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
         return (images.float() / 255 - self.mean) / self.std
+
+    def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        """Normalised, channels-last: what the network takes."""
+        return self.normalise(images).contiguous(memory_format=torch.channels_last)
 
 
 def prepare_data(config: RunConfig, device: torch.device | str = "cpu") -> TrainingData:
@@ -87,7 +95,7 @@ def prepare_data(config: RunConfig, device: torch.device | str = "cpu") -> Train
     )
     channels = source.image_shape[0]
     val_images = val_labels = None
-    if config.classifier_fixes:
+    if config.val_per_class:
         val_idx, val_labels = validation_indices(source.train_labels, split, config.val_per_class,
                                                  seed=config.subset_seed)
         val_images, val_labels = source.train_images[val_idx].to(device), val_labels.to(device)
@@ -105,69 +113,18 @@ def prepare_data(config: RunConfig, device: torch.device | str = "cpu") -> Train
     )
 
 
-def learning_rate(config: RunConfig, epoch: int) -> float:
-    """Linear warm-up over ``warmup_epochs``, then the step, cosine or constant schedule."""
-    if epoch < config.warmup_epochs:
-        return config.lr * (epoch + 1) / config.warmup_epochs
-    if config.lr_schedule == "step":
-        passed = sum(epoch >= round(m * config.epochs) for m in config.lr_milestones)
-        return config.lr * config.lr_decay**passed
-    if config.lr_schedule == "cosine":
-        span = max(config.epochs - config.warmup_epochs, 1)
-        return 0.5 * config.lr * (1 + math.cos(math.pi * (epoch - config.warmup_epochs) / span))
-    return config.lr
-
-
-def resolve_device(name: str) -> torch.device:
-    """``"auto"`` is CUDA when torch sees a GPU, else the CPU."""
-    from lt_lab.config import DEVICES
-
-    check_choice("device", name, DEVICES)
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device='cuda' but torch sees no CUDA GPU; use device='auto' or 'cpu'")
-    return torch.device(name)
-
-
-def _autocast(device: torch.device):
-    # bf16 on CUDA: the GPU speed-up; on the CPU autocast only slows small convs down.
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
-
-
-@torch.no_grad()
 def predict_logits(model: nn.Module, images: torch.Tensor, data: TrainingData) -> torch.Tensor:
     """Logits of ``images`` (uint8, on the device) in float32, in evaluation mode."""
-    was_training = model.training
-    model.eval()
-    device = images.device
-    outputs = []
-    for start in range(0, len(images), EVAL_BATCH):
-        x = data.normalise(images[start : start + EVAL_BATCH])
-        with _autocast(device):
-            outputs.append(model(x.contiguous(memory_format=torch.channels_last)).float())
-    model.train(was_training)
-    return torch.cat(outputs)
+    return infer(model, images, prepare=data.prepare)
 
 
-@torch.no_grad()
 def extract_features(model: nn.Module, images: torch.Tensor, data: TrainingData) -> torch.Tensor:
     """Penultimate features ``model.features(x)`` of ``images`` in float32, in eval mode.
 
     Chapters 3 and 4 extract them once and work on them: classifier fixes and
     neural-collapse metrics then cost seconds, not a pass through the network each.
     """
-    was_training = model.training
-    model.eval()
-    outputs = []
-    for start in range(0, len(images), EVAL_BATCH):
-        x = data.normalise(images[start : start + EVAL_BATCH])
-        with _autocast(images.device):
-            outputs.append(model.features(x.contiguous(memory_format=torch.channels_last)).float())
-    model.train(was_training)
-    return torch.cat(outputs)
+    return infer(model, images, prepare=data.prepare, forward=model.features)
 
 
 def evaluate(model: nn.Module, data: TrainingData, config: RunConfig,
@@ -207,7 +164,7 @@ def train_step(model, backbone, loss_fn, optimizer, x, y, config) -> torch.Tenso
     """
     if config.compile == "reduce-overhead":  # a new step: the graphs' outputs may be reused
         torch.compiler.cudagraph_mark_step_begin()
-    with _autocast(x.device):
+    with autocast(x.device):
         features = backbone(x)
         loss = loss_fn(model.classifier(features).float(), y)
         if config.feature_norm_penalty:  # Hasegawa & Sato 2024: (lambda/2) mean ||h||^2
@@ -239,8 +196,7 @@ def train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generat
         if config.augment:
             images = augment(images, padding=recipe.crop_padding, flip=recipe.flip,
                              generator=generator)
-        x = data.normalise(images).contiguous(memory_format=torch.channels_last)
-        step_losses.append(train_step(model, backbone, loss_fn, optimizer, x,
+        step_losses.append(train_step(model, backbone, loss_fn, optimizer, data.prepare(images),
                                       data.train_labels[batch], config))
     losses_this_epoch = torch.stack(step_losses)
     finite = torch.isfinite(losses_this_epoch)
@@ -281,7 +237,7 @@ class RunResult:
 
 @dataclass
 class TrainState:
-    """What callbacks see at the end of each epoch; they may add to ``extras``."""
+    """What analyses and callbacks see; they add their results to ``extras``."""
 
     config: RunConfig
     epoch: int
@@ -290,6 +246,11 @@ class TrainState:
     extras: dict = field(default_factory=dict)
 
 
+METRIC_NAMES = ("acc", "balanced_acc", "macro_f1", "ece", "many_shot_acc", "medium_shot_acc",
+                "few_shot_acc")
+
+
+@register_runner("classification")
 def fit(
     config: RunConfig,
     *,
@@ -302,10 +263,11 @@ def fit(
 ) -> RunResult:
     """Train ``config`` (or, with ``cache``, return its stored record) and store the record.
 
-    ``callbacks``: objects with ``on_epoch_end(state: TrainState)``. ``progress``: a tqdm
-    bar over epochs; ``None`` shows it only on an interactive terminal. ``data``: train on
-    these tensors instead of the config's dataset (benchmarks on synthetic data); the cache
-    is then neither read nor written, since the config no longer describes the data.
+    ``callbacks``: objects with ``on_epoch_end(state: TrainState)`` (and optionally
+    ``after_fit``), run after the config's analyses. ``progress``: a tqdm bar over epochs;
+    ``None`` shows it only on an interactive terminal. ``data``: train on these tensors
+    instead of the config's dataset (benchmarks on synthetic data); the cache is then
+    neither read nor written, since the config no longer describes the data.
     """
     config = config.validate()
     store = store or ResultsStore()
@@ -321,47 +283,30 @@ def fit(
     backbone = training_backbone(model, config)
     sampler = build_sampler(config.sampler, data.train_labels, data.num_classes, config.epochs)
     generator = torch.Generator(device=device).manual_seed(config.seed)
-    curves = {"epoch": [], "lr": [], "train_loss": [], "eval_epoch": [], "test_acc": [],
-              "test_balanced_acc": [], "test_few_shot_acc": []}
     state = TrainState(config, 0, model, data)
-    bar = tqdm(range(config.epochs), desc=describe(config), disable=_quiet(progress), leave=False)
-    for epoch in bar:
-        lr = learning_rate(config, epoch)
+    observers = [*hooks.build_analyses(config), *callbacks]
+
+    def set_lr(lr):
         for group in optimizer.param_groups:
             group["lr"] = lr
+
+    def one_epoch(epoch):
         if hasattr(loss_fn, "set_epoch"):  # schedules such as deferred re-weighting
             loss_fn.set_epoch(epoch, config.epochs)
-        train_loss = train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch,
-                                 generator, backbone)
-        curves["epoch"].append(epoch + 1)
-        curves["lr"].append(lr)
-        curves["train_loss"].append(train_loss)
-        if (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs:
-            report = evaluate(model, data, config)
-            curves["eval_epoch"].append(epoch + 1)
-            curves["test_acc"].append(report["acc"])
-            curves["test_balanced_acc"].append(report["balanced_acc"])
-            curves["test_few_shot_acc"].append(report["few_shot_acc"])
-            bar.set_postfix(loss=f"{train_loss:.3f}", acc=f"{report['acc']:.3f}")
-        state.epoch = epoch
-        if config.collapse_every and ((epoch + 1) % config.collapse_every == 0
-                                      or epoch + 1 == config.epochs):
-            from lt_lab.collapse import collapse_snapshot
+        return train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generator,
+                           backbone)
 
-            snapshot = collapse_snapshot(model, data, config)
-            state.extras.setdefault("collapse", []).append({"epoch": epoch + 1, **snapshot})
-        for callback in callbacks:
-            callback.on_epoch_end(state)
-    if config.posthoc_taus:
-        state.extras["posthoc"] = {
-            f"{tau:g}": {name: value for name, value in evaluate(model, data, config, tau).items()
-                         if name in METRIC_NAMES or name == "per_class_acc"}
-            for tau in config.posthoc_taus
-        }
-    if config.classifier_fixes:
-        from lt_lab.decouple import apply_fixes
+    def test(epoch):
+        report = evaluate(model, data, config)
+        return report, {"test_acc": report["acc"], "test_balanced_acc": report["balanced_acc"],
+                        "test_few_shot_acc": report["few_shot_acc"]}
 
-        state.extras["classifier_fixes"] = apply_fixes(model, data, config)
+    curves, report = run_epochs(config, set_lr=set_lr, train_epoch=one_epoch, evaluate=test,
+                                hooks=observers, state=state, progress=progress,
+                                desc=describe(config))
+    for observer in observers:
+        if hasattr(observer, "after_fit"):
+            observer.after_fit(state)
     record = make_record(config, data, report, curves, state.extras,
                          wall_time_s=time.perf_counter() - started, device=device)
     if save:
@@ -373,36 +318,22 @@ def describe(config: RunConfig) -> str:
     return f"{config.dataset} ρ={config.imbalance_ratio:g} {config.loss} seed={config.seed}"
 
 
-def _quiet(progress: bool | None) -> bool | None:
-    return None if progress is None else not progress
-
-
-def seed_everything(seed: int) -> None:
-    """Seed torch and numpy; make cuDNN pick deterministic kernels."""
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    torch.backends.cudnn.deterministic = True
-    torch.backends.cudnn.benchmark = False
-
-
-METRIC_NAMES = ("acc", "balanced_acc", "macro_f1", "ece", "many_shot_acc", "medium_shot_acc",
-                "few_shot_acc")
-
-
-def _round(value, digits: int = 6):
+def round_floats(value, digits: int = 6):
+    """Floats rounded to ``digits`` decimals, NaN as None, through lists and dicts."""
     if isinstance(value, float):
         return None if math.isnan(value) else round(value, digits)
     if isinstance(value, list):
-        return [_round(v, digits) for v in value]
+        return [round_floats(v, digits) for v in value]
     if isinstance(value, dict):
-        return {k: _round(v, digits) for k, v in value.items()}
+        return {k: round_floats(v, digits) for k, v in value.items()}
     return value
 
 
 def make_record(config, data, report, curves, extras, *, wall_time_s, device) -> dict:
     """The JSON-ready run record (NaN, e.g. an empty shot group, becomes null)."""
-    best = int(np.argmax(curves["test_acc"]))
-    return _round({
+    best = max(range(len(curves["test_acc"])), key=lambda i: (curves["test_acc"][i], -i))
+    return round_floats({
+        "kind": config.kind,
         "key": config.key(),
         "cache_version": CACHE_VERSION,
         "config": config.to_dict(),
@@ -417,40 +348,5 @@ def make_record(config, data, report, curves, extras, *, wall_time_s, device) ->
                          "note": "model selection on the test set; reported for comparison only"},
         "extras": extras,
         "wall_time_s": round(wall_time_s, 2),
-        "device": describe_device(device),
-        "versions": software_versions(),
-        "git_commit": git_commit(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **provenance(device),
     })
-
-
-def describe_device(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"cuda: {torch.cuda.get_device_name(device)}"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"cpu: {cpu}, {torch.get_num_threads()} threads"
-
-
-def software_versions() -> dict:
-    return {"python": sys.version.split()[0], "torch": torch.__version__,
-            "numpy": np.__version__, "lt_lab": lt_lab.__version__}
-
-
-def git_commit() -> str:
-    """The checkout's commit (with ``-dirty`` if it has uncommitted changes), or 'unknown'."""
-    here = Path(__file__).resolve().parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=here,
-                                capture_output=True, text=True, timeout=5, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=here, capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return commit.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")

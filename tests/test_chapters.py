@@ -11,7 +11,7 @@ import pytest
 
 import lt_lab
 from lt_lab import book
-from lt_lab.claims import load_published
+from lt_lab.book.claims import load_published
 from lt_lab.config import config_from_dict
 from lt_lab.errors import ConfigError
 from lt_lab.results import ResultsStore

@@ -12,7 +12,7 @@ import math
 
 import pytest
 
-from lt_lab.claims import (
+from lt_lab.book.claims import (
     CLAIMS_ENV,
     Claim,
     check,

@@ -211,9 +211,9 @@ def test_collapse_snapshot_and_tracker_on_a_tiny_model():
     state.epoch = 1
     tracker.on_epoch_end(state)
     assert [s["epoch"] for s in state.extras["collapse"]] == [2]
-    with pytest.raises(ConfigError, match="collapse_every"):
-        CollapseTracker(every=1).on_epoch_end(TrainState(config.replace(collapse_every=1), 0,
-                                                         model, data))
+    with pytest.raises(ConfigError, match="'collapse' analysis already records"):
+        tracked = config.replace(analyses={"collapse": {"every": 1}})
+        CollapseTracker(every=1).on_epoch_end(TrainState(tracked, 0, model, data))
 
 
 def test_step_counts():
@@ -228,7 +228,7 @@ def test_ufm_config_key_names_the_kind_and_refuses_bad_fields():
     assert config.key() == make_ufm_config("smoke").key()
     with pytest.raises(ConfigError, match="loss"):
         make_ufm_config("smoke", loss="hinge")
-    with pytest.raises(ConfigError, match="unknown UFM"):
+    with pytest.raises(ConfigError, match="unknown ufm config field"):
         make_ufm_config("smoke", lr=0.1)
     with pytest.raises(ConfigError, match="minority"):
         make_ufm_config("smoke", minority=(12,))

@@ -133,7 +133,7 @@ def _tiny(**overrides) -> RegressionConfig:
     {"loss": "balanced_mse", "loss_params": {"variant": "gai", "gmm_components": 3}},
     {"loss": "balanced_mse", "loss_params": {"variant": "bni"}},
     {"cls_weight": 1.0, "cls_classes": 4},
-    {"ranksim_weight": 10.0, "loss": "l1"},
+    {"ranksim_gamma": 10.0, "loss": "l1"},
 ], ids=lambda o: "-".join(f"{k}" for k in o) or "vanilla")
 def test_every_method_trains_and_records(overrides, store):
     result = fit_regression(_tiny(**overrides), store=store)

@@ -3,11 +3,13 @@ import json
 import pytest
 
 from lt_lab.config import CACHE_VERSION, make_config
-from lt_lab.results import flatten, table, write_json_atomic
+from lt_lab.io import write_json_atomic
+from lt_lab.results import flatten, table
 
 
 def _record(config, acc=0.5):
-    return {"key": config.key(), "cache_version": CACHE_VERSION, "config": config.to_dict(),
+    return {"key": config.key(), "kind": config.kind, "cache_version": CACHE_VERSION,
+            "config": config.to_dict(), "seed": config.seed,
             "metrics": {"acc": acc, "balanced_acc": acc}, "wall_time_s": 1.0, "device": "cpu"}
 
 
@@ -33,12 +35,62 @@ def test_corrupt_record_is_reported_and_ignored(store):
     store.save(_record(config))
     store.path("0000badbad000000").write_text("{ not json")
     store.path("1111111111111111").write_text('{"no": "metrics"}')
-    with pytest.warns(UserWarning, match="corrupt run record"):
+    with pytest.warns(UserWarning, match="unreadable run record") as reports:
         records = store.records()
     assert [r["key"] for r in records] == [config.key()]
+    assert {"0000badbad000000.json", "1111111111111111.json"} <= {
+        str(w.message).split(": ")[0].rsplit("/", 1)[1] for w in reports}
+    assert any("no key, kind, cache_version" in str(w.message) for w in reports)
     store.path(config.key()).write_text("[truncated")
     with pytest.warns(UserWarning):
         assert store.load(config) is None
+
+
+def test_a_bad_record_is_reported_once_per_process(store, recwarn):
+    store.root.mkdir(parents=True)
+    store.path("2222222222222222").write_text("{ not json")
+    store.records()
+    store.records()
+    assert sum("2222222222222222" in str(w.message) for w in recwarn) == 1
+
+
+def test_a_record_without_its_kinds_required_fields_is_absent(store):
+    import lt_lab  # noqa: F401  (registers the regression kind)
+    from lt_lab.regression import make_regression_config
+
+    config = make_regression_config("smoke")
+    store.root.mkdir(parents=True)
+    store.path(config.key()).write_text(json.dumps(_record(config)))  # no per_bin, bins
+    with pytest.warns(UserWarning, match="a regression record without per_bin, bins"):
+        assert store.load(config) is None
+
+
+def test_an_incomplete_record_is_never_written(store):
+    from lt_lab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no kind"):
+        store.save({"key": "x", "config": {}, "metrics": {}})
+
+
+def test_an_unwritable_store_is_an_error_naming_it(tmp_path):
+    from lt_lab.results import ResultsStore, StoreError
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    with pytest.raises(StoreError, match=str(blocked)):
+        ResultsStore(blocked).save(_record(make_config("smoke")))
+
+
+def test_records_are_written_readable_by_the_group(store):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = store.save(_record(make_config("smoke")))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
 def test_record_of_an_older_cache_version_is_not_served(store):

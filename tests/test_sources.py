@@ -1,6 +1,6 @@
 """Tests for lt_lab.data.sources, on tiny files written here in the datasets' true formats.
 
-No test touches the network: ``_download`` is replaced by a failing stub unless a test
+No test touches the network: ``download`` is replaced by a failing stub unless a test
 installs its own fake, and the real one is exercised only on a ``file://`` URL.
 """
 
@@ -24,7 +24,7 @@ from lt_lab.data import sources
 from lt_lab.data.sources import DATASETS, ImageDataset, data_report, load_dataset, search_paths
 from lt_lab.errors import ConfigError, DataUnavailableError
 
-REAL_DOWNLOAD = sources._download
+REAL_DOWNLOAD = sources.download
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_FILES = (
     "train-images-idx3-ubyte.gz",
@@ -47,7 +47,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.delenv("LT_LAB_DATA", raising=False)
     monkeypatch.setattr(sources, "_REPOSITORY_DATA_DIR", tmp_path / "repository" / "data")
     monkeypatch.setattr(sources, "_SYSTEM_DIRS", {})
-    monkeypatch.setattr(sources, "_download", no_network)
+    monkeypatch.setattr(sources, "download", no_network)
     sources._load_cached.cache_clear()
     yield work
     sources._load_cached.cache_clear()
@@ -349,7 +349,7 @@ def test_failed_download_reports_url_and_error_on_one_line(isolated, monkeypatch
     def unreachable(url, destination, md5=None):
         raise urllib.error.URLError("Name or service not known")
 
-    monkeypatch.setattr(sources, "_download", unreachable)
+    monkeypatch.setattr(sources, "download", unreachable)
     with pytest.raises(DataUnavailableError) as caught:
         load_dataset("cifar100")
     download_lines = [line for line in str(caught.value).splitlines() if "tried" in line]
@@ -367,7 +367,7 @@ def fake_download(monkeypatch, files: dict[str, bytes]) -> list[tuple[str, Path,
         destination.parent.mkdir(parents=True, exist_ok=True)
         destination.write_bytes(files[destination.name])
 
-    monkeypatch.setattr(sources, "_download", serve)
+    monkeypatch.setattr(sources, "download", serve)
     return calls
 
 

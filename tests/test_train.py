@@ -85,7 +85,8 @@ def test_quick_run_shows_the_head_tail_gap(store):
 
 
 def test_posthoc_adjustment_moves_predictions_to_the_tail(store):
-    record = fit(make_config("smoke", posthoc_taus=[0.0, 1.0]), store=store).record
+    config = make_config("smoke", analyses={"posthoc": {"taus": [0.0, 1.0]}})
+    record = fit(config, store=store).record
     plain, adjusted = record["extras"]["posthoc"]["0"], record["extras"]["posthoc"]["1"]
     assert plain["acc"] == record["metrics"]["acc"]  # tau=0 is no adjustment
     assert adjusted["few_shot_acc"] >= plain["few_shot_acc"]
@@ -122,8 +123,9 @@ def test_feature_norm_penalty_adds_half_lambda_times_the_mean_squared_norm():
     assert plain == pytest.approx(cross_entropy.item(), rel=1e-5)
 
 
-def test_collapse_every_records_snapshots_at_those_epochs_and_the_last(store):
-    config = make_config("smoke", model="mlp", epochs=3, collapse_every=2, augment=False)
+def test_the_collapse_analysis_records_snapshots_at_its_epochs_and_the_last(store):
+    config = make_config("smoke", model="mlp", epochs=3, augment=False,
+                         analyses={"collapse": {"every": 2}})
     record = fit(config, store=store).record
     snapshots = record["extras"]["collapse"]
     assert [s["epoch"] for s in snapshots] == [2, 3]

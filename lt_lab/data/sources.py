@@ -36,7 +36,6 @@ from typing import BinaryIO
 import numpy as np
 import torch
 
-import lt_lab
 from lt_lab.errors import DataUnavailableError, check_choice
 
 DATASETS: tuple[str, ...] = ("fashion_mnist", "cifar10", "cifar100", "digits")
@@ -46,7 +45,7 @@ DOWNLOAD_TIMEOUT_S = 30.0
 _DOWNLOAD_CHUNK_BYTES = 1 << 16
 
 # Module-level so that tests can point them elsewhere.
-_REPOSITORY_DATA_DIR = Path(lt_lab.__file__).resolve().parents[1] / "data"
+_REPOSITORY_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 _SYSTEM_DIRS: dict[str, tuple[Path, ...]] = {
     "fashion_mnist": (Path("/usr/share/datasets/fashion-mnist"),),
 }
@@ -498,7 +497,7 @@ def _find_in(name: str, directories: Sequence[Path]) -> Path | None:
 # --------------------------------------------------------------------------- download
 
 
-def _download(url: str, destination: Path, md5: str | None = None) -> None:
+def download(url: str, destination: Path, md5: str | None = None) -> None:
     """Fetch ``url`` to ``destination`` atomically, checking ``md5`` when given.
 
     The bytes go to a temporary file next to ``destination``, renamed into place only
@@ -548,7 +547,7 @@ def _download_missing(name: str, target: Path) -> str | None:
         if (target / remote.filename).is_file():
             continue
         try:
-            _download(remote.url, target / remote.filename, remote.md5)
+            download(remote.url, target / remote.filename, remote.md5)
         except (OSError, ValueError, http.client.HTTPException) as exc:
             return f"tried {remote.url}: {_one_line(exc)}"
     return None

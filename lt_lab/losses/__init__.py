@@ -1,10 +1,11 @@
 """Losses by name: ``lt_lab.losses.build("ce", class_counts=[...], **params)``.
 
-One file per family registers its losses on import: ``basic`` (cross-entropy), and the
-chapters' ``reweighting``, ``margins``, ``regression``.
+The engine registers cross-entropy (``basic``); each method family registers its own on
+import (``lt_lab.reweighting``, ``lt_lab.margins``; the regression losses keep a registry of
+their own in ``lt_lab.regression``). ``import lt_lab`` imports them all.
 """
 
-from lt_lab.losses import basic, margins, reweighting  # noqa: F401  (register their losses)
+from lt_lab.losses import basic  # noqa: F401  (registers "ce")
 from lt_lab.losses.basic import CrossEntropy, cross_entropy
 from lt_lab.losses.registry import available, build, loss_parameters, register
 

@@ -17,7 +17,7 @@ from lt_lab.regression.fds import FDS
 from lt_lab.regression.lds import kernel_window, lds_weights, smooth_density
 from lt_lab.regression.losses import balanced_mse, bin_classification_loss, ranksim_loss
 from lt_lab.regression.metrics import regression_report
-from lt_lab.regression.train import fit_regression, run_regression_grid
+from lt_lab.regression.train import fit_regression
 
 __all__ = [
     "FDS",
@@ -33,7 +33,6 @@ __all__ = [
     "ranksim_loss",
     "regression_config_from_dict",
     "regression_report",
-    "run_regression_grid",
     "shot_regions",
     "smooth_density",
 ]

@@ -15,28 +15,59 @@ Profiles (partial configs, like :data:`lt_lab.config.PROFILES`):
 exponential envelope of the training label histogram (see :mod:`lt_lab.regression.data`);
 it must be ``None`` for AgeDB-DIR and IMDB-WIKI-DIR, whose skew is their natural one.
 
-The canonical JSON of the config (without ``device`` and ``profile``) plus ``"kind":
-"regression"`` and :data:`CACHE_VERSION` is the record key, so keys never collide with the
-classification runs of :class:`lt_lab.config.RunConfig`.
+The key follows the rule of :class:`lt_lab.config.Config` with ``kind="regression"``, so
+keys never collide with the classification runs of :class:`lt_lab.config.RunConfig`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from lt_lab.config import DEVICES
-from lt_lab.errors import ConfigError, check_choice, check_positive
+from lt_lab.config import Config
+from lt_lab.constraints import Constraint, Flag, Fractions, Interval, Mapping, Optional, Options
+from lt_lab.errors import ConfigError
+from lt_lab.runtime import DEVICES
 
 KIND = "regression"
-CACHE_VERSION = 1
-KEY_EXCLUDED = ("device", "profile")
+
+
+def _datasets():
+    from lt_lab.regression.data import DATASETS
+
+    return DATASETS
+
+
+def _label_profiles():
+    from lt_lab.regression.data import LABEL_PROFILES
+
+    return LABEL_PROFILES
+
+
+def _backbones():
+    from lt_lab.models import BACKBONES
+
+    return BACKBONES
+
+
+def _reweights():
+    from lt_lab.regression.lds import REWEIGHTS
+
+    return REWEIGHTS
+
+
+def _kernels():
+    from lt_lab.regression.lds import KERNELS
+
+    return KERNELS
+
+
+POSITIVE_INT = Interval(int, 1, None)
+NON_NEGATIVE = Interval(float, 0, None)
 
 
 @dataclass(frozen=True)
-class RegressionConfig:
+class RegressionConfig(Config):
     """One imbalanced-regression training run."""
 
     dataset: str = "rotated_fashion_mnist"
@@ -63,7 +94,7 @@ class RegressionConfig:
     fds_start_smooth: int = 1
     cls_weight: float = 0.0  # Pintea et al.: weight of the equalised-bin classification loss
     cls_classes: int = 10
-    ranksim_weight: float = 0.0  # RankSim's gamma (paper: 100); 0 is off
+    ranksim_gamma: float = 0.0  # RankSim's loss weight gamma (Gong et al.: 100); 0 is off
     ranksim_lambda: float = 2.0  # RankSim's interpolation lambda
     augment: bool = False
     epochs: int = 20
@@ -72,6 +103,8 @@ class RegressionConfig:
     weight_decay: float = 0.0
     lr_milestones: tuple[float, ...] = (2 / 3, 8 / 9)  # fractions of `epochs` (DIR: 60, 80 of 90)
     lr_decay: float = 0.1
+    lr_schedule: str = "step"  # DIR's schedule; the shared loop also knows "cosine", "constant"
+    warmup_epochs: int = 0
     eval_every: int = 2
     many_threshold: int = 100
     few_threshold: int = 20
@@ -79,27 +112,59 @@ class RegressionConfig:
     profile: str = "quick"
     device: str = "auto"
 
-    def validate(self) -> RegressionConfig:
-        from lt_lab.models import BACKBONES
-        from lt_lab.regression.data import DATASETS, LABEL_PROFILES, SKEWED
-        from lt_lab.regression.lds import KERNELS, REWEIGHTS
+    kind: ClassVar[str] = KIND
+    record_fields: ClassVar[tuple[str, ...]] = ("per_bin", "bins")
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "dataset": Options(_datasets),
+        "label_profile": Options(_label_profiles),
+        "n_max": Optional(POSITIVE_INT),
+        "test_per_bin": Optional(POSITIVE_INT),
+        "subset_seed": Interval(int, 0, None),
+        "image_size": POSITIVE_INT,
+        "model": Options(_backbones),
+        "loss_params": Mapping(),
+        "reweight": Options(_reweights),
+        "lds": Flag(),
+        "lds_kernel": Options(_kernels),
+        "lds_sigma": Interval(float, 0, None, closed="neither"),
+        "fds": Flag(),
+        "fds_kernel": Options(_kernels),
+        "fds_sigma": Interval(float, 0, None, closed="neither"),
+        "fds_momentum": Interval(float, 0, 1, closed="left"),
+        "fds_start_update": Interval(int, 0, None),
+        "fds_start_smooth": Interval(int, 0, None),
+        "cls_weight": NON_NEGATIVE,
+        "cls_classes": Interval(int, 2, None),
+        "ranksim_gamma": NON_NEGATIVE,
+        "ranksim_lambda": Interval(float, 0, None, closed="neither"),
+        "augment": Flag(),
+        "epochs": POSITIVE_INT,
+        "batch_size": Interval(int, 2, None),  # BatchNorm, Balanced MSE's BMC
+        "lr": Interval(float, 0, None, closed="neither"),
+        "weight_decay": NON_NEGATIVE,
+        "lr_milestones": Fractions(),
+        "lr_decay": NON_NEGATIVE,
+        "lr_schedule": Options(("step", "cosine", "constant")),
+        "warmup_epochs": Interval(int, 0, None),
+        "eval_every": POSITIVE_INT,
+        "many_threshold": Interval(int, 0, None),
+        "few_threshold": Interval(int, 0, None),
+        "seed": Interval(int, 0, None),
+        "device": Options(DEVICES),
+    }
+
+    def check_relations(self) -> None:
+        from lt_lab.regression.data import SKEWED
         from lt_lab.regression.losses import build
 
-        check_choice("dataset", self.dataset, DATASETS)
         if self.dataset in SKEWED:
             if self.imbalance_ratio is None:
                 raise ConfigError(f"imbalance_ratio must be a number >= 1 for {self.dataset}")
-            check_positive("imbalance_ratio", self.imbalance_ratio, minimum=1, inclusive=True)
+            Interval(float, 1, None).check("imbalance_ratio", self.imbalance_ratio)
         elif self.imbalance_ratio is not None:
             raise ConfigError(f"imbalance_ratio={self.imbalance_ratio!r}: {self.dataset} keeps "
                               "its natural label skew; set imbalance_ratio=None")
-        check_choice("label_profile", self.label_profile, LABEL_PROFILES)
-        for name in ("n_max", "test_per_bin"):
-            if getattr(self, name) is not None:
-                check_positive(name, getattr(self, name), minimum=1, inclusive=True)
-        check_choice("model", self.model, BACKBONES)
         build(self.loss, None, **self.loss_params)
-        check_choice("reweight", self.reweight, REWEIGHTS)
         if self.loss == "balanced_mse" and (self.reweight != "none" or self.lds):
             raise ConfigError("loss='balanced_mse' already balances; use reweight='none', "
                               "lds=False")
@@ -107,43 +172,22 @@ class RegressionConfig:
             raise ConfigError("lds=True smooths the reweighting; choose reweight='inverse' or "
                               "'sqrt_inv'")
         for prefix in ("lds", "fds"):
-            check_choice(f"{prefix}_kernel", getattr(self, f"{prefix}_kernel"), KERNELS)
             ks = getattr(self, f"{prefix}_ks")
             if not (isinstance(ks, int) and ks >= 1 and ks % 2 == 1):
                 raise ConfigError(f"{prefix}_ks={ks!r} must be an odd integer >= 1")
-            check_positive(f"{prefix}_sigma", getattr(self, f"{prefix}_sigma"))
-        if not 0 <= self.fds_momentum < 1:
-            raise ConfigError(f"fds_momentum={self.fds_momentum!r} must be in [0, 1)")
-        for name in ("fds_start_update", "fds_start_smooth", "cls_weight", "ranksim_weight",
-                     "weight_decay"):
-            check_positive(name, getattr(self, name), inclusive=True)
-        check_positive("cls_classes", self.cls_classes, minimum=2, inclusive=True)
-        check_positive("ranksim_lambda", self.ranksim_lambda)
-        for name in ("epochs", "batch_size", "eval_every", "image_size"):
-            check_positive(name, getattr(self, name), minimum=1, inclusive=True)
-        if self.batch_size < 2:
-            raise ConfigError("batch_size must be >= 2 (BatchNorm, Balanced MSE's BMC)")
-        check_positive("lr", self.lr)
-        if any(not 0 < m <= 1 for m in self.lr_milestones):
-            raise ConfigError(f"lr_milestones={self.lr_milestones} must be fractions in (0, 1]")
-        check_choice("profile", self.profile, PROFILES)
-        check_choice("device", self.device, DEVICES)
-        return self
 
-    def to_dict(self) -> dict:
-        out = dataclasses.asdict(self)
-        out["lr_milestones"] = list(self.lr_milestones)
-        return out
+    @classmethod
+    def profile_values(cls, profile: str, overrides: dict) -> dict:
+        """The profile's settings, its data-set sizes for the data sets built here, then the
+        overrides; the natural data sets get ``imbalance_ratio=None`` unless told."""
+        from lt_lab.regression.data import SKEWED
 
-    def key(self) -> str:
-        """16 hex digits of the hash of what this run computes (kind included)."""
-        material = {k: v for k, v in self.to_dict().items() if k not in KEY_EXCLUDED}
-        material.update(kind=KIND, cache_version=CACHE_VERSION)
-        canonical = json.dumps(material, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-    def replace(self, **changes) -> RegressionConfig:
-        return dataclasses.replace(self, **_coerce(changes)).validate()
+        values = {**PROFILES[profile], **overrides, "profile": profile}
+        if values.get("dataset", RegressionConfig.dataset) in SKEWED:
+            values = {**DATASET_DEFAULTS[profile], **values}
+        elif "imbalance_ratio" not in overrides:
+            values["imbalance_ratio"] = None
+        return values
 
 
 DATASET_DEFAULTS = {  # n_max, test_per_bin per profile for the data sets built here
@@ -159,37 +203,15 @@ PROFILES: dict[str, dict] = {
                   lr_milestones=(60 / 90, 80 / 90), augment=True, eval_every=10),
 }
 
-FIELDS = tuple(f.name for f in dataclasses.fields(RegressionConfig))
-
-
-def _coerce(values: dict) -> dict:
-    unknown = sorted(set(values) - set(FIELDS))
-    if unknown:
-        raise ConfigError(f"unknown regression config field(s) {unknown}; allowed: "
-                          f"{', '.join(FIELDS)}")
-    out = dict(values)
-    if "lr_milestones" in out:
-        out["lr_milestones"] = tuple(float(m) for m in out["lr_milestones"])
-    if out.get("imbalance_ratio") is not None:
-        out["imbalance_ratio"] = float(out["imbalance_ratio"])
-    if "loss_params" in out:
-        out["loss_params"] = dict(out["loss_params"] or {})
-    return out
+RegressionConfig.profiles = PROFILES
+FIELDS = RegressionConfig.field_names()
 
 
 def make_regression_config(profile: str = "quick", **overrides) -> RegressionConfig:
     """The profile's settings (and its data-set sizes), then ``overrides``; validated."""
-    check_choice("profile", profile, PROFILES)
-    from lt_lab.regression.data import SKEWED
-
-    values = {**PROFILES[profile], **overrides, "profile": profile}
-    if values.get("dataset", RegressionConfig.dataset) in SKEWED:
-        values = {**DATASET_DEFAULTS[profile], **values}
-    elif "imbalance_ratio" not in overrides:
-        values["imbalance_ratio"] = None
-    return RegressionConfig(**_coerce(values)).validate()
+    return RegressionConfig.make(profile, **overrides)
 
 
 def regression_config_from_dict(values: dict) -> RegressionConfig:
     """Rebuild a config from its ``to_dict()`` form (as stored in a run record)."""
-    return RegressionConfig(**_coerce(values)).validate()
+    return RegressionConfig.from_dict(values)

@@ -228,12 +228,12 @@ def faces_root(name: str, root: str | Path | None = None) -> Path:
 
 
 def _download_imdb_wiki(folder: Path) -> None:
-    from lt_lab.data.sources import _download
+    from lt_lab.data.sources import download
 
     for url in IMDB_WIKI_TARS:
         archive = folder / url.rsplit("/", 1)[1]
         if not (folder / archive.stem).is_dir():
-            _download(url, archive)
+            download(url, archive)
             with tarfile.open(archive) as tar:
                 tar.extractall(folder, filter="data")
 

@@ -1,7 +1,9 @@
 """``fit_regression(config)``: train one imbalanced-regression model, return its run record.
 
-Mirrors :func:`lt_lab.train.fit`: the data sit on the device as tensors, a batch is a slice
-of a seeded permutation, augmentation (faces only) is batched on the device.
+Built like :func:`lt_lab.train.fit` on the same parts: the epoch loop
+(:func:`lt_lab.loop.run_epochs`), batched inference, the results store and the provenance
+block. The data sit on the device as tensors, a batch is a slice of a seeded permutation,
+augmentation (faces only) is batched on the device.
 
     weights = lds_weights(train labels)               DIR's SQINV / INV, with or without LDS
     for epoch in range(epochs):
@@ -9,7 +11,7 @@ of a seeded permutation, augmentation (faces only) is batched on the device.
             ŷ, z = model(x, bin(y), epoch)            FDS calibrates z before the regressor
             loss = L(ŷ, y, weights)                   mse / l1 / balanced_mse (registry)
                  + cls_weight · CE(classifier(z), equalised bin of y)      Pintea et al.
-                 + ranksim_weight · RankSim(z, y)                          Gong et al.
+                 + ranksim_gamma · RankSim(z, y)                          Gong et al.
         FDS.end_epoch(features of the epoch)          running per-bin statistics
         every eval_every epochs: balanced test metrics, and the MSE on the (skewed) training set
 
@@ -20,20 +22,20 @@ loss; training-set MSE against balanced test MSE per evaluation), wall time, dev
 
 from __future__ import annotations
 
-import json
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
+from lt_lab.config import CACHE_VERSION
 from lt_lab.data import augment
 from lt_lab.errors import TrainingDivergedError
+from lt_lab.grid import register_runner
+from lt_lab.inference import infer
+from lt_lab.loop import learning_rate, run_epochs
+from lt_lab.provenance import provenance
 from lt_lab.regression.config import (
-    CACHE_VERSION,
     KIND,
     PROFILES,
     RegressionConfig,
@@ -51,18 +53,11 @@ from lt_lab.regression.losses import (
 from lt_lab.regression.metrics import METRIC_NAMES, mse, regression_report
 from lt_lab.regression.model import RegressionNet, build_regression_model
 from lt_lab.results import ResultsStore
-from lt_lab.train import (
-    _round,
-    describe_device,
-    git_commit,
-    resolve_device,
-    seed_everything,
-    software_versions,
-)
+from lt_lab.runtime import resolve_device, seed_everything, threads
+from lt_lab.train import round_floats
 
 __all__ = ["PROFILES", "RegressionConfig", "RegressionResult", "fit_regression",
            "make_regression_config", "prepare_regression_data", "regression_config_from_dict"]
-EVAL_BATCH = 256
 _DATA_CACHE: dict[tuple, RegressionData] = {}
 
 
@@ -90,22 +85,11 @@ def prepare_regression_data(config: RegressionConfig, device="cpu") -> Regressio
     return RegressionData(**{**source.__dict__}).to(device)
 
 
-def learning_rate(config: RegressionConfig, epoch: int) -> float:
-    """Step decay: ``lr · lr_decay^(milestones passed)`` (DIR: ×0.1 at epochs 60 and 80)."""
-    passed = sum(epoch >= round(m * config.epochs) for m in config.lr_milestones)
-    return config.lr * config.lr_decay**passed
-
-
-@torch.no_grad()
 def predict(model: RegressionNet, inputs: torch.Tensor, data: RegressionData) -> torch.Tensor:
     """Predictions for ``inputs`` in evaluation mode (float32, on the device)."""
-    was_training = model.training
-    model.eval()
-    outputs = [model(data.normalise(inputs[start : start + EVAL_BATCH])
-                     .contiguous(memory_format=torch.channels_last))[0]
-               for start in range(0, len(inputs), EVAL_BATCH)]
-    model.train(was_training)
-    return torch.cat(outputs).float()
+    return infer(model, inputs, forward=lambda x: model(x)[0], mixed_precision=False,
+                 prepare=lambda chunk: data.normalise(chunk)
+                 .contiguous(memory_format=torch.channels_last))
 
 
 @dataclass
@@ -148,7 +132,7 @@ def build_training(config: RegressionConfig, data: RegressionData, device) -> Tr
                               reweight=config.reweight, lds=config.lds).to(device)
     cls_loss = (BinClassificationLoss(data.train_targets, config.cls_classes).to(device)
                 if config.cls_weight else None)
-    ranksim = RankSimLoss(config.ranksim_lambda) if config.ranksim_weight else None
+    ranksim = RankSimLoss(config.ranksim_lambda) if config.ranksim_gamma else None
     return Training(model, loss_fn, cls_loss, ranksim, optimizer, weights,
                     bins.index(data.train_targets).to(device))
 
@@ -177,7 +161,7 @@ def train_epoch(run: Training, data: RegressionData, config: RegressionConfig, e
         if run.cls_loss is not None:
             loss = loss + config.cls_weight * run.cls_loss(model.classifier(features), target)
         if run.ranksim is not None:
-            loss = loss + config.ranksim_weight * run.ranksim(features, target)
+            loss = loss + config.ranksim_gamma * run.ranksim(features, target)
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         run.optimizer.step()
@@ -220,47 +204,24 @@ class RegressionResult:
         return self.record["metrics"]
 
 
-def load_record(config: RegressionConfig, store: ResultsStore) -> dict | None:
-    path = store.path(config.key())
-    if not path.exists():
-        return None
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if record.get("kind") != KIND or record.get("cache_version") != CACHE_VERSION:
-        return None
-    return record
-
-
+@register_runner(KIND)
 def fit_regression(config: RegressionConfig, *, cache: bool = True, save: bool = True,
                    store: ResultsStore | None = None, progress: bool | None = None
                    ) -> RegressionResult:
-    """Train ``config`` (or, with ``cache``, return its stored record) and store the record."""
+    """Train ``config`` (or, with ``cache``, return its stored record) and store the record.
+
+    MLP runs use one CPU thread: their small layers lose more to thread synchronisation
+    than they gain, and one thread makes their numbers independent of the core count.
+    """
     config = config.validate()
     store = store or ResultsStore()
-    if cache and (record := load_record(config, store)) is not None:
+    if cache and (record := store.load(config)) is not None:
         return RegressionResult(record=record, cached=True)
-    with _threads(1 if config.model == "mlp" else None):
+    with threads(1 if config.model == "mlp" else None):
         record, run, data = _train(config, progress)
     if save:
         store.save(record)
     return RegressionResult(record=record, model=run.model, data=data)
-
-
-@contextmanager
-def _threads(count: int | None):
-    """Run with ``count`` CPU threads, then restore. MLP runs use one: their small layers
-    lose more to thread synchronisation than they gain (a 1-D run was 30× slower with 2
-    threads on a busy 2-core CPU), and one thread makes their numbers independent of the
-    machine's core count."""
-    before = torch.get_num_threads()
-    if count is not None:
-        torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _train(config: RegressionConfig, progress: bool | None):
@@ -270,26 +231,23 @@ def _train(config: RegressionConfig, progress: bool | None):
     data = prepare_regression_data(config, device)
     run = build_training(config, data, device)
     generator = torch.Generator(device=device).manual_seed(config.seed)
-    curves = {"epoch": [], "lr": [], "train_loss": [], "eval_epoch": [], "test_mae": [],
-              "test_mse": [], "test_few_shot_mae": [], "train_mse": [], "noise_sigma": []}
-    quiet = None if progress is None else not progress
-    for epoch in tqdm(range(config.epochs), desc=describe(config), disable=quiet, leave=False):
-        lr = learning_rate(config, epoch)
+
+    def set_lr(lr):
         for group in run.optimizer.param_groups:
             if not group.get("fixed_lr"):
                 group["lr"] = lr
-        train_loss = train_epoch(run, data, config, epoch, generator)
-        curves["epoch"].append(epoch + 1)
-        curves["lr"].append(lr)
-        curves["train_loss"].append(train_loss)
-        if (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs:
-            report = evaluate(run, data, config)
-            curves["eval_epoch"].append(epoch + 1)
-            for name in ("test_mae", "test_mse", "test_few_shot_mae", "train_mse"):
-                source = name.removeprefix("test_") if name.startswith("test_") else name
-                curves[name].append(report[source])
-            sigma = getattr(run.loss_fn, "noise_sigma", None)
-            curves["noise_sigma"].append(None if sigma is None else float(sigma.detach()))
+
+    def test(epoch):
+        report = evaluate(run, data, config)
+        sigma = getattr(run.loss_fn, "noise_sigma", None)
+        return report, {"test_mae": report["mae"], "test_mse": report["mse"],
+                        "test_few_shot_mae": report["few_shot_mae"],
+                        "train_mse": report["train_mse"],
+                        "noise_sigma": None if sigma is None else float(sigma.detach())}
+
+    curves, report = run_epochs(
+        config, set_lr=set_lr, evaluate=test, progress=progress, desc=describe(config),
+        train_epoch=lambda epoch: train_epoch(run, data, config, epoch, generator))
     record = make_record(config, data, report, curves,
                          wall_time_s=time.perf_counter() - started, device=device)
     return record, run, data
@@ -303,7 +261,7 @@ def describe(config: RegressionConfig) -> str:
 def make_record(config, data, report, curves, *, wall_time_s, device) -> dict:
     """The JSON-ready record; NaN (an empty region or bin) becomes null."""
     counts = data.train_bin_counts
-    return _round({
+    return round_floats({
         "kind": KIND,
         "key": config.key(),
         "cache_version": CACHE_VERSION,
@@ -323,17 +281,5 @@ def make_record(config, data, report, curves, *, wall_time_s, device) -> dict:
         "data": {"train_size": len(data.train_targets), "test_size": len(data.test_targets)},
         "curves": curves,
         "wall_time_s": round(wall_time_s, 2),
-        "device": describe_device(device),
-        "versions": software_versions(),
-        "git_commit": git_commit(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **provenance(device),
     })
-
-
-def run_regression_grid(configs, *, cache: bool = True, save: bool = True,
-                        store: ResultsStore | None = None, progress: bool | None = None):
-    """Records of every config, in order: stored ones read, the rest trained and stored."""
-    store = store or ResultsStore()
-    return [fit_regression(c, cache=cache, save=save, store=store, progress=progress).record
-            for c in configs]
-

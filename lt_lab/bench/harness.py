@@ -1,0 +1,256 @@
+"""``lt-lab bench``: the trainer's throughput beside the DataLoader recipe and the ceiling.
+
+Three measurements in one process, for the same model, data, batch size, optimiser (SGD,
+momentum 0.9, weight decay 2e-4, lr 0.05) and number of steps:
+
+1. **trainer** — :func:`lt_lab.train.train_epoch` itself, on a model, loss, optimiser and
+   sampler built as :func:`lt_lab.train.fit` builds them; whole epochs are timed and the
+   images actually processed are counted (:mod:`lt_lab.bench.pipelines`);
+2. **conventional** — a ``Dataset`` with per-sample crop/flip/normalise and a ``DataLoader``
+   with worker processes, then the same step on the device (:mod:`lt_lab.bench.baselines`);
+3. **ceiling** — the same step on one normalised batch already on the device: no data
+   pipeline at all.
+
+The three take turns, for ``--rounds`` rounds (5) of the same whole epochs each (the
+ceiling: as many steps as the trainer), after untimed warm-up steps; each reports its best
+round (a busy machine only slows rounds down) and the median. Reported: images/s, seconds
+per epoch of the training set, the speed-up trainer / conventional and the efficiency
+trainer / ceiling. The cases are in :mod:`lt_lab.bench.cases`, the printed table in
+:mod:`lt_lab.bench.report`.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from lt_lab.bench.baselines import ConventionalPipeline, default_workers
+from lt_lab.bench.cases import (
+    BATCH_SIZE,
+    BENCH_DATASETS,
+    DEFAULT_MODELS,
+    OPTIMISER,
+    bench_config,
+    load_bench_data,
+    say,
+)
+from lt_lab.bench.pipelines import CeilingPipeline, TrainerPipeline, steps_per_epoch
+from lt_lab.errors import ConfigError
+from lt_lab.io import write_json_atomic
+from lt_lab.provenance import describe_device, git_commit, software_versions
+from lt_lab.runtime import resolve_device
+
+# Steps per pipeline, all rounds together (rounded up to whole epochs): ~10-20 s each on
+# an idle 2-core CPU (small CNN, 28×28), a few seconds on an H100 (ResNet-32, 32×32).
+DEFAULT_STEPS = {"cpu": 100, "cuda": 400}
+DEFAULT_WARMUP = {"cpu": 5, "cuda": 30}
+DEFAULT_ROUNDS = 5  # the pipelines take turns, round after round; each reports its best
+QUICK_STEPS, QUICK_WARMUP, QUICK_N_MAX = 2, 1, 100  # --quick: 242 images, 2 steps an epoch
+PIPELINES = ("trainer", "conventional", "ceiling")
+
+
+def sync(device: torch.device) -> None:
+    """Wait for the device's queued work (a no-op on the CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def summarise(rounds: list[dict], train_size: int, **extra) -> dict:
+    """The best round's throughput (a busy machine only ever slows a round down), and all."""
+    rates = [r["images"] / r["seconds"] for r in rounds]
+    best = max(rates)
+    return {"images_per_s": round(best, 2), "s_per_epoch": round(train_size / best, 4),
+            "median_images_per_s": round(statistics.median(rates), 2),
+            "images": sum(r["images"] for r in rounds), "steps": sum(r["steps"] for r in rounds),
+            "seconds": round(sum(r["seconds"] for r in rounds), 4),
+            "rounds": [{**r, "seconds": round(r["seconds"], 4)} for r in rounds], **extra}
+
+
+def warm_up(pipeline, steps: int, device: torch.device, compile: str, log=say) -> float:
+    """Untimed steps (and, compiled, one epoch to compile the last batch's graph); seconds."""
+    started = time.perf_counter()
+    pipeline.warm_up(steps)
+    if compile != "off":  # the last, smaller batch compiles (and records) its own graph
+        pipeline.run(1)
+    sync(device)
+    seconds = round(time.perf_counter() - started, 2)
+    log(f"    warm-up {pipeline.name:<12} {seconds:8.1f} s"
+        + (" (compilation included)" if compile != "off" else ""))
+    return seconds
+
+
+def time_round(pipeline, epochs: int, device: torch.device) -> dict:
+    """One timed round of ``epochs`` whole epochs: images, steps and seconds."""
+    sync(device)
+    started = time.perf_counter()
+    images, steps = pipeline.run(epochs)
+    sync(device)
+    return {"images": images, "steps": steps, "seconds": time.perf_counter() - started}
+
+
+def time_rounds(pipelines, epochs: int, rounds: int, device: torch.device,
+                log=say) -> dict[str, list[dict]]:
+    """The pipelines take turns, ``rounds`` times; every round of each, by name."""
+    timed: dict[str, list[dict]] = {pipeline.name: [] for pipeline in pipelines}
+    for round_ in range(rounds):
+        for pipeline in pipelines:
+            timed[pipeline.name].append(time_round(pipeline, epochs, device))
+            last = timed[pipeline.name][-1]
+            log(f"    round {round_ + 1}/{rounds} {pipeline.name:<12} "
+                f"{last['images'] / last['seconds']:10,.1f} images/s")
+    return timed
+
+
+def bench_model(dataset: str, model: str, data, device: torch.device, *,
+                steps: int, warmup: int, workers: int, rounds: int = 1, profile: str = "quick",
+                seed: int = 0, n_max: int | None = None, compile: str = "off",
+                log=say) -> dict:
+    """The three measurements of ``model``, interleaved in ``rounds`` rounds.
+
+    Every round times each pipeline over the same whole epochs (the ceiling: as many steps
+    as the trainer); in all at least ``steps`` steps each. Each pipeline reports its best
+    round (and the median): on a shared machine, other work only ever slows a round down.
+    """
+    config = bench_config(dataset, model, device, profile, seed, n_max, compile)
+    n = len(data.train_labels)
+    epochs = max(1, math.ceil(steps / steps_per_epoch(n, config.batch_size) / rounds))
+    log(f"  {model}: {rounds} round(s) of {epochs} epoch(s) per pipeline "
+        f"(conventional: {workers} DataLoader worker(s))")
+    pipelines = []
+    try:
+        pipelines = [TrainerPipeline(config, data, device),
+                     ConventionalPipeline(config, data, device, workers),
+                     CeilingPipeline(config, data, device)]
+        warmup_s = {p.name: warm_up(p, warmup, device, compile, log) for p in pipelines}
+        timed = time_rounds(pipelines, epochs, rounds, device, log)
+    finally:
+        for pipeline in pipelines:
+            pipeline.close()
+    return model_result(model, rounds, epochs, n, timed, warmup_s, workers)
+
+
+def model_result(model: str, rounds: int, epochs: int, train_size: int, timed: dict,
+                 warmup_s: dict, workers: int) -> dict:
+    """One model's entry of the record: each pipeline's summary and the two ratios."""
+    result = {"model": model, "rounds": rounds, "epochs_per_round": epochs}
+    for name in PIPELINES:
+        extra = {"workers": workers} if name == "conventional" else {}
+        result[name] = summarise(timed[name], train_size, **extra, warmup_s=warmup_s[name])
+    rate = {name: result[name]["images_per_s"] for name in PIPELINES}
+    result["speedup_vs_conventional"] = round(rate["trainer"] / rate["conventional"], 3)
+    result["efficiency_vs_ceiling"] = round(rate["trainer"] / rate["ceiling"], 4)
+    return result
+
+
+def device_kind(device: torch.device) -> str:
+    """``cpu``, or ``cuda-<gpu name>`` as a file-name-safe slug."""
+    if device.type != "cuda":
+        return device.type
+    name = torch.cuda.get_device_name(device).lower()
+    return "cuda-" + "-".join("".join(c if c.isalnum() else " " for c in name).split())
+
+
+def default_output(device: torch.device) -> Path:
+    """``data/bench/<device kind>-<time>.json`` of the checkout (else of the current folder)."""
+    checkout = Path(__file__).resolve().parents[2]  # lt_lab/bench/harness.py -> checkout
+    root = checkout if (checkout / "pyproject.toml").exists() else Path.cwd()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return root / "data" / "bench" / f"{device_kind(device)}-{stamp}.json"
+
+
+def resolve_options(device: torch.device, *, dataset, models, steps, warmup, workers, rounds,
+                    quick: bool, profile, n_max) -> dict:
+    """The benchmark's settings: what was asked, the device's defaults for the rest."""
+    kind = "cuda" if device.type == "cuda" else "cpu"
+    dataset = dataset or ("synthetic_cifar" if kind == "cuda" else "fashion_mnist")
+    if dataset not in BENCH_DATASETS:
+        raise ConfigError(f"dataset={dataset!r}: the benchmark knows {', '.join(BENCH_DATASETS)}")
+    options = dict(
+        dataset=dataset, models=tuple(models or DEFAULT_MODELS[kind]),
+        profile=profile or ("smoke" if quick else "paper" if dataset == "synthetic_cifar"
+                            else "quick"),
+        steps=steps if steps is not None else QUICK_STEPS if quick else DEFAULT_STEPS[kind],
+        warmup=warmup if warmup is not None else QUICK_WARMUP if quick else DEFAULT_WARMUP[kind],
+        workers=workers if workers is not None else default_workers(device),
+        rounds=rounds if rounds is not None else 1 if quick else DEFAULT_ROUNDS,
+        n_max=n_max if n_max is not None else QUICK_N_MAX if quick else None,
+    )
+    steps, rounds, warmup, workers = (options[name] for name in
+                                      ("steps", "rounds", "warmup", "workers"))
+    if steps < 1 or rounds < 1 or warmup < 0 or workers < 0:
+        raise ConfigError(f"steps={steps} and rounds={rounds} must be >= 1, warmup={warmup} "
+                          f"and workers={workers} >= 0")
+    return options
+
+
+def run_benchmark(
+    *, device: str = "auto", dataset: str | None = None, models=None, steps: int | None = None,
+    warmup: int | None = None, workers: int | None = None, rounds: int | None = None,
+    quick: bool = False, compile: str = "off",
+    profile: str | None = None, n_max: int | None = None, seed: int = 0,
+    output: str | Path | None = None, log=say,
+) -> dict:
+    """Run every model's three measurements, write the JSON record, return it.
+
+    Defaults depend on the device: Fashion-MNIST-LT, small CNN and ResNet-8 on the CPU;
+    synthetic CIFAR-10-LT and ResNet-32 on CUDA. ``quick``: the smoke profile's data size
+    (n_max=100 unless ``n_max`` is given) and a handful of steps, for tests.
+    """
+    torch_device = resolve_device(device)
+    options = resolve_options(torch_device, dataset=dataset, models=models, steps=steps,
+                              warmup=warmup, workers=workers, rounds=rounds, quick=quick,
+                              profile=profile, n_max=n_max)
+    dataset, models = options["dataset"], options["models"]
+    config = bench_config(dataset, models[0], torch_device, options["profile"], seed,
+                          options["n_max"])
+    data = load_bench_data(dataset, config, torch_device)
+    log(f"lt_lab bench on {describe_device(torch_device)}: {dataset_title(dataset)} ρ=100, "
+        f"{len(data.train_labels):,} training images, batch {BATCH_SIZE}, "
+        f"{options['steps']} steps")
+    measure = {name: options[name] for name in ("steps", "warmup", "workers", "rounds",
+                                                "profile", "n_max")}
+    results = [bench_model(dataset, model, data, torch_device, seed=seed, compile=compile,
+                           log=log, **measure) for model in models]
+    record = bench_record(options, config, data, torch_device, results, quick=quick, seed=seed,
+                          compile=compile)
+    path = Path(output) if output else default_output(torch_device)
+    write_json_atomic(path, record)
+    record["path"] = str(path)
+    return record
+
+
+def dataset_title(dataset: str) -> str:
+    return "Fashion-MNIST-LT" if dataset == "fashion_mnist" else "synthetic CIFAR-10-LT"
+
+
+def bench_record(options: dict, config, data, device: torch.device, results: list[dict], *,
+                 quick: bool, seed: int, compile: str) -> dict:
+    """The JSON record of a benchmark: its settings, each model's results, provenance."""
+    benchmark = {
+        "dataset": options["dataset"], "dataset_title": dataset_title(options["dataset"]),
+        "profile": options["profile"], "n_max": config.n_max or config.recipe.n_max,
+        "imbalance_ratio": 100.0, "class_counts": data.class_counts,
+        "train_images": len(data.train_labels),
+        "image_shape": list(data.train_images.shape[1:]), "batch_size": BATCH_SIZE,
+        "optimizer": OPTIMISER, "loss": "ce", "steps_requested": options["steps"],
+        "warmup_steps": options["warmup"], "workers": options["workers"],
+        "rounds": options["rounds"], "models": list(options["models"]),
+        "augment": {"crop_padding": config.recipe.crop_padding, "flip": config.recipe.flip},
+        "bf16_autocast": device.type == "cuda", "channels_last": True,
+        "torch_threads": torch.get_num_threads(), "quick": quick, "seed": seed,
+        "compile": compile,
+        "note": "each round times trainer, conventional and ceiling in turn over the same "
+                "whole epochs (the ceiling: the trainer's number of steps on one batch "
+                "already on the device); images_per_s is a pipeline's best round",
+    }
+    return {
+        "kind": "lt_lab.bench", "benchmark": benchmark, "results": results,
+        "device": describe_device(device), "device_kind": device_kind(device),
+        "versions": software_versions(), "git_commit": git_commit(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }

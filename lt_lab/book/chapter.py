@@ -1,0 +1,112 @@
+"""What chapter notebooks share: parameter checks, the cache switch, method and run tables.
+
+Notebooks keep their code cells short by calling these and the families' own helpers;
+the heavy lifting stays in the engine.
+"""
+
+from __future__ import annotations
+
+import os
+
+from lt_lab.config import PROFILES
+from lt_lab.errors import ConfigError, DataUnavailableError, check_choice, check_positive
+from lt_lab.stats import format_mean_sd
+
+CACHE_ENV = "LT_LAB_CACHE"  # "0" turns the results cache off for every chapter
+
+
+def check_parameters(
+    *, profile: str, dataset: str, imbalance_ratio: float, seeds, device: str = "auto",
+    subset_seeds=(0,), **extra_ratios,
+) -> None:
+    """Stop a chapter in its first code cell when a parameter is wrong or data is missing."""
+    from lt_lab.data.sources import DATASETS, load_dataset
+    from lt_lab.runtime import resolve_device
+
+    check_choice("profile", profile, PROFILES)
+    check_choice("dataset", dataset, DATASETS)
+    check_positive("imbalance_ratio", imbalance_ratio, minimum=1, inclusive=True)
+    for name, ratios in extra_ratios.items():
+        for ratio in ratios:
+            check_positive(name, ratio, minimum=1, inclusive=True)
+    for name, values in (("seeds", seeds), ("subset_seeds", subset_seeds)):
+        if not values or not all(isinstance(s, int) and s >= 0 for s in values):
+            raise ConfigError(f"{name}={values!r} must be a non-empty list of integers >= 0")
+    resolve_device(device)
+    try:
+        load_dataset(dataset)
+    except DataUnavailableError as error:
+        raise DataUnavailableError(f"dataset={dataset!r} is not available here. {error}") from None
+
+
+def use_cache(requested: bool) -> bool:
+    """The notebook's ``use_cache`` unless ``$LT_LAB_CACHE=0`` turns the cache off."""
+    return requested and os.environ.get(CACHE_ENV, "1") != "0"
+
+
+def summary_table(records: list[dict], by: str, metrics: dict[str, str]):
+    """One row per value of config field ``by``: each metric as mean ± sd over its records.
+
+    ``metrics`` maps a record metric name to a column title (put the unit in the title).
+    """
+    import pandas as pd
+
+    groups: dict = {}
+    for record in records:
+        groups.setdefault(record["config"][by], []).append(record)
+    rows = []
+    for value, group in groups.items():
+        row = {by: value, "runs": len(group)}
+        for name, title in metrics.items():
+            row[title] = format_mean_sd([r["metrics"][name] for r in group])
+        rows.append(row)
+    return pd.DataFrame(rows).set_index(by)
+
+
+def method_table(records_by_method: dict[str, list[dict]], metrics: dict[str, str],
+                 index: str = "method"):
+    """One row per method: each metric as mean ± sd over its records (percent).
+
+    ``index`` titles the rows' column (e.g. ``"what changes"`` when the groups are not
+    methods but the sources of variation of one method).
+    """
+    import pandas as pd
+
+    rows = []
+    for method, records in records_by_method.items():
+        row = {index: method, "runs": len(records)}
+        for name, title in metrics.items():
+            row[title] = format_mean_sd([r["metrics"][name] for r in records])
+        rows.append(row)
+    return pd.DataFrame(rows).set_index(index)
+
+
+def selection_table(records: list[dict], by: str = "imbalance_ratio", title: str = "ρ"):
+    """Last epoch against the best epoch on the test set, one row per record.
+
+    Rows are indexed by config field ``by`` (shown as ``title``) and seed; columns give the
+    last epoch's test accuracy and the best one seen during training (%, the record's
+    ``best_on_test``), the best epoch, and the optimism of picking it (points): model
+    selection on the test set, shown for comparison only.
+    """
+    import pandas as pd
+
+    table = pd.DataFrame([{
+        title: r["config"][by], "seed": r["seed"],
+        "last epoch (%)": 100 * r["metrics"]["acc"],
+        "best on test (%)": 100 * r["best_on_test"]["acc"],
+        "best epoch": r["best_on_test"]["epoch"]} for r in records]).set_index([title, "seed"])
+    table["optimism (points)"] = table["best on test (%)"] - table["last epoch (%)"]
+    return table
+
+
+def runs_table(records: list[dict], fields: dict[str, str]):
+    """The runs behind a page, one row per record key: the config ``fields`` (column title →
+    config field), then device, wall time, ``lt_lab`` version and creation time."""
+    import pandas as pd
+
+    return pd.DataFrame([{
+        "key": r["key"], **{title: r["config"][field] for title, field in fields.items()},
+        "device": r["device"], "wall time (s)": r["wall_time_s"],
+        "lt_lab": r["versions"]["lt_lab"], "created": r["created"]}
+        for r in records]).set_index("key")

@@ -1,0 +1,42 @@
+"""Where the book lives: the repository's folders, and which chapters it has.
+
+    chapters/*.ipynb (clean sources) ──papermill──► _build/src/chapters/*.ipynb (executed)
+    _config.yml, _toc.yml, book/ ──copied──────────► _build/src/
+    claims published by each chapter ──────────────► _build/src/book/ledger.md
+    _build/src ──jupyter-book build──► _build/html
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]  # lt_lab/book/paths.py -> the repository
+CHAPTERS = ROOT / "chapters"
+BUILD = ROOT / "_build"
+STAGE = BUILD / "src"  # the site's sources: config, prose pages, executed chapters
+CLAIMS = BUILD / "claims"  # where executed chapters publish their claims
+
+
+def chapter_notebooks() -> list[Path]:
+    """The chapters' source notebooks, in order."""
+    return sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def toc_chapters() -> list[Path]:
+    """The chapter notebooks the table of contents (``_toc.yml``) lists, in its order."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [ROOT / f"{name}.ipynb" for name in _files(toc) if name.startswith("chapters/")]
+
+
+def _files(node):
+    """Every ``file:`` entry of a parsed ``_toc.yml``, depth first."""
+    if isinstance(node, dict):
+        if "file" in node:
+            yield str(node["file"])
+        for value in node.values():
+            yield from _files(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _files(item)

@@ -1,0 +1,119 @@
+"""``lt-lab book time``: how long ``make book`` takes, chapter by chapter.
+
+Every chapter is executed against the results store it is given, then the site is built.
+From an empty store every run is trained (the empty-store figure); from the repository's
+store nothing is (the full-store figure). The record (per-chapter wall time, records
+trained, load average, device, versions) is written to ``data/bench/book-<device>-<time>.json``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from lt_lab.book.execute import environment, execute
+from lt_lab.book.paths import CLAIMS, ROOT, STAGE, chapter_notebooks
+from lt_lab.book.site import build_site
+
+
+def count_records(results_dir: Path) -> int:
+    """How many JSON records ``results_dir`` holds (0 when it does not exist)."""
+    return sum(1 for _ in results_dir.rglob("*.json")) if results_dir.exists() else 0
+
+
+def time_chapter(notebook: Path, results_dir: Path, parameters: dict, *, output_dir,
+                 claims_dir, log=print) -> dict:
+    """Execute one chapter; its wall time, the records it trained and the load around it."""
+    before, load_before = count_records(results_dir), os.getloadavg()
+    started = time.perf_counter()
+    log(f"executing {notebook.name} against {results_dir} ({before} records)")
+    execute(notebook, parameters, output_dir=output_dir, claims_dir=claims_dir)
+    timing = {
+        "notebook": notebook.name,
+        "wall_time_s": round(time.perf_counter() - started, 1),
+        "records_before": before,
+        "records_trained": count_records(results_dir) - before,
+        "load_average_1min": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+    }
+    log(f"  {timing['wall_time_s']:.0f} s, {timing['records_trained']} records trained")
+    return timing
+
+
+def time_build() -> float:
+    """Build the site; the seconds it took."""
+    started = time.perf_counter()
+    build_site()
+    return round(time.perf_counter() - started, 1)
+
+
+def time_book(
+    results_dir: str | Path | None = None,
+    parameters: dict | None = None,
+    *,
+    notebooks: list[Path] | None = None,
+    build: bool = True,
+    output: str | Path | None = None,
+    output_dir: str | Path = STAGE / "chapters",
+    claims_dir: str | Path | None = CLAIMS,
+    log=print,
+) -> dict:
+    """Time ``make book``: every chapter executed against ``results_dir``, then the build.
+
+    Writes the JSON record to ``output`` (by default ``data/bench/book-<device>-<time>.json``)
+    and returns it, with its ``path``.
+    """
+    from lt_lab.results import RESULTS_ENV, default_results_dir
+
+    results_dir = Path(results_dir) if results_dir else default_results_dir()
+    parameters = dict(parameters or {})
+    started = time.perf_counter()
+    with environment({RESULTS_ENV: str(results_dir.resolve())}):
+        chapters = [time_chapter(notebook, results_dir, parameters, output_dir=output_dir,
+                                 claims_dir=claims_dir, log=log)
+                    for notebook in list(notebooks or chapter_notebooks())]
+    record = {
+        "kind": "lt_lab.book_time",
+        "results_dir": str(results_dir),
+        "store_empty_at_start": chapters[0]["records_before"] == 0 if chapters else None,
+        "parameters": parameters,
+        "chapters": chapters,
+        "build_wall_time_s": time_build() if build else None,
+    }
+    record["total_wall_time_s"] = round(time.perf_counter() - started, 1)
+    return _write_record(record, parameters.get("device", "auto"), output)
+
+
+def _write_record(record: dict, device: str, output: str | Path | None) -> dict:
+    """Add device, versions, commit and one time stamp (the record's and the file name's)."""
+    from lt_lab.bench import device_kind
+    from lt_lab.io import write_json_atomic
+    from lt_lab.provenance import describe_device, git_commit, software_versions
+    from lt_lab.runtime import resolve_device
+
+    device = resolve_device(device)
+    finished = datetime.now(timezone.utc)
+    record.update(device=describe_device(device), cpu_count=os.cpu_count(),
+                  versions=software_versions(), git_commit=git_commit(),
+                  created=finished.isoformat(timespec="seconds"))
+    stamp = finished.strftime("%Y%m%dT%H%M%SZ")
+    path = Path(output or ROOT / "data" / "bench" / f"book-{device_kind(device)}-{stamp}.json")
+    write_json_atomic(path, record)
+    record["path"] = str(path)
+    return record
+
+
+def format_book_time(record: dict) -> str:
+    """The per-chapter table of a :func:`time_book` record, in seconds and minutes."""
+    start = "an empty store" if record["store_empty_at_start"] else "a store of stored records"
+    lines = [f"make book from {start} ({record['results_dir']}) on {record['device']}",
+             f"{'chapter':<34} {'wall time':>10} {'records trained':>16}"]
+    for chapter in record["chapters"]:
+        lines.append(f"{chapter['notebook']:<34} {chapter['wall_time_s']:>8.0f} s "
+                     f"{chapter['records_trained']:>16}")
+    if record["build_wall_time_s"] is not None:
+        lines.append(f"{'jupyter-book build':<34} {record['build_wall_time_s']:>8.0f} s")
+    total = record["total_wall_time_s"]
+    lines.append(f"{'total':<34} {total:>8.0f} s  ({total / 60:.1f} min)")
+    return "\n".join(lines)

@@ -1,0 +1,120 @@
+"""Parameter constraints, declared once per config class and checked in one place.
+
+As scikit-learn's ``_parameter_constraints``: a config class maps each field to a
+constraint, and :meth:`lt_lab.config.Config.validate` checks them all. Every failure is a
+:class:`~lt_lab.errors.ConfigError` that names the parameter and says what would be valid::
+
+    constraints = {
+        "imbalance_ratio": Interval(float, 1, None),          # a number >= 1
+        "epochs": Interval(int, 1, None),                      # an integer >= 1
+        "loss": Options(lambda: losses.available()),           # one of the registered names
+        "lr_milestones": Fractions(),                          # fractions of training in (0, 1]
+        "n_max": Optional(Interval(int, 1, None)),             # None or an integer >= 1
+    }
+
+Choices may be given as a callable, so a constraint can name a registry that is filled
+later (method families register their losses and analyses on import).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from lt_lab.errors import ConfigError, check_choice
+
+
+class Constraint:
+    """Checks one parameter; ``check`` raises :class:`ConfigError` naming it."""
+
+    def check(self, name: str, value) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Interval(Constraint):
+    """A number of ``kind`` (int or float) in ``[low, high]`` (open ends where ``closed``
+    says so); ``None`` for no bound. An int is accepted where a float is asked for."""
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    closed: str = "both"  # "both", "left", "right", "neither"
+
+    def describe(self) -> str:
+        what = "an integer" if self.kind is int else "a number"
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'>=' if self.closed in ('both', 'left') else '>'} {self.low:g}")
+        if self.high is not None:
+            parts.append(f"{'<=' if self.closed in ('both', 'right') else '<'} {self.high:g}")
+        return f"{what} {' and '.join(parts)}".strip()
+
+    def check(self, name: str, value) -> None:
+        ok_type = (isinstance(value, int) and not isinstance(value, bool) if self.kind is int
+                   else _is_number(value))
+        if not ok_type or not math.isfinite(value):
+            raise ConfigError(f"{name}={value!r} must be {self.describe()}")
+        low_ok = (self.low is None or value > self.low
+                  or (value == self.low and self.closed in ("both", "left")))
+        high_ok = (self.high is None or value < self.high
+                   or (value == self.high and self.closed in ("both", "right")))
+        if not (low_ok and high_ok):
+            raise ConfigError(f"{name}={value!r} must be {self.describe()}")
+
+
+@dataclass(frozen=True)
+class Options(Constraint):
+    """One of ``choices`` (an iterable, or a callable returning one)."""
+
+    choices: Iterable | Callable[[], Iterable]
+
+    def allowed(self) -> list:
+        return list(self.choices() if callable(self.choices) else self.choices)
+
+    def check(self, name: str, value) -> None:
+        check_choice(name, value, self.allowed())
+
+
+@dataclass(frozen=True)
+class Optional(Constraint):
+    """``None``, or a value that passes ``inner``."""
+
+    inner: Constraint
+
+    def check(self, name: str, value) -> None:
+        if value is not None:
+            self.inner.check(name, value)
+
+
+@dataclass(frozen=True)
+class Fractions(Constraint):
+    """A tuple of fractions of training in (0, 1] (schedule points such as lr milestones)."""
+
+    def check(self, name: str, value) -> None:
+        if not isinstance(value, tuple) or not all(_is_number(v) and 0 < v <= 1 for v in value):
+            raise ConfigError(f"{name}={value!r} must be fractions of the epochs in (0, 1], "
+                              "e.g. [0.8, 0.9]")
+
+
+@dataclass(frozen=True)
+class Flag(Constraint):
+    """``True`` or ``False``."""
+
+    def check(self, name: str, value) -> None:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name}={value!r} must be true or false")
+
+
+@dataclass(frozen=True)
+class Mapping(Constraint):
+    """A dict with string keys (its contents are checked by whoever reads it)."""
+
+    def check(self, name: str, value) -> None:
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise ConfigError(f"{name}={value!r} must be a mapping of parameter names to values")

@@ -1,0 +1,37 @@
+"""Files written whole or not at all: JSON records, claims, benchmark figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_json_atomic(path: str | Path, payload) -> Path:
+    """Write ``payload`` as JSON to a temporary file beside ``path``, then rename it into place.
+
+    The rename stays within the target folder, so it is atomic on POSIX file systems and NFS:
+    a reader sees the old file or the new one, never half of one. The file gets the mode a
+    plain ``open`` would give it (0o666 less the umask, 0o644 by default), so a shared store
+    stays readable by the group (``mkstemp`` alone would leave it 0o600).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as file:
+            json.dump(payload, file, indent=1, sort_keys=True)
+            file.write("\n")
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
