@@ -35,7 +35,7 @@ from typing import ClassVar
 from lt_lab import hooks
 from lt_lab.constraints import Constraint, Flag, Fractions, Interval, Mapping, Optional, Options
 from lt_lab.errors import ConfigError, check_choice
-from lt_lab.runtime import DEVICES
+from lt_lab.runtime import DEVICES, PRECISIONS
 
 # Bump when a change to lt_lab changes what a given config computes, or a field's default:
 # stored records of an older version then miss the cache and are retrained.
@@ -264,6 +264,11 @@ class RunConfig(Config):
     # "reduce-overhead" (CUDA graphs) removes. Part of the key: compiled kernels round
     # differently.
     compile: str = "off"
+    # Autocast precision of training and evaluation (lt_lab.runtime.resolve_precision):
+    # "fp32", "bf16", "fp16" (GPUs, with a gradient scaler) or "auto" (the device's fastest).
+    # Profiles pin it, so a record means the same on every machine; the record states the
+    # resolved one. Part of the key.
+    precision: str = "fp32"
     seed: int = 0  # model initialisation, sampling and augmentation
     profile: str = "quick"
     device: str = "auto"
@@ -313,6 +318,7 @@ class RunConfig(Config):
         "eval_every": POSITIVE_INT,
         "analyses": Mapping(),
         "compile": Options(COMPILE_MODES),
+        "precision": Options(PRECISIONS),
         "seed": NON_NEGATIVE_INT,
         "device": Options(DEVICES),
     }

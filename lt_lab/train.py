@@ -45,7 +45,13 @@ from lt_lab.metrics import classification_report
 from lt_lab.models import build_model
 from lt_lab.provenance import provenance
 from lt_lab.results import ResultsStore
-from lt_lab.runtime import autocast, resolve_device, seed_everything
+from lt_lab.runtime import (
+    autocast,
+    grad_scaler,
+    resolve_device,
+    resolve_precision,
+    seed_everything,
+)
 
 __all__ = ["RunResult", "TrainState", "TrainingData", "evaluate", "extract_features", "fit",
            "learning_rate", "predict_logits", "prepare_data", "resolve_device",
@@ -113,28 +119,33 @@ def prepare_data(config: RunConfig, device: torch.device | str = "cpu") -> Train
     )
 
 
-def predict_logits(model: nn.Module, images: torch.Tensor, data: TrainingData) -> torch.Tensor:
-    """Logits of ``images`` (uint8, on the device) in float32, in evaluation mode."""
-    return infer(model, images, prepare=data.prepare)
+def predict_logits(model: nn.Module, images: torch.Tensor, data: TrainingData,
+                   precision: str = "fp32") -> torch.Tensor:
+    """Logits of ``images`` (uint8, on the device) as float32, in evaluation mode, computed
+    in ``precision`` (the run's, so a test score is the trained network's own)."""
+    return infer(model, images, prepare=data.prepare, precision=precision)
 
 
 def extract_features(model: nn.Module, images: torch.Tensor, data: TrainingData) -> torch.Tensor:
-    """Penultimate features ``model.features(x)`` of ``images`` in float32, in eval mode.
+    """Penultimate features ``model.features(x)`` of ``images`` in full float32, eval mode.
 
     Chapters 3 and 4 extract them once and work on them: classifier fixes and
-    neural-collapse metrics then cost seconds, not a pass through the network each.
+    neural-collapse metrics then cost seconds, not a pass through the network each. They
+    are measured in full precision whatever the run trained in.
     """
     return infer(model, images, prepare=data.prepare, forward=model.features)
 
 
 def evaluate(model: nn.Module, data: TrainingData, config: RunConfig,
              tau: float = 0.0) -> dict:
-    """Every test metric of :func:`lt_lab.metrics.classification_report`.
+    """Every test metric of :func:`lt_lab.metrics.classification_report`, the logits computed
+    in the run's precision.
 
     With ``tau`` the predictions are post-hoc adjusted: ``argmax_y z_y - tau log pi_y``, with
     pi the training class prior (Menon et al. 2021; tau=1 is Buda et al.'s thresholding).
     """
-    logits = predict_logits(model, data.test_images, data).cpu()
+    precision = resolve_precision(config.precision, data.test_images.device)
+    logits = predict_logits(model, data.test_images, data, precision).cpu()
     if tau:
         counts = torch.tensor(data.class_counts, dtype=torch.float64)
         logits = logits - tau * torch.log(counts / counts.sum()).float()
@@ -156,34 +167,46 @@ def training_backbone(model: nn.Module, config: RunConfig):
     return torch.compile(model.features, mode=config.compile)
 
 
-def train_step(model, backbone, loss_fn, optimizer, x, y, config) -> torch.Tensor:
+def train_step(model, backbone, loss_fn, optimizer, x, y, config, *,
+               precision: str | None = None, scaler=None) -> torch.Tensor:
     """One SGD step on a normalised batch ``x`` already on the device; the detached loss.
 
-    ``backbone``: the features' forward (:func:`training_backbone`). The benchmark's
-    pipelines call this too, so they time exactly the trainer's step.
+    ``backbone``: the features' forward (:func:`training_backbone`). ``precision``: the
+    resolved precision (default: the config's, resolved for ``x``'s device); ``scaler``: the
+    fp16 gradient scaler (:func:`lt_lab.runtime.grad_scaler`). The benchmark's pipelines
+    call this too, so they time exactly the trainer's step.
     """
+    if precision is None:
+        precision = resolve_precision(config.precision, x.device)
     if config.compile == "reduce-overhead":  # a new step: the graphs' outputs may be reused
         torch.compiler.cudagraph_mark_step_begin()
-    with autocast(x.device):
+    with autocast(x.device, precision):
         features = backbone(x)
         loss = loss_fn(model.classifier(features).float(), y)
         if config.feature_norm_penalty:  # Hasegawa & Sato 2024: (lambda/2) mean ||h||^2
             norms = features.float().pow(2).flatten(1).sum(1)
             loss = loss + 0.5 * config.feature_norm_penalty * norms.mean()
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+    if scaler is None:
+        loss.backward()
+        optimizer.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
     return loss.detach()
 
 
 def train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generator,
-                backbone=None) -> float:
+                backbone=None, *, precision: str | None = None, scaler=None) -> float:
     """One pass over the sampler's indices; returns the mean training loss.
 
     ``backbone``: the features' forward to train through (:func:`training_backbone`);
-    ``model.features`` when not given.
+    ``model.features`` when not given. ``precision``, ``scaler``: as :func:`train_step`.
     """
     model.train()
+    if precision is None:
+        precision = resolve_precision(config.precision, data.train_images.device)
     backbone = model.features if backbone is None else backbone
     indices = sampler.epoch_indices(epoch, generator)
     recipe = config.recipe
@@ -197,7 +220,8 @@ def train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generat
             images = augment(images, padding=recipe.crop_padding, flip=recipe.flip,
                              generator=generator)
         step_losses.append(train_step(model, backbone, loss_fn, optimizer, data.prepare(images),
-                                      data.train_labels[batch], config))
+                                      data.train_labels[batch], config, precision=precision,
+                                      scaler=scaler))
     losses_this_epoch = torch.stack(step_losses)
     finite = torch.isfinite(losses_this_epoch)
     if not finite.all():  # checked once an epoch: a check per step would sync the GPU
@@ -277,9 +301,11 @@ def fit(
         return RunResult(record=record, cached=True)
     started = time.perf_counter()
     device = resolve_device(config.device)
+    precision = resolve_precision(config.precision, device)
     seed_everything(config.seed)
     data = prepare_data(config, device) if data is None else data
     model, loss_fn, optimizer = build_training(config, data, device)
+    scaler = grad_scaler(device, precision)
     backbone = training_backbone(model, config)
     sampler = build_sampler(config.sampler, data.train_labels, data.num_classes, config.epochs)
     generator = torch.Generator(device=device).manual_seed(config.seed)
@@ -294,7 +320,7 @@ def fit(
         if hasattr(loss_fn, "set_epoch"):  # schedules such as deferred re-weighting
             loss_fn.set_epoch(epoch, config.epochs)
         return train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generator,
-                           backbone)
+                           backbone, precision=precision, scaler=scaler)
 
     def test(epoch):
         report = evaluate(model, data, config)
@@ -308,7 +334,8 @@ def fit(
         if hasattr(observer, "after_fit"):
             observer.after_fit(state)
     record = make_record(config, data, report, curves, state.extras,
-                         wall_time_s=time.perf_counter() - started, device=device)
+                         wall_time_s=time.perf_counter() - started, device=device,
+                         precision=precision)
     if save:
         store.save(record)
     return RunResult(record=record, model=model, data=data)
@@ -329,7 +356,8 @@ def round_floats(value, digits: int = 6):
     return value
 
 
-def make_record(config, data, report, curves, extras, *, wall_time_s, device) -> dict:
+def make_record(config, data, report, curves, extras, *, wall_time_s, device,
+                precision) -> dict:
     """The JSON-ready run record (NaN, e.g. an empty shot group, becomes null)."""
     best = max(range(len(curves["test_acc"])), key=lambda i: (curves["test_acc"][i], -i))
     return round_floats({
@@ -348,5 +376,6 @@ def make_record(config, data, report, curves, extras, *, wall_time_s, device) ->
                          "note": "model selection on the test set; reported for comparison only"},
         "extras": extras,
         "wall_time_s": round(wall_time_s, 2),
+        "precision": precision,  # resolved; the config holds the requested one
         **provenance(device),
     })

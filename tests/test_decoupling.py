@@ -189,6 +189,7 @@ def test_fixes_and_their_split_are_part_of_the_key():
     assert with_split.key() != make_config("smoke", val_per_class=20, analyses=_fixes("crt")).key()
 
 
+@pytest.mark.data
 @pytest.mark.slow
 def test_a_smoke_run_stores_every_fix_with_its_metrics(tmp_path):
     from lt_lab.results import ResultsStore

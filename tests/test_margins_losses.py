@@ -378,6 +378,7 @@ def test_float32_logits_with_float64_buffers():
 # --- training smoke -------------------------------------------------------------------------
 
 
+@pytest.mark.data
 @pytest.mark.slow
 def test_ldam_drw_trains(store):
     from lt_lab.train import fit
@@ -390,6 +391,7 @@ def test_ldam_drw_trains(store):
     assert record["config"]["loss_params"] == {"drw_start": 0.5}
 
 
+@pytest.mark.data
 @pytest.mark.slow
 def test_balanced_softmax_trains(store):
     from lt_lab.train import fit

@@ -61,6 +61,7 @@ def test_synthetic_1d_is_skewed_in_training_and_balanced_in_test():
     assert float(np.corrcoef(x.numpy(), data.test_targets[order].numpy())[0, 1]) > 0.99
 
 
+@pytest.mark.data
 def test_rotated_fashion_mnist_recipe():
     pytest.importorskip("lt_lab.data")
     try:

@@ -336,6 +336,7 @@ def test_weights_are_buffers_that_move(name):
 # --- training smoke --------------------------------------------------------------------
 
 
+@pytest.mark.data
 @pytest.mark.slow
 def test_fit_with_cb_focal(store):
     from lt_lab.train import fit
@@ -347,6 +348,7 @@ def test_fit_with_cb_focal(store):
     assert math.isfinite(result.record["curves"]["train_loss"][0])
 
 
+@pytest.mark.data
 @pytest.mark.slow
 def test_fit_with_class_balanced_drw(store):
     from lt_lab.train import fit

@@ -28,6 +28,7 @@ def test_cosine_schedule_by_hand():
         [1.0, 1.0, 0.5 * (1 + math.cos(math.pi / 4)), 0.5, 0.5 * (1 + math.cos(3 * math.pi / 4))])
 
 
+@pytest.mark.data
 def test_smoke_run_writes_a_full_record(store):
     result = fit(make_config("smoke"), store=store)
     record = result.record
@@ -43,6 +44,7 @@ def test_smoke_run_writes_a_full_record(store):
     assert 0 <= record["metrics"]["acc"] <= 1
 
 
+@pytest.mark.data
 def test_cache_returns_the_stored_record(store):
     config = make_config("smoke", epochs=1)
     first = fit(config, store=store)
@@ -50,6 +52,7 @@ def test_cache_returns_the_stored_record(store):
     assert again.cached and again.model is None and again.record == first.record
 
 
+@pytest.mark.data
 def test_same_seed_same_numbers_other_seed_other_numbers(store):
     config = make_config("smoke", epochs=1, sampler="class_balanced")
     one = fit(config, cache=False, save=False, store=store).record
@@ -68,11 +71,13 @@ class AlwaysNaN(nn.Module):
         return logits.sum() * float("nan")
 
 
+@pytest.mark.data
 def test_nan_loss_names_epoch_and_step(store):
     with pytest.raises(TrainingDivergedError, match=r"epoch 0, step 0"):
         fit(make_config("smoke", loss="always_nan"), store=store)
 
 
+@pytest.mark.data
 @pytest.mark.slow
 def test_quick_run_shows_the_head_tail_gap(store):
     """The issue's acceptance run: quick CE on Fashion-MNIST-LT ρ=100."""
@@ -84,6 +89,7 @@ def test_quick_run_shows_the_head_tail_gap(store):
     assert min(head) > max(tail)
 
 
+@pytest.mark.data
 def test_posthoc_adjustment_moves_predictions_to_the_tail(store):
     config = make_config("smoke", analyses={"posthoc": {"taus": [0.0, 1.0]}})
     record = fit(config, store=store).record
@@ -123,6 +129,7 @@ def test_feature_norm_penalty_adds_half_lambda_times_the_mean_squared_norm():
     assert plain == pytest.approx(cross_entropy.item(), rel=1e-5)
 
 
+@pytest.mark.data
 def test_the_collapse_analysis_records_snapshots_at_its_epochs_and_the_last(store):
     config = make_config("smoke", model="mlp", epochs=3, augment=False,
                          analyses={"collapse": {"every": 2}})
@@ -133,6 +140,7 @@ def test_the_collapse_analysis_records_snapshots_at_its_epochs_and_the_last(stor
     assert fit(config, store=store).cached  # the snapshots are part of the stored record
 
 
+@pytest.mark.data
 def test_compile_wraps_only_the_training_forward(store, monkeypatch):
     """``compile`` sends training steps through ``torch.compile(model.features, mode)``;
     evaluation stays on the eager module. An identity "compiler" shows the wiring without

@@ -10,9 +10,9 @@ the model need not learn). With ``n_c`` training images of class ``c``, prior
   ``cosine`` head), margins ``Δ_c ∝ n_c^(−1/4)`` rescaled so ``max Δ = max_margin`` (0.5),
   scale ``s = 30``. Only the target logit is lowered: the sample must beat the others by
   ``Δ_y``. **DRW** (deferred re-weighting, same paper): from a fraction ``drw_start`` of
-  training on, weight each sample by the class-balanced weight of its class, ``w_c ∝ (1 − β)/(1 − β^{n_c})``
-  (Cui et al. CVPR 2019), normalised to ``Σ_c w_c = C``, ``β = 0.9999``; the papers switch
-  at epoch 160 of 200.
+  training on, weight each sample by the class-balanced weight of its class,
+  ``w_c ∝ (1 − β)/(1 − β^{n_c})`` (Cui et al. CVPR 2019), normalised to ``Σ_c w_c = C``,
+  ``β = 0.9999``; the papers switch at epoch 160 of 200 (``drw_start = 0.8``).
 * **Logit adjustment** (Menon et al., "Long-tail learning via logit adjustment", ICLR 2021):
   post hoc, predict ``argmax_c (z_c − τ log π_c)`` from a model trained with plain CE; or
   train with the logit-adjusted loss ``CE(z + τ log π)`` and predict ``argmax z``. ``τ = 1``.

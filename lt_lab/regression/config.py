@@ -27,7 +27,7 @@ from typing import ClassVar
 from lt_lab.config import Config
 from lt_lab.constraints import Constraint, Flag, Fractions, Interval, Mapping, Optional, Options
 from lt_lab.errors import ConfigError
-from lt_lab.runtime import DEVICES
+from lt_lab.runtime import DEVICES, PRECISIONS
 
 KIND = "regression"
 
@@ -108,6 +108,7 @@ class RegressionConfig(Config):
     eval_every: int = 2
     many_threshold: int = 100
     few_threshold: int = 20
+    precision: str = "fp32"  # autocast of training and evaluation (lt_lab.runtime)
     seed: int = 0
     profile: str = "quick"
     device: str = "auto"
@@ -150,6 +151,7 @@ class RegressionConfig(Config):
         "many_threshold": Interval(int, 0, None),
         "few_threshold": Interval(int, 0, None),
         "seed": Interval(int, 0, None),
+        "precision": Options(PRECISIONS),
         "device": Options(DEVICES),
     }
 

@@ -53,7 +53,13 @@ from lt_lab.regression.losses import (
 from lt_lab.regression.metrics import METRIC_NAMES, mse, regression_report
 from lt_lab.regression.model import RegressionNet, build_regression_model
 from lt_lab.results import ResultsStore
-from lt_lab.runtime import resolve_device, seed_everything, threads
+from lt_lab.runtime import (
+    autocast,
+    resolve_device,
+    resolve_precision,
+    seed_everything,
+    threads,
+)
 from lt_lab.train import round_floats
 
 __all__ = ["PROFILES", "RegressionConfig", "RegressionResult", "fit_regression",
@@ -85,9 +91,11 @@ def prepare_regression_data(config: RegressionConfig, device="cpu") -> Regressio
     return RegressionData(**{**source.__dict__}).to(device)
 
 
-def predict(model: RegressionNet, inputs: torch.Tensor, data: RegressionData) -> torch.Tensor:
-    """Predictions for ``inputs`` in evaluation mode (float32, on the device)."""
-    return infer(model, inputs, forward=lambda x: model(x)[0], mixed_precision=False,
+def predict(model: RegressionNet, inputs: torch.Tensor, data: RegressionData,
+            precision: str = "fp32") -> torch.Tensor:
+    """Predictions for ``inputs`` in evaluation mode (float32, on the device), computed in
+    ``precision`` as the run trained."""
+    return infer(model, inputs, forward=lambda x: model(x)[0], precision=precision,
                  prepare=lambda chunk: data.normalise(chunk)
                  .contiguous(memory_format=torch.channels_last))
 
@@ -143,6 +151,7 @@ def train_epoch(run: Training, data: RegressionData, config: RegressionConfig, e
     model = run.model
     model.train()
     device = data.train_targets.device
+    precision = resolve_precision(config.precision, device)
     order = torch.randperm(len(data.train_targets), generator=generator, device=device)
     step_losses, seen_features, seen_bins = [], [], []
     for start in range(0, len(order), config.batch_size):
@@ -155,7 +164,9 @@ def train_epoch(run: Training, data: RegressionData, config: RegressionConfig, e
                              generator=generator)
         x = data.normalise(inputs).contiguous(memory_format=torch.channels_last)
         target, bin_index = data.train_targets[batch], run.train_bins[batch]
-        pred, features = model(x, bin_index, epoch)
+        with autocast(device, precision):
+            pred, features = model(x, bin_index, epoch)
+        pred, features = pred.float(), features.float()  # losses and FDS statistics in fp32
         weights = run.weights[batch] if run.weights is not None else None
         loss = run.loss_fn(pred, target, weights)
         if run.cls_loss is not None:
@@ -180,11 +191,12 @@ def train_epoch(run: Training, data: RegressionData, config: RegressionConfig, e
 
 def evaluate(run: Training, data: RegressionData, config: RegressionConfig) -> dict:
     """Balanced test metrics (overall, per region, per bin) and the training-set MSE/MAE."""
-    test_pred = predict(run.model, data.test_inputs, data).cpu()
+    precision = resolve_precision(config.precision, data.test_targets.device)
+    test_pred = predict(run.model, data.test_inputs, data, precision).cpu()
     report = regression_report(test_pred, data.test_targets.cpu(), data.bins,
                                data.train_bin_counts, many_threshold=config.many_threshold,
                                few_threshold=config.few_threshold)
-    train_pred = predict(run.model, data.train_inputs, data).cpu()
+    train_pred = predict(run.model, data.train_inputs, data, precision).cpu()
     report["train_mse"] = mse(train_pred, data.train_targets.cpu())
     report["train_mae"] = float((train_pred - data.train_targets.cpu()).abs().mean())
     return report
@@ -281,5 +293,6 @@ def make_record(config, data, report, curves, *, wall_time_s, device) -> dict:
         "data": {"train_size": len(data.train_targets), "test_size": len(data.test_targets)},
         "curves": curves,
         "wall_time_s": round(wall_time_s, 2),
+        "precision": resolve_precision(config.precision, device),
         **provenance(device),
     })
