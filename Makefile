@@ -6,7 +6,7 @@ VENV ?= .venv
 TORCH_PIN ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: install test lint book book-time
+.PHONY: install check test lint book book-time
 
 install: $(VENV)/.installed
 
@@ -19,6 +19,11 @@ $(VENV)/.installed: pyproject.toml
 
 lint: install
 	$(BIN)/ruff check .
+
+# The fast tier (under a minute on 2 cores): lint, then the unit tests that need neither
+# Fashion-MNIST nor training longer than a second or two (markers `slow` and `data`).
+check: lint
+	$(BIN)/pytest -m "not slow and not data" -q
 
 # Unit tests and chapters at the smoke profile; then nbval on the claim cells (from the stored
 # records); then the whole book, built with warnings as errors and checked in Chromium.

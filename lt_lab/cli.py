@@ -2,7 +2,7 @@
 
     lt-lab run --dataset fashion_mnist --imbalance-ratio 100 --loss ce --profile quick --seed 0
     lt-lab run --profile smoke --sampler class_balanced --set 'loss_params={"label_smoothing": 0.1}'
-    lt-lab grid configs.json      # a JSON list of {"profile": ..., field: value, ...}
+    lt-lab grid configs.json      # a JSON list of {"kind": ..., "profile": ..., field: value}
     lt-lab data check             # which datasets are here, and from where
     lt-lab results                # the stored records, one line each
     lt-lab book execute chapters/00_long_tail.ipynb -p profile paper -p seeds "[1, 2]"
@@ -20,7 +20,7 @@ import os
 import sys
 from pathlib import Path
 
-from lt_lab.errors import ConfigError, DataUnavailableError, TrainingDivergedError
+from lt_lab.errors import ConfigError, DataUnavailableError, TrainingDivergedError, check_choice
 
 FLAGS = {  # flag -> (config field, type)
     "dataset": str, "imbalance_ratio": float, "loss": str, "sampler": str, "model": str,
@@ -83,20 +83,31 @@ def cmd_run(args) -> int:
     return 0
 
 
+def grid_config(entry: dict):
+    """The config of one ``lt-lab grid`` entry: ``{"kind": ..., "profile": ..., field: value}``
+    (kind ``classification`` and profile ``quick`` when not given)."""
+    from lt_lab.config import KINDS
+
+    if not isinstance(entry, dict):
+        raise ConfigError(f"grid entry {entry!r}: expected a JSON object of config fields")
+    fields = dict(entry)
+    kind = fields.pop("kind", "classification")
+    check_choice("kind", kind, KINDS)
+    return KINDS[kind].make(fields.pop("profile", "quick"), **fields)
+
+
 def cmd_grid(args) -> int:
-    from lt_lab.config import make_config
     from lt_lab.grid import run_grid
 
     with open(args.file) as handle:
         entries = json.load(handle)
     if not isinstance(entries, list):
         raise ConfigError(f"{args.file}: expected a JSON list of config objects")
-    configs = [make_config(entry.pop("profile", "quick"), **entry) for entry in entries]
-    records = run_grid(configs, cache=not args.no_cache, store=_store(args), progress=True)
+    configs = [grid_config(entry) for entry in entries]
+    progress = True if args.progress is None else args.progress
+    records = run_grid(configs, cache=not args.no_cache, store=_store(args), progress=progress)
     for record in records:
-        metrics = record["metrics"]
-        print(f"{record['key']}  acc {100 * metrics['acc']:6.2f} %  "
-              f"balanced {100 * metrics['balanced_acc']:6.2f} %")
+        print(f"{record['key']}  {_describe_record(record)}")
     return 0
 
 
@@ -121,7 +132,7 @@ def cmd_results(args) -> int:
 def _describe_record(record: dict) -> str:
     """One line per record, by kind: classification runs, regression runs, simulator runs."""
     config, metrics = record["config"], record["metrics"]
-    kind = record.get("kind", "classification")
+    kind = record["kind"]  # every stored record names its kind (the store checks it)
     head = f"{config.get('profile', '?'):<6} "
     if kind == "classification":
         return (head + f"{config['dataset']:<14} ρ={config['imbalance_ratio']:<5g} "
@@ -196,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the whole record as JSON")
     run.set_defaults(func=cmd_run)
 
-    grid = commands.add_parser("grid", help="run a JSON list of configs, skipping stored ones")
+    grid = commands.add_parser("grid", help="run a JSON list of configs of any kind "
+                               "(classification, regression, ufm), skipping stored ones")
     grid.add_argument("file")
     grid.set_defaults(func=cmd_grid)
 

@@ -358,13 +358,13 @@ def round_floats(value, digits: int = 6):
 
 def make_record(config, data, report, curves, extras, *, wall_time_s, device,
                 precision) -> dict:
-    """The JSON-ready run record (NaN, e.g. an empty shot group, becomes null)."""
+    """The JSON-ready run record: numbers rounded to 6 decimals (NaN, e.g. an empty shot
+    group, becomes null), the config exact."""
     best = max(range(len(curves["test_acc"])), key=lambda i: (curves["test_acc"][i], -i))
-    return round_floats({
+    record = round_floats({
         "kind": config.kind,
         "key": config.key(),
         "cache_version": CACHE_VERSION,
-        "config": config.to_dict(),
         "seed": config.seed,
         "class_counts": data.class_counts,
         "class_names": data.class_names,
@@ -379,3 +379,5 @@ def make_record(config, data, report, curves, extras, *, wall_time_s, device,
         "precision": precision,  # resolved; the config holds the requested one
         **provenance(device),
     })
+    # The config exactly as keyed (rounding 2/3 would make it another config).
+    return {**record, "config": config.to_dict()}

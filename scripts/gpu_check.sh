@@ -17,9 +17,11 @@
 #        gpu_check.log                    everything this script printed
 #        bench.json                       the benchmark record (python -m lt_lab.bench)
 #        results/<key>.json               Fashion-MNIST-LT run records (lt_lab.results)
-#        results/synthetic/<key>.json     synthetic-data run records: timing only
+#        results/synthetic/synthetic_cifar10-<loss>-<model>-<epochs>ep-seed<seed>.json
+#                                         synthetic-data runs: benchmark files, timing only
 #      Copy bench.json to data/bench/ and the Fashion-MNIST-LT records to data/results/.
-#      Never copy the synthetic records into data/results: their accuracy is chance.
+#      The synthetic runs are never results-store records (their config names CIFAR-10,
+#      their data are random images, their accuracy is chance): keep them with data/bench/.
 #
 # Order: the benchmark (at most 150 s); synthetic CE alone (its wall time is the "200 epochs
 # on one GPU" figure; at most 200 s); then the other three runs side by side on the one GPU
@@ -35,7 +37,7 @@
 #
 # A dry run of the flow on a CPU (not the check itself):
 #   PYTHON=.venv/bin/python DEVICE=cpu COMPILE=off BENCH_ARGS="--quick --models small_cnn" \
-#   PAPER_ARGS="--epochs 2 --n-max 100 --models mlp" bash scripts/gpu_check.sh
+#   PAPER_ARGS="--epochs 5 --n-max 100 --models mlp" bash scripts/gpu_check.sh
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -94,9 +96,10 @@ print(f"{len(records)} run record(s):")
 for path in records:
     r = json.loads(path.read_text())
     c, m = r["config"], r["metrics"]
-    loss = c["loss"] + ("-DRW" if c["loss_params"].get("drw_epoch") is not None else "")
+    dataset = r.get("synthetic_data", c["dataset"])  # synthetic runs borrow CIFAR-10's config
+    loss = c["loss"] + ("-DRW" if c["loss_params"].get("drw_start") is not None else "")
     timing = r.get("extras", {}).get("bench_timing", {})
-    print(f"  {c['dataset']:<18} {loss:<8} {c['model']:<9} {c['epochs']:>3} epochs "
+    print(f"  {dataset:<18} {loss:<8} {c['model']:<9} {c['epochs']:>3} epochs "
           f"{r['wall_time_s']:>7.1f} s  runs at once {timing.get('concurrent_runs', '?')}  "
           f"acc {100 * m['acc']:6.2f} %  balanced {100 * m['balanced_acc']:6.2f} %  "
           f"{r['device']}  {path.relative_to(out)}")

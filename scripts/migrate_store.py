@@ -13,7 +13,9 @@ What changed, and how each record maps (no number in a record changes):
   {"classifier_fixes": {"fixes"}}); ``val_per_class`` is 0 unless the run had classifier
   fixes (it was read only then); a loss's ``drw_epoch`` (an epoch) became ``drw_start``
   (a fraction of training, ``drw_epoch / epochs``, checked to round back exactly);
-* regression configs: ``ranksim_weight`` became ``ranksim_gamma`` (RankSim's name).
+* regression configs: ``ranksim_weight`` became ``ranksim_gamma`` (RankSim's name);
+* configs are stored exactly as keyed: a value stored rounded to 6 decimals that equals its
+  field's default after rounding (the regression milestones 2/3 and 8/9) is the default.
 
 Each record is rewritten under its new key and the old file removed; a record that does not
 map is left in place and reported. Running it twice changes nothing the second time.
@@ -26,7 +28,8 @@ import sys
 from pathlib import Path
 
 import lt_lab  # noqa: F401  (registers every kind)
-from lt_lab.config import config_from_dict
+from lt_lab.config import KINDS, config_from_dict
+from lt_lab.train import round_floats
 from lt_lab.io import write_json_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,9 +65,18 @@ def migrate_config(kind: str, values: dict) -> dict:
     return values
 
 
+def unround(kind: str, values: dict) -> dict:
+    """Records stored their config rounded to 6 decimals (2/3 as 0.666667), which would key
+    another config: a value equal to its field's default after that rounding is the default."""
+    defaults = KINDS[kind]().to_dict()
+    return {name: defaults[name] if name in defaults and value != defaults[name]
+            and value == round_floats(defaults[name]) else value
+            for name, value in values.items()}
+
+
 def migrate_record(record: dict) -> dict:
     kind = record.get("kind", "classification")
-    config = config_from_dict(migrate_config(kind, record["config"]), kind)
+    config = config_from_dict(unround(kind, migrate_config(kind, record["config"])), kind)
     return {**record, "kind": kind, "config": config.to_dict(), "key": config.key()}
 
 

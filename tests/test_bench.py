@@ -12,6 +12,7 @@ import torch
 
 from lt_lab import bench
 from lt_lab.data import longtail_counts
+from lt_lab.results import ResultsStore
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -85,6 +86,7 @@ def _parse(argv):
     return bench.add_arguments(argparse.ArgumentParser()).parse_args(argv)
 
 
+@pytest.mark.slow
 def test_quick_benchmark_writes_a_record_and_prints_the_table(tmp_path, capsys):
     output = tmp_path / "bench" / "cpu.json"
     args = _parse(["--quick", "--device", "cpu", "--dataset", "synthetic_cifar", "--models",
@@ -146,28 +148,37 @@ def test_paper_config_is_the_paper_protocol():
                                                                     "ce")
     ldam = bench.paper_config("synthetic_cifar", "ldam_drw")
     assert ldam.dataset == "cifar10" and ldam.loss == "ldam" and ldam.head == "cosine"
-    assert ldam.loss_params == {"drw_epoch": 160}
+    assert ldam.loss_params == {"drw_start": 0.8}  # epoch 160 of 200
 
 
-def test_paper_runs_store_marked_synthetic_records_apart(tmp_path):
+@pytest.mark.slow
+def test_paper_runs_keep_synthetic_records_out_of_the_results_store(tmp_path):
     lines = []
     overrides = {"model": "mlp", "n_max": 100, "test_per_class": 5, "eval_every": 1,
                  "device": "cpu"}
     records = bench.paper_runs(tmp_path, datasets=["synthetic_cifar"],
-                               losses_=["ce", "ldam_drw"], epochs=2, overrides=overrides,
+                               losses_=["ce", "ldam_drw"], epochs=3, overrides=overrides,
                                log=lines.append)
     assert len(records) == 2
+    assert not list(tmp_path.glob("*.json"))  # nothing in the results store
     stored = sorted((tmp_path / "synthetic").glob("*.json"))
-    assert [path.stem for path in stored] == sorted(r["key"] for r in records)
-    assert not list(tmp_path.glob("*.json"))  # nothing beside the real records' place
-    for record in records:
-        assert record["synthetic"] is True and record["key"].startswith("synthetic-")
-        assert record["config"]["dataset"] == bench.SYNTHETIC_NAME
-        assert record["class_counts"] == longtail_counts(100, 10, 100)
-        timing = record["extras"]["bench_timing"]
-        assert len(timing["seconds_at_epoch_end"]) == 2 and timing["concurrent_runs"] == 1
-    assert records[1]["config"]["loss_params"] == {"drw_epoch": 1}
-    assert any("epoch 2/2" in line for line in lines)
+    assert [path.name for path in stored] == [
+        "synthetic_cifar10-ce-mlp-3ep-seed0.json", "synthetic_cifar10-ldam_drw-mlp-3ep-seed0.json"]
+    for record, path in zip(records, stored, strict=True):
+        assert record["path"] == str(path)
+        on_disk = json.loads(path.read_text())
+        assert on_disk["synthetic"] is True and on_disk["synthetic_data"] == bench.SYNTHETIC_NAME
+        # the engine's record, untouched: its key is its config's, and no store serves it
+        config = bench.paper_config("synthetic_cifar", path.name.split("-")[1], 3, overrides)
+        assert on_disk["key"] == config.key() and on_disk["config"] == config.to_dict()
+        assert path.stem != on_disk["key"]
+        assert ResultsStore(tmp_path).load(config) is None
+        assert ResultsStore(tmp_path / "synthetic").load(config) is None
+        assert on_disk["class_counts"] == longtail_counts(100, 10, 100)
+        timing = on_disk["extras"]["bench_timing"]
+        assert len(timing["seconds_at_epoch_end"]) == 3 and timing["concurrent_runs"] == 1
+    assert records[1]["config"]["loss_params"] == {"drw_start": 0.8}
+    assert any("epoch 3/3" in line for line in lines)
 
 
 def test_gpu_script_is_valid_bash_and_executable():
@@ -176,3 +187,13 @@ def test_gpu_script_is_valid_bash_and_executable():
     if shutil.which("bash") is None:
         pytest.skip("no bash")
     subprocess.run(["bash", "-n", str(script)], check=True)
+
+
+def test_python_dash_m_lt_lab_bench_is_the_benchmark_cli(monkeypatch, capsys):
+    import runpy
+
+    monkeypatch.setattr("sys.argv", ["python -m lt_lab.bench", "--help"])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_module("lt_lab.bench", run_name="__main__")
+    assert done.value.code == 0
+    assert "--paper-run" in capsys.readouterr().out

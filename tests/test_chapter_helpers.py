@@ -1,103 +1,24 @@
-"""What chapter notebooks share: ranks, Spearman, mean ± sd, summary tables, parameter checks.
+"""What chapter notebooks share (lt_lab.book.chapter): summary, method, selection and run
+tables, the cache switch, parameter checks. (Ranks, Spearman and mean ± sd, which lived here
+with them, are lt_lab.stats now: tests/test_stats.py.)
 
 Expected numbers are worked out by hand in the comments.
 """
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pytest
 
-from lt_lab.chapter import (
+from lt_lab.book.chapter import (
     CACHE_ENV,
     check_parameters,
-    format_mean_sd,
-    mean_sd,
-    rank,
-    spearman,
+    method_table,
+    runs_table,
+    selection_table,
     summary_table,
     use_cache,
 )
 from lt_lab.errors import ConfigError, DataUnavailableError
-
-# --- rank ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "values, expected",
-    [
-        ([10, 20, 20, 5], [2, 3.5, 3.5, 1]),  # 5 -> 1, 10 -> 2, the two 20s share (3+4)/2
-        ([3, 1, 2], [3, 1, 2]),
-        ([7, 7, 7], [2, 2, 2]),  # (1+2+3)/3
-        ([0.5, -1.0, 0.5, 0.5, 2.0], [3, 1, 3, 3, 5]),  # three 0.5s share (2+3+4)/3
-    ],
-)
-def test_rank(values, expected):
-    assert rank(values).tolist() == expected
-
-
-# --- spearman --------------------------------------------------------------------------
-
-
-def test_spearman_monotone():
-    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
-    assert spearman([1, 2, 3, 4], [1, 8, 27, 64]) == pytest.approx(1.0)  # not linear, monotone
-    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
-    assert spearman([1, 2, 3, 4], [0.0, -1.0, -5.0, -50.0]) == pytest.approx(-1.0)
-
-
-def test_spearman_hand_example():
-    # ranks of x: 1 2 3 4 5, ranks of y: 2 1 4 3 5, d = -1 1 -1 1 0, sum d^2 = 4
-    # rho = 1 - 6 * 4 / (5 * (5^2 - 1)) = 1 - 24/120 = 0.8
-    assert spearman([1, 2, 3, 4, 5], [2, 1, 4, 3, 5]) == pytest.approx(0.8)
-
-
-def test_spearman_with_ties():
-    # ranks x: 1 2 3 4 (centred -1.5 -.5 .5 1.5), ranks y: 1 2.5 2.5 4 (centred -1.5 0 0 1.5)
-    # cov sum 2.25 + 0 + 0 + 2.25 = 4.5; sum x^2 = 5, sum y^2 = 4.5
-    # r = 4.5 / sqrt(5 * 4.5) = sqrt(0.9) = 0.9486832980505138
-    assert spearman([1, 2, 3, 4], [1, 2, 2, 3]) == pytest.approx(0.9486832980505138)
-
-
-@pytest.mark.parametrize("x, y", [([1, 2, 3], [5, 5, 5]), ([4, 4, 4], [1, 2, 3])])
-def test_spearman_constant_input_is_nan(x, y):
-    assert math.isnan(spearman(x, y))
-
-
-# --- mean_sd / format_mean_sd ----------------------------------------------------------
-
-
-def test_mean_sd():
-    assert mean_sd([1, 2, 3]) == (2.0, 1.0)  # deviations -1 0 1, (1+0+1)/(3-1) = 1
-    assert mean_sd([4.5]) == (4.5, 0.0)
-    assert mean_sd(np.array([1.0, 2.0, 3.0])) == (2.0, 1.0)
-
-
-def test_mean_sd_drops_nan_and_none():
-    mean, sd = mean_sd([1, math.nan, None, 3])  # [1, 3]: mean 2, sd sqrt(2/1)
-    assert mean == pytest.approx(2.0)
-    assert sd == pytest.approx(1.4142135623730951)
-
-
-@pytest.mark.parametrize("values", [[], [None], [math.nan, None]])
-def test_mean_sd_empty(values):
-    mean, sd = mean_sd(values)
-    assert math.isnan(mean) and math.isnan(sd)
-
-
-def test_format_mean_sd():
-    # mean 0.6, sd sqrt(0.1^2 + 0.1^2) = 0.14142 -> in percent 60.0 ± 14.1
-    assert format_mean_sd([0.5, 0.7]) == "60.0 ± 14.1"
-    assert format_mean_sd([1, 2, 3], scale=1, digits=2) == "2.00 ± 1.00"
-    assert format_mean_sd([0.25]) == "25.0 ± 0.0"
-
-
-@pytest.mark.parametrize("values", [[], [math.nan], [None]])
-def test_format_mean_sd_empty(values):
-    assert format_mean_sd(values) == "—"
-
 
 # --- summary_table ---------------------------------------------------------------------
 
@@ -121,6 +42,50 @@ def test_summary_table():
         "runs": 2, "accuracy (%)": "60.0 ± 14.1", "tail (%)": "20.0 ± 14.1"}
     assert table.loc["focal"].to_dict() == {
         "runs": 1, "accuracy (%)": "80.0 ± 0.0", "tail (%)": "30.0 ± 0.0"}
+
+
+# --- method_table / selection_table / runs_table ------------------------------------
+
+
+def test_method_table_rows_in_order_and_index_title():
+    groups = {"focal": [record("focal", 0.8, 0.3)],
+              "ce": [record("ce", 0.5, 0.1), record("ce", 0.7, 0.3)]}
+    table = method_table(groups, {"acc": "accuracy (%)"})
+    assert table.index.name == "method" and list(table.index) == ["focal", "ce"]
+    assert table.loc["ce"].to_dict() == {"runs": 2, "accuracy (%)": "60.0 ± 14.1"}
+    renamed = method_table(groups, {"tail": "tail (%)"}, index="what changes")
+    assert renamed.index.name == "what changes"
+    assert renamed.loc["focal", "tail (%)"] == "30.0 ± 0.0"
+
+
+def full_record(key, ratio, seed, acc, best, best_epoch):
+    return {"key": key, "seed": seed,
+            "config": {"imbalance_ratio": ratio, "seed": seed, "subset_seed": 0},
+            "metrics": {"acc": acc}, "best_on_test": {"acc": best, "epoch": best_epoch},
+            "device": "cpu", "wall_time_s": 1.5, "versions": {"lt_lab": "0.1.0"},
+            "created": "2026-01-01T00:00:00+00:00"}
+
+
+def test_selection_table():
+    records = [full_record("a", 10, 0, 0.75, 0.8, 12), full_record("b", 10, 1, 0.5, 0.5, 16)]
+    table = selection_table(records)
+    assert table.index.names == ["ρ", "seed"]
+    assert list(table.columns) == ["last epoch (%)", "best on test (%)", "best epoch",
+                                   "optimism (points)"]
+    # seed 0: last 75, best 80 at epoch 12 -> 5 points of optimism; seed 1: last is best
+    assert table.loc[(10, 0)].tolist() == pytest.approx([75, 80, 12, 5])
+    assert table.loc[(10, 1), "optimism (points)"] == 0
+
+
+def test_runs_table():
+    records = [full_record("a", 10, 0, 0.75, 0.8, 12), full_record("b", 100, 1, 0.5, 0.5, 16)]
+    table = runs_table(records, {"ρ": "imbalance_ratio", "subset seed": "subset_seed"})
+    assert table.index.name == "key" and list(table.index) == ["a", "b"]
+    assert list(table.columns) == ["ρ", "subset seed", "device", "wall time (s)", "lt_lab",
+                                   "created"]
+    assert table.loc["b"].to_dict() == {"ρ": 100, "subset seed": 0, "device": "cpu",
+                                        "wall time (s)": 1.5, "lt_lab": "0.1.0",
+                                        "created": "2026-01-01T00:00:00+00:00"}
 
 
 # --- use_cache -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from lt_lab.book.claims import (
     Claim,
     check,
     claims_table,
+    declare,
     load_published,
     print_verdicts,
     publish,
@@ -389,3 +390,34 @@ def test_render_summary_counts_each_verdict_per_chapter_and_in_total(tmp_path):
     assert lines[2] == "| [Earlier](../chapters/01_earlier.ipynb) | 2 | 1 | 0 | 0 | 1 |"
     assert lines[3] == "| [Later](../chapters/02_later.ipynb) | 1 | 0 | 0 | 1 | 0 |"
     assert lines[4] == "| **all chapters** | **3** | **1** | **0** | **1** | **1** |"
+
+
+def test_render_summary_without_claims_is_empty(tmp_path):
+    from lt_lab.book import render_summary
+
+    assert render_summary(tmp_path) == ""
+
+
+def test_fill_ledger_replaces_both_markers(tmp_path):
+    from lt_lab.book.ledger import LEDGER_MARKER, SUMMARY_MARKER, fill_ledger
+
+    page = tmp_path / "ledger.md"
+    page.write_text(f"# Claims ledger\n\n{SUMMARY_MARKER}\n\n{LEDGER_MARKER}\n")
+    publish("01_first", "First", [check(make(2.0), VALUES)], directory=tmp_path / "claims")
+    fill_ledger(page, tmp_path / "claims")
+    text = page.read_text()
+    assert SUMMARY_MARKER not in text and LEDGER_MARKER not in text
+    assert text.index("| **all chapters** | **1** |") < text.index("## [First]")
+
+
+# --- declare -------------------------------------------------------------------------------
+
+
+def test_declare_returns_the_claims_by_id_in_order():
+    declared = declare(make(), make(id="tail"))
+    assert list(declared) == ["gap", "tail"] and declared["tail"].id == "tail"
+
+
+def test_declare_refuses_an_id_twice():
+    with pytest.raises(ValueError, match="'gap' is declared twice"):
+        declare(make(), make(threshold=3.0))

@@ -1,15 +1,32 @@
+"""``lt-lab``: run, grid (configs of every kind), data check, results (records of every kind).
+
+The training tests use tiny configs on the synthetic Fashion-MNIST of
+``fixtures_synthetic`` (random images: only the plumbing is tested, never accuracy).
+"""
+
 import json
 
+import pytest
+from fixtures_synthetic import synthetic_fashion_mnist  # noqa: F401
+
 from lt_lab.cli import main
+from lt_lab.collapse.ufm import make_ufm_config
+from lt_lab.config import CACHE_VERSION, make_config
+from lt_lab.regression import make_regression_config
+from lt_lab.results import ResultsStore, write_json_atomic
+
+TINY = ["--profile", "smoke", "--model", "mlp", "--imbalance-ratio", "10", "--n-max", "20",
+        "--set", "epochs=1", "--set", "test_per_class=5"]
 
 
+@pytest.mark.usefixtures("synthetic_fashion_mnist")
 def test_run_prints_metrics_and_per_class_table(tmp_path, capsys):
-    code = main(["run", "--profile", "smoke", "--set", "epochs=1", "--results-dir", str(tmp_path)])
+    code = main(["run", *TINY, "--results-dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 0
     assert "balanced_acc" in out and "T-shirt/top" in out and "trained in" in out
     assert len(list(tmp_path.glob("*.json"))) == 1
-    main(["run", "--profile", "smoke", "--set", "epochs=1", "--results-dir", str(tmp_path)])
+    main(["run", *TINY, "--results-dir", str(tmp_path)])
     assert "stored record" in capsys.readouterr().out
 
 
@@ -21,13 +38,40 @@ def test_bad_input_is_one_clear_line(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+@pytest.mark.usefixtures("synthetic_fashion_mnist")
 def test_grid_runs_each_config_once(tmp_path, capsys):
     grid = tmp_path / "grid.json"
-    grid.write_text(json.dumps([{"profile": "smoke", "epochs": 1, "seed": s} for s in (0, 1)]))
+    tiny = {"profile": "smoke", "model": "mlp", "epochs": 1, "n_max": 20, "imbalance_ratio": 10,
+            "test_per_class": 5}
+    grid.write_text(json.dumps([{**tiny, "seed": s} for s in (0, 1)]))
     assert main(["grid", str(grid), "--results-dir", str(tmp_path / "r")]) == 0
+    assert len(list((tmp_path / "r").glob("*.json"))) == 2
+    assert main(["grid", str(grid), "--results-dir", str(tmp_path / "r")]) == 0  # stored
     assert len(list((tmp_path / "r").glob("*.json"))) == 2
     assert main(["results", "--results-dir", str(tmp_path / "r")]) == 0
     assert "2 records" in capsys.readouterr().out
+
+
+def test_grid_builds_configs_of_every_kind(tmp_path, capsys):
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps([
+        {"kind": "ufm", "profile": "smoke", "class_counts": [4, 4, 1], "steps": 20},
+        {"kind": "regression", "profile": "smoke", "dataset": "synthetic_1d", "epochs": 1},
+    ]))
+    assert main(["grid", str(grid), "--results-dir", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    records = ResultsStore(tmp_path / "r").records()
+    assert sorted(r["kind"] for r in records) == ["regression", "ufm"]
+    ufm = make_ufm_config("smoke", class_counts=[4, 4, 1], steps=20)
+    assert ufm.key() in {r["key"] for r in records}
+    assert "ufm: R=4" in out and "MAE" in out
+
+
+def test_grid_refuses_an_unknown_kind(tmp_path, capsys):
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps([{"kind": "clustering", "profile": "smoke"}]))
+    assert main(["grid", str(grid), "--results-dir", str(tmp_path / "r")]) == 2
+    assert "kind='clustering' is not known" in capsys.readouterr().err
 
 
 def test_data_check_lists_every_dataset(capsys):
@@ -37,16 +81,23 @@ def test_data_check_lists_every_dataset(capsys):
         assert name in out
 
 
-def test_results_lists_records_of_every_kind(tmp_path, capsys):
-    from lt_lab.results import write_json_atomic
+def _record(config, metrics: dict, **fields) -> dict:
+    return {"key": config.key(), "kind": config.kind, "cache_version": CACHE_VERSION,
+            "config": config.to_dict(), "seed": config.seed, "metrics": metrics, **fields}
 
-    write_json_atomic(tmp_path / "a.json", {
-        "key": "a", "kind": "regression", "seed": 0, "metrics": {"mae": 7.25},
-        "config": {"profile": "quick", "dataset": "rotated_fashion_mnist", "loss": "mse",
-                   "imbalance_ratio": 100.0, "seed": 0}})
-    write_json_atomic(tmp_path / "b.json", {
-        "key": "b", "kind": "ufm", "seed": 1, "metrics": {},
-        "config": {"profile": "quick", "class_counts": [4.0, 4.0, 1.0], "loss": "ce"}})
+
+def test_results_lists_records_of_every_kind(tmp_path, capsys):
+    classification = make_config("smoke")
+    regression = make_regression_config("quick", loss="mse")
+    ufm = make_ufm_config("quick", class_counts=[4.0, 4.0, 1.0], loss="ce")
+    for record in (
+        _record(classification, {"acc": 0.5}),
+        _record(regression, {"mae": 7.25}, per_bin=[], bins=[]),
+        _record(ufm, {}, class_counts=[4.0, 4.0, 1.0], geometry={}),
+    ):
+        write_json_atomic(tmp_path / f"{record['key']}.json", record)
     assert main(["results", "--results-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "MAE 7.250" in out and "ufm: R=4 loss=ce" in out
+    assert "3 records" in out
+    assert "acc  50.00 %" in out and "MAE 7.250" in out
+    assert "ufm: R=4" in out and "loss=ce" in out

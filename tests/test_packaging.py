@@ -37,7 +37,8 @@ def test_core_does_not_import_the_book_stack():
     import sys
 
     code = (
-        "import sys, lt_lab.train, lt_lab.cli, lt_lab.sweep, lt_lab.results\n"
+        "import sys, lt_lab.train, lt_lab.cli, lt_lab.grid, lt_lab.results, lt_lab.bench\n"
+        "lt_lab.cli.build_parser()\n"
         "heavy = {'pandas', 'matplotlib', 'sklearn', 'papermill', 'seaborn'} & set(sys.modules)\n"
         "print(sorted(heavy))"
     )

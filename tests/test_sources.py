@@ -236,6 +236,7 @@ def test_not_gzip_is_reported(isolated):
         load_dataset("fashion_mnist", download=False)
 
 
+@pytest.mark.data
 @pytest.mark.skipif(not DEBIAN_FASHION_MNIST.is_dir(), reason="dataset-fashion-mnist absent")
 def test_debian_fashion_mnist_is_complete():
     dataset = load_dataset("fashion_mnist", root=DEBIAN_FASHION_MNIST, download=False)

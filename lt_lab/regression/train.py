@@ -273,11 +273,10 @@ def describe(config: RegressionConfig) -> str:
 def make_record(config, data, report, curves, *, wall_time_s, device) -> dict:
     """The JSON-ready record; NaN (an empty region or bin) becomes null."""
     counts = data.train_bin_counts
-    return round_floats({
+    record = round_floats({
         "kind": KIND,
         "key": config.key(),
         "cache_version": CACHE_VERSION,
-        "config": config.to_dict(),
         "seed": config.seed,
         "metrics": {name: report[name] for name in METRIC_NAMES},
         "train_metrics": {"mse": report["train_mse"], "mae": report["train_mae"]},
@@ -296,3 +295,4 @@ def make_record(config, data, report, curves, *, wall_time_s, device) -> dict:
         "precision": resolve_precision(config.precision, device),
         **provenance(device),
     })
+    return {**record, "config": config.to_dict()}  # the config exactly as keyed

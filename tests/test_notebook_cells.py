@@ -1,0 +1,48 @@
+"""Chapter code cells stay short: at most 15 lines each, so a reader sees one idea a cell and
+the machinery lives in lt_lab. The ``parameters`` cell (papermill's) and the ``claims`` cell
+(a chapter's declared claims) are exempt: they are lists, not logic."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+CHAPTERS = sorted((Path(__file__).resolve().parents[1] / "chapters").glob("[0-9][0-9]_*.ipynb"))
+MAX_LINES = 15
+EXEMPT_TAGS = {"parameters", "claims"}
+
+
+def long_cells(path: Path) -> list[str]:
+    """One message per code cell of ``path`` over :data:`MAX_LINES` lines (exempt tags aside)."""
+    notebook = nbformat.read(path, as_version=4)
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code" or EXEMPT_TAGS & set(cell.metadata.get("tags", [])):
+            continue
+        lines = len(cell.source.splitlines())
+        if lines > MAX_LINES:
+            found.append(f"{path.name}: cell {index} has {lines} lines (at most {MAX_LINES})")
+    return found
+
+
+def test_there_are_chapters():
+    assert CHAPTERS
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.stem)
+def test_code_cells_have_at_most_15_lines(path):
+    found = long_cells(path)
+    assert not found, "\n".join(found)
+
+
+def test_the_rule_counts_lines_and_spares_exempt_cells(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    long = "\n".join(f"x{i} = {i}" for i in range(MAX_LINES + 1))
+    exempt = nbformat.v4.new_code_cell(long)
+    exempt.metadata["tags"] = ["parameters"]
+    notebook.cells = [nbformat.v4.new_markdown_cell("# T"), exempt,
+                      nbformat.v4.new_code_cell("\n".join(long.splitlines()[:MAX_LINES])),
+                      nbformat.v4.new_code_cell(long)]
+    path = tmp_path / "00_t.ipynb"
+    nbformat.write(notebook, path)
+    assert long_cells(path) == [f"00_t.ipynb: cell 3 has {MAX_LINES + 1} lines (at most 15)"]
