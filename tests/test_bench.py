@@ -82,6 +82,53 @@ def test_steps_per_epoch_matches_train_epoch():
     assert bench.steps_per_epoch(258, 128) == 3
 
 
+def test_summary_reports_the_best_round_and_the_median():
+    from lt_lab.bench.harness import summarise
+
+    rounds = [{"images": 100, "steps": 2, "seconds": 1.0},  # 100 images/s
+              {"images": 100, "steps": 2, "seconds": 0.5},  # 200: the best
+              {"images": 100, "steps": 2, "seconds": 0.8}]  # 125: the median
+    summary = summarise(rounds, 400, workers=2)
+    assert summary["images_per_s"] == 200.0 and summary["median_images_per_s"] == 125.0
+    assert summary["s_per_epoch"] == 2.0  # 400 images at 200 images/s
+    assert (summary["images"], summary["steps"], summary["seconds"]) == (300, 6, 2.3)
+    assert summary["workers"] == 2 and len(summary["rounds"]) == 3
+
+
+def test_model_result_ratios_and_the_table():
+    from lt_lab.bench.harness import model_result
+
+    timed = {name: [{"images": 300, "steps": 3, "seconds": seconds}]
+             for name, seconds in (("trainer", 1.0), ("conventional", 1.5), ("ceiling", 0.75))}
+    result = model_result("mlp", 1, 1, 300, timed, dict.fromkeys(timed, 0.1), workers=2)
+    assert result["speedup_vs_conventional"] == 1.5  # 300 / 200 images/s
+    assert result["efficiency_vs_ceiling"] == 0.75  # 300 / 400 images/s
+    record = {"benchmark": {"dataset_title": "Fashion-MNIST-LT", "imbalance_ratio": 100.0,
+                            "train_images": 300, "batch_size": 128, "optimizer": {"lr": 0.05},
+                            "rounds": 1}, "device": "cpu", "results": [result]}
+    lines = bench.format_table(record).split("\n")
+    assert lines[0].startswith("Fashion-MNIST-LT ρ=100: 300 training images, batch 128")
+    assert lines[1] == lines[3] == lines[-1] == "-" * len(lines[2])
+    assert lines[4].split()[-2:] == ["300.0", "1.000"]  # the trainer: no ratio
+    assert lines[5].endswith("1.50 ×") and lines[6].endswith("75.0 %")
+
+
+def test_benchmark_options_follow_the_device_and_quick():
+    from lt_lab.bench.harness import resolve_options
+    from lt_lab.errors import ConfigError
+
+    cpu = resolve_options(torch.device("cpu"), dataset=None, models=None, steps=None,
+                          warmup=None, workers=None, rounds=None, quick=True, profile=None,
+                          n_max=None)
+    assert cpu == {"dataset": "fashion_mnist", "models": ("small_cnn", "resnet8"),
+                   "profile": "smoke", "steps": 2, "warmup": 1, "workers": 2, "rounds": 1,
+                   "n_max": 100}
+    with pytest.raises(ConfigError, match="rounds=0 must be >= 1"):
+        resolve_options(torch.device("cpu"), dataset=None, models=None, steps=None,
+                        warmup=None, workers=None, rounds=0, quick=False, profile=None,
+                        n_max=None)
+
+
 def _parse(argv):
     return bench.add_arguments(argparse.ArgumentParser()).parse_args(argv)
 

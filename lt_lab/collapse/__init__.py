@@ -1,10 +1,10 @@
 """Chapter 4, neural collapse: NC1–NC4 and minority collapse (:mod:`.metrics`), snapshots
 recorded during training by the ``collapse`` analysis (:mod:`.snapshots`), the
 unconstrained-features simulator (:mod:`.ufm`), what the chapter reads from records
-(:mod:`.readers`) and its figures (:mod:`.figures`).
+(:mod:`.readers`) and its figures (:mod:`.figures`, imported on demand: it needs the
+``book`` extra).
 """
 
-from lt_lab.collapse.figures import plot_cosines
 from lt_lab.collapse.metrics import (
     class_statistics,
     classifier_weights,
@@ -44,7 +44,7 @@ __all__ = [
     "classifier_weights", "collapse_curve", "collapse_snapshot", "cosine_matrix",
     "equiangularity", "equinorm", "etf_classifier", "final_minority_cosine", "geometry",
     "make_ufm_config", "mean_pairwise_cosine", "minority_classes", "minority_collapse",
-    "mse_bias_free_norms", "nc_metrics", "nearest_mean_disagreement", "plot_cosines",
+    "mse_bias_free_norms", "nc_metrics", "nearest_mean_disagreement",
     "run_ufm", "self_duality", "snapshots", "step_counts", "threshold_ratio", "train_ufm",
     "ufm_objective", "ufm_record", "within_class_variability",
 ]
