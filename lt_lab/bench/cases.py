@@ -60,9 +60,13 @@ def synthetic_cifar(
 
 
 def bench_config(dataset: str, model: str, device: torch.device, profile: str = "quick",
-                 seed: int = 0, n_max: int | None = None, compile: str = "off") -> RunConfig:
-    """The run config every measurement shares (synthetic data borrows CIFAR-10's recipe)."""
+                 seed: int = 0, n_max: int | None = None, compile: str = "off",
+                 precision: str | None = None) -> RunConfig:
+    """The run config every measurement shares (synthetic data borrows CIFAR-10's recipe);
+    ``precision``: the profile's unless given."""
     sizes = {} if n_max is None else {"n_max": n_max}
+    if precision is not None:
+        sizes["precision"] = precision
     return make_config(
         profile, dataset="cifar10" if dataset == "synthetic_cifar" else dataset,
         model=model, imbalance_ratio=100.0, batch_size=BATCH_SIZE, lr=OPTIMISER["lr"],

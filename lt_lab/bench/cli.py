@@ -53,6 +53,9 @@ def _add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compile", choices=COMPILE_MODES, default="off",
                         help="torch.compile the backbone of every pipeline with this mode "
                              "(reduce-overhead: CUDA graphs; compilation is warm-up, untimed)")
+    parser.add_argument("--precision", choices=("fp32", "bf16", "fp16", "auto"), default=None,
+                        help="the trainer's precision (default: the profile's); the second "
+                             "ceiling is measured at the other of fp32/bf16")
     parser.add_argument("--output", default=None,
                         help="the JSON record (default: data/bench/<device>-<time>.json)")
 
@@ -108,7 +111,7 @@ def run_from_args(args: argparse.Namespace) -> int:
                            steps=args.steps, warmup=args.warmup, workers=args.workers,
                            rounds=args.rounds, compile=args.compile, quick=args.quick,
                            profile=args.profile, n_max=args.n_max, seed=args.seed,
-                           output=args.output)
+                           precision=args.precision, output=args.output)
     print(format_table(record))
     print(f"record: {record['path']}")
     return 0

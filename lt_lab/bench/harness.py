@@ -9,7 +9,9 @@ momentum 0.9, weight decay 2e-4, lr 0.05) and number of steps:
 2. **conventional** — a ``Dataset`` with per-sample crop/flip/normalise and a ``DataLoader``
    with worker processes, then the same step on the device (:mod:`lt_lab.bench.baselines`);
 3. **ceiling** — the same step on one normalised batch already on the device: no data
-   pipeline at all.
+   pipeline at all; measured at the run's precision and at the other one of fp32 / bf16
+   (``ceiling_fp32`` beside a bf16 run, ``ceiling_bf16`` beside an fp32 one), so one record
+   shows what mixed precision buys on this hardware.
 
 The three take turns, for ``--rounds`` rounds (5) of the same whole epochs each (the
 ceiling: as many steps as the trainer), after untimed warm-up steps; each reports its best
@@ -43,7 +45,7 @@ from lt_lab.bench.pipelines import CeilingPipeline, TrainerPipeline, steps_per_e
 from lt_lab.errors import ConfigError
 from lt_lab.io import write_json_atomic
 from lt_lab.provenance import describe_device, git_commit, software_versions
-from lt_lab.runtime import resolve_device
+from lt_lab.runtime import resolve_device, resolve_precision
 
 # Steps per pipeline, all rounds together (rounded up to whole epochs): ~10-20 s each on
 # an idle 2-core CPU (small CNN, 28×28), a few seconds on an H100 (ResNet-32, 32×32).
@@ -52,6 +54,11 @@ DEFAULT_WARMUP = {"cpu": 5, "cuda": 30}
 DEFAULT_ROUNDS = 5  # the pipelines take turns, round after round; each reports its best
 QUICK_STEPS, QUICK_WARMUP, QUICK_N_MAX = 2, 1, 100  # --quick: 242 images, 2 steps an epoch
 PIPELINES = ("trainer", "conventional", "ceiling")
+
+
+def other_precision(precision: str) -> str:
+    """The precision the second ceiling is measured at."""
+    return "fp32" if precision != "fp32" else "bf16"
 
 
 def sync(device: torch.device) -> None:
@@ -109,41 +116,51 @@ def time_rounds(pipelines, epochs: int, rounds: int, device: torch.device,
 def bench_model(dataset: str, model: str, data, device: torch.device, *,
                 steps: int, warmup: int, workers: int, rounds: int = 1, profile: str = "quick",
                 seed: int = 0, n_max: int | None = None, compile: str = "off",
-                log=say) -> dict:
+                precision: str | None = None, log=say) -> dict:
     """The three measurements of ``model``, interleaved in ``rounds`` rounds.
 
     Every round times each pipeline over the same whole epochs (the ceiling: as many steps
     as the trainer); in all at least ``steps`` steps each. Each pipeline reports its best
     round (and the median): on a shared machine, other work only ever slows a round down.
     """
-    config = bench_config(dataset, model, device, profile, seed, n_max, compile)
+    config = bench_config(dataset, model, device, profile, seed, n_max, compile, precision)
     n = len(data.train_labels)
     epochs = max(1, math.ceil(steps / steps_per_epoch(n, config.batch_size) / rounds))
     log(f"  {model}: {rounds} round(s) of {epochs} epoch(s) per pipeline "
         f"(conventional: {workers} DataLoader worker(s))")
     pipelines = []
     try:
+        precision = resolve_precision(config.precision, device)
+        other = other_precision(precision)
         pipelines = [TrainerPipeline(config, data, device),
                      ConventionalPipeline(config, data, device, workers),
-                     CeilingPipeline(config, data, device)]
+                     CeilingPipeline(config, data, device),
+                     CeilingPipeline(config.replace(precision=other), data, device,
+                                     name=f"ceiling_{other}")]
         warmup_s = {p.name: warm_up(p, warmup, device, compile, log) for p in pipelines}
         timed = time_rounds(pipelines, epochs, rounds, device, log)
     finally:
         for pipeline in pipelines:
             pipeline.close()
-    return model_result(model, rounds, epochs, n, timed, warmup_s, workers)
+    return model_result(model, rounds, epochs, n, timed, warmup_s, workers, precision)
 
 
 def model_result(model: str, rounds: int, epochs: int, train_size: int, timed: dict,
-                 warmup_s: dict, workers: int) -> dict:
-    """One model's entry of the record: each pipeline's summary and the two ratios."""
-    result = {"model": model, "rounds": rounds, "epochs_per_round": epochs}
-    for name in PIPELINES:
+                 warmup_s: dict, workers: int, precision: str = "fp32") -> dict:
+    """One model's entry of the record: each pipeline's summary and the ratios."""
+    result = {"model": model, "rounds": rounds, "epochs_per_round": epochs,
+              "precision": precision}
+    for name in timed:
         extra = {"workers": workers} if name == "conventional" else {}
         result[name] = summarise(timed[name], train_size, **extra, warmup_s=warmup_s[name])
-    rate = {name: result[name]["images_per_s"] for name in PIPELINES}
+    rate = {name: result[name]["images_per_s"] for name in timed}
     result["speedup_vs_conventional"] = round(rate["trainer"] / rate["conventional"], 3)
     result["efficiency_vs_ceiling"] = round(rate["trainer"] / rate["ceiling"], 4)
+    by_precision = {precision: rate["ceiling"],
+                    **{name.removeprefix("ceiling_"): value for name, value in rate.items()
+                       if name.startswith("ceiling_")}}
+    if {"fp32", "bf16"} <= set(by_precision):
+        result["ceiling_bf16_vs_fp32"] = round(by_precision["bf16"] / by_precision["fp32"], 3)
     return result
 
 
@@ -193,7 +210,7 @@ def run_benchmark(
     warmup: int | None = None, workers: int | None = None, rounds: int | None = None,
     quick: bool = False, compile: str = "off",
     profile: str | None = None, n_max: int | None = None, seed: int = 0,
-    output: str | Path | None = None, log=say,
+    precision: str | None = None, output: str | Path | None = None, log=say,
 ) -> dict:
     """Run every model's three measurements, write the JSON record, return it.
 
@@ -207,7 +224,7 @@ def run_benchmark(
                               profile=profile, n_max=n_max)
     dataset, models = options["dataset"], options["models"]
     config = bench_config(dataset, models[0], torch_device, options["profile"], seed,
-                          options["n_max"])
+                          options["n_max"], precision=precision)
     data = load_bench_data(dataset, config, torch_device)
     log(f"lt_lab bench on {describe_device(torch_device)}: {dataset_title(dataset)} ρ=100, "
         f"{len(data.train_labels):,} training images, batch {BATCH_SIZE}, "
@@ -215,7 +232,7 @@ def run_benchmark(
     measure = {name: options[name] for name in ("steps", "warmup", "workers", "rounds",
                                                 "profile", "n_max")}
     results = [bench_model(dataset, model, data, torch_device, seed=seed, compile=compile,
-                           log=log, **measure) for model in models]
+                           precision=precision, log=log, **measure) for model in models]
     record = bench_record(options, config, data, torch_device, results, quick=quick, seed=seed,
                           compile=compile)
     path = Path(output) if output else default_output(torch_device)
@@ -241,12 +258,13 @@ def bench_record(options: dict, config, data, device: torch.device, results: lis
         "warmup_steps": options["warmup"], "workers": options["workers"],
         "rounds": options["rounds"], "models": list(options["models"]),
         "augment": {"crop_padding": config.recipe.crop_padding, "flip": config.recipe.flip},
-        "bf16_autocast": device.type == "cuda", "channels_last": True,
+        "precision": resolve_precision(config.precision, device), "channels_last": True,
         "torch_threads": torch.get_num_threads(), "quick": quick, "seed": seed,
         "compile": compile,
-        "note": "each round times trainer, conventional and ceiling in turn over the same "
-                "whole epochs (the ceiling: the trainer's number of steps on one batch "
-                "already on the device); images_per_s is a pipeline's best round",
+        "note": "each round times trainer, conventional and the two ceilings in turn over "
+                "the same whole epochs (a ceiling: the trainer's number of steps on one batch "
+                "already on the device, at the run's precision and at the other of fp32/bf16);"
+                " images_per_s is a pipeline's best round",
     }
     return {
         "kind": "lt_lab.bench", "benchmark": benchmark, "results": results,

@@ -81,12 +81,15 @@ class TrainerPipeline:
 
 
 class CeilingPipeline:
-    """Forward/backward/step on one normalised batch already on the device: no pipeline."""
+    """Forward/backward/step on one normalised batch already on the device: no pipeline.
+
+    ``name`` tells it apart when the ceiling is measured at a second precision
+    (``"ceiling_fp32"`` beside a bf16 trainer)."""
 
     name = "ceiling"
 
-    def __init__(self, config, data, device):
-        self.device, self.config = device, config
+    def __init__(self, config, data, device, name: str = "ceiling"):
+        self.device, self.config, self.name = device, config, name
         self.model, self.loss_fn, self.optimizer = build(config, data, device)
         self.backbone = training_backbone(self.model, config)
         self.model.train()

@@ -16,13 +16,16 @@ def _header(record: dict) -> list[str]:
 
 
 def _model_rows(result: dict) -> list[str]:
-    """Three rows (trainer, conventional, ceiling) and the ratios of one model."""
+    """One row per pipeline (trainer, conventional, the ceilings) and the ratios of a model."""
     speedup = f"{result['speedup_vs_conventional']:.2f} ×"
     efficiency = f"{100 * result['efficiency_vs_ceiling']:.1f} %"
-    rows = (("trainer", "lt_lab trainer (train_epoch)", ""),
+    precision = result.get("precision", "fp32")
+    rows = [("trainer", f"lt_lab trainer (train_epoch), {precision}", ""),
             ("conventional",
              f"conventional DataLoader (W={result['conventional']['workers']})", speedup),
-            ("ceiling", "ceiling (no data pipeline)", efficiency))
+            ("ceiling", f"ceiling (no data pipeline), {precision}", efficiency)]
+    rows += [(name, f"ceiling, {name.removeprefix('ceiling_')}", "") for name in result
+             if name.startswith("ceiling_") and isinstance(result[name], dict)]
     lines = []
     for name, label, ratio in rows:
         m = result[name]
@@ -30,6 +33,8 @@ def _model_rows(result: dict) -> list[str]:
                      f"{m['images_per_s']:>12,.1f} {m['s_per_epoch']:>9.3f} {ratio:>12}")
     lines.append(f"{'':<10} speed-up trainer/conventional {speedup}, "
                  f"efficiency trainer/ceiling {efficiency}")
+    if "ceiling_bf16_vs_fp32" in result:
+        lines.append(f"{'':<10} ceiling bf16/fp32 {result['ceiling_bf16_vs_fp32']:.2f} ×")
     return lines
 
 
