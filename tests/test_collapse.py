@@ -29,16 +29,15 @@ from lt_lab.collapse import (
 )
 from lt_lab.errors import ConfigError
 from lt_lab.models import CosineClassifier, simplex_etf
+from lt_lab.runtime import threads
 
 C, D = 4, 6
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with threads(1):
+        yield
 
 
 def collapsed(counts=(3, 3, 3, 3), dim=D, scale=2.0):

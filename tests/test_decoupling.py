@@ -12,13 +12,13 @@ from lt_lab.decoupling import fixes as decouple
 from lt_lab.decoupling.fixes import (
     Features,
     LinearClassifier,
-    balanced_accuracy,
     max_norm_,
     multiplicative_adjust,
     ncm_classifier,
     select_on_validation,
     tau_normalise,
 )
+from lt_lab.decoupling.fixes import _balanced_accuracy as balanced_accuracy
 from lt_lab.errors import ConfigError
 
 

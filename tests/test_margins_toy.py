@@ -10,14 +10,15 @@ from lt_lab.errors import ConfigError
 from lt_lab.margins.toy import (
     CLASS_COUNTS,
     ToyModel,
-    balanced_accuracy,
     balanced_test_set,
     class_means,
     gaussian_classes,
     plot_decision_regions,
     predict,
+    score,
     train_toy,
 )
+from lt_lab.runtime import threads
 
 matplotlib.use("Agg")
 
@@ -27,10 +28,8 @@ SEEDS = (0, 1)  # the gap is ~0.12 on each of seeds 0, 1, 2; two keep the test f
 @pytest.fixture(scope="module", autouse=True)
 def _one_thread():
     # The toy models are tiny; one thread is as fast and leaves the shared cores alone.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with threads(1):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +113,7 @@ def test_ce_on_balanced_classes_is_accurate():
     points, labels = gaussian_classes([200, 200, 200], separation=3.0, seed=0)
     test_points, test_labels = balanced_test_set(3, separation=3.0, seed=0)
     model = train_toy(points, labels, steps=200, seed=0)  # 0.99 at 200 steps as at 500
-    assert balanced_accuracy(model, test_points, test_labels) > 0.9
+    assert score(model, test_points, test_labels) > 0.9
 
 
 def test_training_is_deterministic_and_leaves_the_global_rng_alone():
@@ -133,8 +132,8 @@ def test_training_is_deterministic_and_leaves_the_global_rng_alone():
 
 
 def test_logit_adjusted_loss_beats_ce_on_the_long_tail(long_tailed):
-    ce = [balanced_accuracy(r["ce"], *r["test"]) for r in long_tailed]
-    la = [balanced_accuracy(r["la"], *r["test"]) for r in long_tailed]
+    ce = [score(r["ce"], *r["test"]) for r in long_tailed]
+    la = [score(r["la"], *r["test"]) for r in long_tailed]
     # Observed: CE 0.79-0.81, logit-adjusted 0.91-0.92 on each of seeds 0, 1, 2.
     assert sum(la) / len(la) > sum(ce) / len(ce) + 0.05
 
@@ -145,9 +144,9 @@ def test_posthoc_adjustment_moves_predictions_to_the_rare_class(long_tailed):
         plain = predict(run["ce"], test_points)
         adjusted = predict(run["ce"], test_points, class_counts=CLASS_COUNTS, posthoc_tau=1.0)
         assert (adjusted == 2).sum() > (plain == 2).sum()
-        assert balanced_accuracy(
+        assert score(
             run["ce"], test_points, test_labels, class_counts=CLASS_COUNTS, posthoc_tau=1.0
-        ) > balanced_accuracy(run["ce"], test_points, test_labels)
+        ) > score(run["ce"], test_points, test_labels)
 
 
 def test_ldam_with_a_cosine_head_trains():

@@ -80,7 +80,7 @@ def test_nan_loss_names_epoch_and_step(store):
 @pytest.mark.data
 @pytest.mark.slow
 def test_quick_run_shows_the_head_tail_gap(store):
-    """The issue's acceptance run: quick CE on Fashion-MNIST-LT ρ=100."""
+    """The book's baseline run: quick CE on Fashion-MNIST-LT ρ=100."""
     record = fit(make_config("quick"), store=store).record
     metrics = record["metrics"]
     assert record["class_counts"] == [1000, 599, 359, 215, 129, 77, 46, 27, 16, 10]

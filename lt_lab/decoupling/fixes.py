@@ -226,8 +226,8 @@ def report(logits: torch.Tensor, labels: torch.Tensor, class_counts, config) -> 
     return {**{name: full[name] for name in METRICS}, "per_class_acc": full["per_class_acc"]}
 
 
-def balanced_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """Balanced accuracy of ``argmax logits`` (the selection criterion on validation)."""
+def _balanced_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """:func:`lt_lab.metrics.balanced_accuracy` of ``argmax logits``: the selection criterion."""
     return metrics.balanced_accuracy(logits.argmax(1), labels, logits.shape[1])
 
 
@@ -238,9 +238,9 @@ def select_on_validation(candidates: dict, logits_of, features: Features) -> dic
     choice and both curves; the test curve is for comparison only, never for choosing.
     """
     values = list(candidates)
-    val_curve = [balanced_accuracy(logits_of(candidates[v], features.val), features.val_labels)
+    val_curve = [_balanced_accuracy(logits_of(candidates[v], features.val), features.val_labels)
                  for v in values]
-    test_curve = [balanced_accuracy(logits_of(candidates[v], features.test),
+    test_curve = [_balanced_accuracy(logits_of(candidates[v], features.test),
                                     features.test_labels) for v in values]
     best = max(range(len(values)), key=lambda i: (val_curve[i], -i))
     peek = max(range(len(values)), key=lambda i: (test_curve[i], -i))

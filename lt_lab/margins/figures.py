@@ -27,7 +27,7 @@ def plot_toy_boundaries(models: dict, points, labels, test_points, test_labels, 
     """
     axes = panels(len(models), height=4.4, width=4.25 * len(models)) if axes is None else axes
     for ax, (name, (model, tau)) in zip(axes, models.items(), strict=True):
-        accuracy = toy.balanced_accuracy(model, test_points, test_labels,
+        accuracy = toy.score(model, test_points, test_labels,
                                          class_counts=class_counts, posthoc_tau=tau)
         toy.plot_decision_regions(model, points, labels, class_counts=class_counts,
                                   posthoc_tau=tau, ax=ax,

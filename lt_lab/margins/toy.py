@@ -242,8 +242,9 @@ def predict(
     return logits.argmax(dim=1)
 
 
-def balanced_accuracy(model: nn.Module, points: Tensor, labels: Tensor, **predict_kwargs) -> float:
-    """Mean per-class recall of ``model`` on ``(points, labels)``, in [0, 1].
+def score(model: nn.Module, points: Tensor, labels: Tensor, **predict_kwargs) -> float:
+    """Balanced accuracy (:func:`lt_lab.metrics.balanced_accuracy`) of ``model`` on
+    ``(points, labels)``, in [0, 1].
 
     ``predict_kwargs`` go to :func:`predict` (``class_counts``, ``posthoc_tau``).
     """
