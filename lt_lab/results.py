@@ -10,6 +10,8 @@ weights. Every kind of run is read and written here, by one policy:
 * a record that cannot be read or parsed, or lacks its kind's required fields, is reported
   once (path and reason) and treated as absent, so the run is trained again;
 * a record of another cache version is absent without a report (it is simply old);
+* a record this user may not read (another user's, mode 0600) is reported as not readable by
+  this user, never as corrupt, and treated as absent;
 * a store folder that cannot be read or written is an error naming it.
 
 Where records live: ``$LT_LAB_RESULTS`` if set; else ``data/results/`` of the repository
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -28,6 +31,7 @@ from lt_lab.errors import ConfigError
 from lt_lab.io import write_json_atomic
 
 RESULTS_ENV = "LT_LAB_RESULTS"
+CHECKPOINTS = ".checkpoints"  # the folder of interrupted runs' checkpoints, in the store
 REQUIRED_FIELDS = ("key", "kind", "cache_version", "config", "seed", "metrics")
 
 
@@ -46,7 +50,8 @@ def default_results_dir() -> Path:
 
 def check_record(record) -> None:
     """Raise ValueError unless ``record`` has the fields every record needs, and a known kind
-    whose required fields (the config class's ``record_fields``) it has too."""
+    whose required fields (the config class's ``record_fields``, dotted paths such as
+    ``"metrics.acc"``) it has too."""
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
     missing = [name for name in REQUIRED_FIELDS if name not in record]
@@ -54,10 +59,22 @@ def check_record(record) -> None:
         raise ValueError(f"not a run record: no {', '.join(missing)}")
     if record["kind"] not in KINDS:
         raise ValueError(f"unknown kind {record['kind']!r}; known: {', '.join(sorted(KINDS))}")
+    if not isinstance(record["metrics"], dict) or not isinstance(record["config"], dict):
+        raise ValueError("its metrics and config are not JSON objects")
     missing = [name for name in getattr(KINDS[record["kind"]], "record_fields", ())
-               if name not in record]
+               if not _has(record, name)]
     if missing:
         raise ValueError(f"a {record['kind']} record without {', '.join(missing)}")
+
+
+def _has(record: dict, path: str) -> bool:
+    """Whether ``record`` holds the dotted ``path`` (``"metrics.acc"``)."""
+    value = record
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return True
 
 
 class ResultsStore:
@@ -82,6 +99,15 @@ class ResultsStore:
             record = json.loads(path.read_text())
             check_record(record)
             return record
+        except PermissionError:
+            try:
+                info = path.stat()
+                file = f"; the file: mode {info.st_mode & 0o777:04o}, owner uid {info.st_uid}"
+            except OSError:
+                file = ""
+            self._report(path, f"not readable by this user (uid {os.getuid()}{file}): not "
+                         "corrupt; its owner can share it with chmod g+r (or umask 002)")
+            return None
         except (OSError, ValueError) as error:
             self._report(path, str(error))
             return None
@@ -109,6 +135,30 @@ class ResultsStore:
         except OSError as error:
             raise StoreError(f"cannot write to the results store {self.root}: {error}; set "
                              f"${RESULTS_ENV} to a folder you can write") from None
+
+    def check_writable(self) -> None:
+        """Raise StoreError now, naming the folder, unless a record can be written here (a
+        file is created and removed): a run checks this before it trains, so a read-only
+        store, or one whose path is a file, fails in a second rather than after training."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            handle, probe = tempfile.mkstemp(dir=self.root, prefix=".write-probe-",
+                                             suffix=".tmp")
+            os.close(handle)
+            os.unlink(probe)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise StoreError(f"cannot write to the results store {self.root} ({reason}); set "
+                             f"${RESULTS_ENV} (or --results-dir) to a folder you can write")\
+                from None
+
+    # A run's checkpoint lives beside the store, out of the records' way (no .json), until
+    # its record is written (lt_lab.loop.Checkpointer).
+    def checkpoint_path(self, key: str) -> Path:
+        return self.root / CHECKPOINTS / f"{key}.pt"
+
+    def remove_checkpoint(self, key: str) -> None:
+        self.checkpoint_path(key).unlink(missing_ok=True)
 
     def records(self, kind: str | None = None) -> list[dict]:
         """Every usable record (of ``kind``, if given), by file name; bad ones reported once."""

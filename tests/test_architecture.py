@@ -32,7 +32,7 @@ ENGINE = ("errors", "constraints", "config", "hooks", "io", "provenance", "runti
           "inference", "loop", "train", "grid", "results", "metrics", "stats", "models",
           "data", "losses")
 FAMILIES = ("reweighting", "margins", "decoupling", "collapse", "regression")
-TOP = ("book", "bench", "cli", "figures")
+TOP = ("book", "bench", "cli", "figures", "launch")
 
 
 def module_name(path: Path) -> str:
