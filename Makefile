@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH_PIN)"
-	$(BIN)/pip install --quiet -e ".[book,dev]" "$(TORCH_PIN)"
+	$(BIN)/pip install --quiet -e ".[book,dev,cluster]" "$(TORCH_PIN)"
 	touch $@
 
 lint: install

@@ -3,11 +3,14 @@
     lt-lab run --dataset fashion_mnist --imbalance-ratio 100 --loss ce --profile quick --seed 0
     lt-lab run --profile smoke --sampler class_balanced --set 'loss_params={"label_smoothing": 0.1}'
     lt-lab grid configs.json      # a JSON list of {"kind": ..., "profile": ..., field: value}
+    lt-lab grid configs.json --launcher slurm --partition gpu --gpus-per-task 1 --time 300
+    lt-lab grid configs.json --status   # stored, pending, running, failed (SLURM)
     lt-lab data check             # which datasets are here, and from where
     lt-lab results                # the stored records, one line each
     lt-lab book execute chapters/00_long_tail.ipynb -p profile paper -p seeds "[1, 2]"
     lt-lab book execute --all && lt-lab book build && lt-lab book check
     lt-lab book freeze chapters/00_long_tail.ipynb   # store the claim verdicts nbval checks
+    lt-lab book lock [--amend "reason"]   # lock new claims (book/claims.lock.json)
     lt-lab book time --results-dir /tmp/empty   # time `make book` from an empty store
     lt-lab bench                  # throughput: lt_lab's trainer vs a DataLoader pipeline
 """
@@ -18,6 +21,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from lt_lab.errors import ConfigError, DataUnavailableError, TrainingDivergedError, check_choice
@@ -36,7 +40,10 @@ def _parse_value(text: str):
 
 
 def _overrides(args) -> dict:
-    values = {name: getattr(args, name) for name in FLAGS if getattr(args, name) is not None}
+    # Flags arrive as text and are read as --set values are, so a bad one ("abc", "inf", 2.5
+    # for an integer) is judged by the config's constraints, which name it and what is valid.
+    values = {name: getattr(args, name) if kind is str else _parse_value(getattr(args, name))
+              for name, kind in FLAGS.items() if getattr(args, name) is not None}
     for assignment in args.set or []:
         if "=" not in assignment:
             raise ConfigError(f"--set {assignment!r}: expected FIELD=VALUE, e.g. --set epochs=3")
@@ -52,35 +59,69 @@ def _store(args):
 
 
 def _print_record(record: dict, cached: bool) -> None:
-    config = record["config"]
-    origin = "stored record" if cached else f"trained in {record['wall_time_s']:.1f} s"
-    print(f"{config['dataset']} ρ={config['imbalance_ratio']:g} loss={config['loss']} "
-          f"sampler={config['sampler']} seed={config['seed']} profile={config['profile']} "
-          f"({origin}, {record['device']})")
-    for name, value in record["metrics"].items():
-        shown = "n/a (empty group)" if value is None else f"{100 * value:6.2f} %"
-        if name == "ece":
-            shown = f"{value:.4f}"
+    # Every field read with a fallback: a stored record may lack one (a hand-edited or older
+    # record), and printing it must not fail where the store accepted it.
+    config = record.get("config", {})
+    wall = record.get("wall_time_s")
+    origin = ("stored record" if cached
+              else f"trained in {wall:.1f} s" if _is_number(wall) else "trained")
+    print(f"{config.get('dataset', '?')} ρ={_number(config.get('imbalance_ratio'), '{:g}')} "
+          f"loss={config.get('loss', '?')} sampler={config.get('sampler', '?')} "
+          f"seed={config.get('seed', '?')} profile={config.get('profile', '?')} "
+          f"({origin}, {record.get('device', '?')})")
+    for name, value in record.get("metrics", {}).items():
+        shown = ("n/a (empty group)" if value is None else _number(value, "{:.4f}")
+                 if name == "ece" else _percent(value))
         print(f"  {name:<16} {shown}")
-    print("  per class (training images → test accuracy):")
-    for label, (name, count, acc) in enumerate(
-        zip(record["class_names"], record["class_counts"], record["per_class_acc"], strict=True)
-    ):
-        print(f"    {label:>3} {name:<14} {count:>6}  {100 * acc:6.2f} %")
-    print(f"  record: {record['key']}.json")
+    rows = [record.get(name) for name in ("class_names", "class_counts", "per_class_acc")]
+    if all(isinstance(row, list) for row in rows) and len({len(row) for row in rows}) == 1:
+        print("  per class (training images → test accuracy):")
+        for label, (name, count, acc) in enumerate(zip(*rows, strict=True)):
+            print(f"    {label:>3} {name!s:<14} {count!s:>6}  {_percent(acc)}")
+    else:
+        print("  per class: n/a (the record has no complete class_names, class_counts and "
+              "per_class_acc)")
+    print(f"  record: {record.get('key', '?')}.json")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _number(value, form: str) -> str:
+    return form.format(value) if _is_number(value) else "n/a"
+
+
+def _percent(value) -> str:
+    return f"{100 * value:6.2f} %" if _is_number(value) else "   n/a  "
 
 
 def cmd_run(args) -> int:
     from lt_lab.config import make_config
     from lt_lab.train import fit
 
-    config = make_config(args.profile, **_overrides(args))
-    result = fit(config, cache=not args.no_cache, store=_store(args), progress=args.progress)
+    config = _from_input("", make_config, args.profile, **_overrides(args))
+    result = fit(config, cache=not args.no_cache, store=_store(args), progress=args.progress,
+                 checkpoint_every=args.checkpoint_every)
     if args.json:
         print(json.dumps(result.record, indent=1))
     else:
         _print_record(result.record, result.cached)
     return 0
+
+
+def _from_input(where: str, build, *args, **kwargs):
+    """``build(*args, **kwargs)``, a config from what the user typed: a TypeError, ValueError
+    or OverflowError there is a bad input too, reported as a ConfigError. ``where`` (the file
+    and entry of a grid) prefixes the message; empty for the command line itself."""
+    try:
+        return build(*args, **kwargs)
+    except ConfigError as error:
+        if not where:
+            raise
+        raise ConfigError(f"{where}: {error}") from None
+    except (TypeError, ValueError, OverflowError) as error:
+        raise ConfigError(f"{where or 'bad input'}: {error}") from None
 
 
 def grid_config(entry: dict):
@@ -99,16 +140,37 @@ def grid_config(entry: dict):
 def cmd_grid(args) -> int:
     from lt_lab.grid import run_grid
 
-    with open(args.file) as handle:
-        entries = json.load(handle)
-    if not isinstance(entries, list):
-        raise ConfigError(f"{args.file}: expected a JSON list of config objects")
-    configs = [grid_config(entry) for entry in entries]
+    entries = _read_grid_file(args.file)
+    configs = [_from_input(f"{args.file}, entry {number}", grid_config, entry)
+               for number, entry in enumerate(entries, 1)]
+    if args.status or args.launcher != "local":
+        from lt_lab import launch
+
+        return launch.cmd_grid(args, configs, _store(args), _describe_record)
     progress = True if args.progress is None else args.progress
     records = run_grid(configs, cache=not args.no_cache, store=_store(args), progress=progress)
     for record in records:
         print(f"{record['key']}  {_describe_record(record)}")
     return 0
+
+
+def _read_grid_file(path: str) -> list:
+    """The entries of a grid file; a missing, unreadable or malformed file is a ConfigError
+    naming it."""
+    try:
+        with open(path) as handle:
+            entries = json.load(handle)
+    except OSError as error:
+        raise ConfigError(f"grid file {path}: cannot read it ({error.strerror or error})") \
+            from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"grid file {path} is not valid JSON ({error}); expected a JSON "
+                          'list of config objects, e.g. [{"profile": "smoke", "seed": 0}]') \
+            from None
+    if not isinstance(entries, list):
+        raise ConfigError(f"grid file {path}: expected a JSON list of config objects, "
+                          f"not a {type(entries).__name__}")
+    return entries
 
 
 def cmd_data(args) -> int:
@@ -122,7 +184,11 @@ def cmd_data(args) -> int:
 
 def cmd_results(args) -> int:
     store = _store(args)
-    records = store.records()
+    with warnings.catch_warnings(record=True) as skipped:  # bad records: one line each
+        warnings.simplefilter("always")
+        records = store.records()
+    for warning in skipped:
+        print(f"lt-lab: warning: {warning.message}", file=sys.stderr)
     print(f"{len(records)} records in {store.root}")
     for record in records:
         print(f"{record['key']}  {_describe_record(record)}")
@@ -130,21 +196,28 @@ def cmd_results(args) -> int:
 
 
 def _describe_record(record: dict) -> str:
-    """One line per record, by kind: classification runs, regression runs, simulator runs."""
-    config, metrics = record["config"], record["metrics"]
-    kind = record["kind"]  # every stored record names its kind (the store checks it)
-    head = f"{config.get('profile', '?'):<6} "
+    """One line per record, by kind: classification runs, regression runs, simulator runs.
+
+    A field the record lacks (or holds in an odd form) shows as ``?`` or ``n/a``: one odd
+    record must not stop a listing."""
+    config, metrics = record.get("config") or {}, record.get("metrics") or {}
+    kind = record.get("kind")  # every stored record names its kind (the store checks it)
+    head = f"{config.get('profile', '?')!s:<6} "
+    ratio = config.get("imbalance_ratio")
+    ratio = "natural" if ratio is None else _number(ratio, "{:g}")
     if kind == "classification":
-        return (head + f"{config['dataset']:<14} ρ={config['imbalance_ratio']:<5g} "
-                f"{config['loss']:<10} {config['sampler']:<14} seed={config['seed']}  "
-                f"acc {100 * metrics['acc']:6.2f} %")
+        return (head + f"{config.get('dataset', '?')!s:<14} ρ={ratio:<5} "
+                f"{config.get('loss', '?')!s:<10} {config.get('sampler', '?')!s:<14} "
+                f"seed={config.get('seed', '?')}  acc {_percent(metrics.get('acc'))}")
     if kind == "regression":
-        return (head + f"{config['dataset']:<22} ρ={config['imbalance_ratio']:<5g} "
-                f"{config['loss']:<12} seed={config['seed']}  MAE {metrics['mae']:.3f}")
+        return (head + f"{config.get('dataset', '?')!s:<22} ρ={ratio:<5} "
+                f"{config.get('loss', '?')!s:<12} seed={config.get('seed', '?')}  "
+                f"MAE {_number(metrics.get('mae'), '{:.3f}')}")
     settings = [f"{name}={value}" for name, value in sorted(config.items())
                 if name not in ("profile", "device") and not isinstance(value, list)]
     counts = config.get("class_counts")
-    if counts:
+    if (isinstance(counts, list) and counts and all(_is_number(n) for n in counts)
+            and min(counts) > 0):
         settings.insert(0, f"R={max(counts) / min(counts):g}")
     return head + f"{kind}: {' '.join(settings)}"[:160]
 
@@ -182,6 +255,10 @@ def cmd_book(args) -> int:
     elif args.action == "freeze":
         for notebook in args.notebooks:
             print(f"{notebook}: froze cells {book.freeze(notebook)}")
+    elif args.action == "lock":
+        from lt_lab.book.lock import lock_command
+
+        print(lock_command(amend=args.amend))
     elif args.action == "check":
         problems = book.check_site()
         for problem in problems:
@@ -200,17 +277,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="train one config (or read its stored record)")
     run.add_argument("--profile", default="quick", help="smoke, quick (default) or paper")
-    for name, kind in FLAGS.items():
-        run.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None)
+    for name in FLAGS:  # read as text: see _overrides
+        run.add_argument("--" + name.replace("_", "-"), dest=name, default=None)
     run.add_argument("--set", action="append", metavar="FIELD=VALUE",
                      help="any config field; VALUE is parsed as JSON when it can be")
     run.add_argument("--json", action="store_true", help="print the whole record as JSON")
+    run.add_argument("--checkpoint-every", type=int, default=None, metavar="EPOCHS",
+                     help="checkpoint every EPOCHS epochs (0: never; default: after any epoch "
+                          "that ends a minute or more after the last checkpoint)")
     run.set_defaults(func=cmd_run)
 
     grid = commands.add_parser("grid", help="run a JSON list of configs of any kind "
                                "(classification, regression, ufm), skipping stored ones")
     grid.add_argument("file")
     grid.set_defaults(func=cmd_grid)
+    from lt_lab.launch import add_arguments as add_launch_arguments
+
+    add_launch_arguments(grid)
 
     for sub in (run, grid):
         sub.add_argument("--no-cache", action="store_true", help="retrain even if stored")
@@ -224,13 +307,15 @@ def build_parser() -> argparse.ArgumentParser:
     results.set_defaults(func=cmd_results)
 
     book = commands.add_parser("book", help="execute chapters, build and check the site")
-    book.add_argument("action", choices=["execute", "build", "freeze", "check", "time"])
+    book.add_argument("action", choices=["execute", "build", "freeze", "check", "time", "lock"])
     book.add_argument("notebooks", nargs="*", help="chapter notebooks (execute, freeze, time)")
     book.add_argument("--all", action="store_true", help="every chapter (execute)")
     book.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
                       help="a notebook parameter; VALUE is parsed as JSON when it can be")
     book.add_argument("--no-strict", action="store_true", help="build: warnings are not errors")
     book.add_argument("--no-build", action="store_true", help="time: the chapters only")
+    book.add_argument("--amend", default=None, metavar="REASON",
+                      help="lock: record changed or withdrawn claims as amendments, with why")
     book.add_argument("--output", default=None,
                       help="time: the JSON record (default: data/bench/book-<device>-<time>.json)")
     book.set_defaults(func=cmd_book)
@@ -247,11 +332,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _input_errors() -> tuple[type[BaseException], ...]:
+    """The errors a user's input causes (a config, a file, a record, a dataset, a results
+    folder): one line and exit status 2. Anything else is a bug and keeps its traceback."""
+    from lt_lab.errors import DataFileError
+    from lt_lab.results import StoreError
+
+    return (ConfigError, DataUnavailableError, DataFileError, StoreError,
+            TrainingDivergedError, RuntimeError)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help (0), or a usage error argparse has printed (2)
+        return exit_.code if isinstance(exit_.code, int) else 2
     try:
         return args.func(args)
-    except (ConfigError, DataUnavailableError, TrainingDivergedError, RuntimeError) as error:
+    except KeyboardInterrupt:
+        print("lt-lab: interrupted. A training run resumes from its last checkpoint when "
+              "started again with the same config.", file=sys.stderr)
+        return 130
+    except _input_errors() as error:
         print(f"lt-lab: error: {error}", file=sys.stderr)
         return 2
 

@@ -7,11 +7,13 @@ canonical dict form and one key rule.
 
 Profiles are partial configs, not code paths:
 
-* ``smoke`` — seconds a run on a 2-core CPU; for tests;
-* ``quick`` — the CPU default: a chapter's grid in minutes;
+* ``smoke`` — seconds a run on a 2-core CPU; for tests (float32, so tests can compare
+  hand-computed values);
+* ``quick`` — the CPU default: a chapter's grid in minutes, in bf16 (1.5–1.8× float32's
+  throughput on a CPU with native bf16; pinned, so a record means the same everywhere);
 * ``paper`` — the papers' CIFAR-LT protocol (Cao et al. 2019; Cui et al. 2019): ResNet-32,
   200 epochs, batch 128, SGD lr 0.1 momentum 0.9, weight decay 2e-4, 5 warm-up epochs,
-  lr ×0.01 at 80 % and 90 % of training (epochs 160 and 180). Meant for a GPU.
+  lr ×0.01 at 80 % and 90 % of training (epochs 160 and 180), bf16. Meant for a GPU.
 
 **The key.** A record is stored under ``config.key()``: 16 hex digits of the SHA-256 of the
 canonical JSON of the config's ``kind``, :data:`CACHE_VERSION` and every field that differs
@@ -134,20 +136,32 @@ def _default(f: dataclasses.Field):
     return f.default
 
 
+def _as_float(value):
+    """An int as a float (where a float field is meant); anything else, or an int too large
+    for a float, unchanged (for :meth:`Config.validate` to judge)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:
+            return value
+    return value
+
+
 def _coerce(annotation: str, value):
     if "float" in annotation and "tuple" not in annotation:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
+        return _as_float(value)
     if annotation.startswith("tuple") and isinstance(value, (list, tuple)):
         if "float" in annotation:
-            return tuple(float(v) if isinstance(v, int) and not isinstance(v, bool) else v
-                         for v in value)
+            return tuple(_as_float(v) for v in value)
         return tuple(value)
     if annotation.startswith("dict"):
         if value is None:
             return {}
         if isinstance(value, dict):
-            return json.loads(json.dumps(value))  # nested tuples become lists, as stored
+            try:
+                return json.loads(json.dumps(value))  # nested tuples become lists, as stored
+            except (TypeError, ValueError):  # not JSON: the Mapping constraint names it
+                return value
     return value
 
 
@@ -214,9 +228,56 @@ def _heads():
     return HEADS
 
 
+def _losses():
+    from lt_lab import losses
+
+    return losses.available()
+
+
 POSITIVE_INT = Interval(int, 1, None)
 NON_NEGATIVE_INT = Interval(int, 0, None)
 NON_NEGATIVE = Interval(float, 0, None)
+# numpy seeds its generator with an unsigned 32-bit integer.
+SEED = Interval(int, 0, 2**32 - 1, why="numpy's seeds are 32-bit")
+MOMENTUM = Interval(float, 0, 1, closed="left")
+LR_DECAY = Interval(float, 0, 1, closed="right", why="the multiplier at each lr milestone")
+BATCH_SIZE = Interval(int, 2, None, why="BatchNorm needs two images a batch")
+
+
+def check_schedule(config) -> None:
+    """Rules between the schedule fields that every trained kind shares: the warm-up ends
+    before training does."""
+    if config.warmup_epochs >= config.epochs:
+        raise ConfigError(f"warmup_epochs={config.warmup_epochs} must be < epochs="
+                          f"{config.epochs}: the warm-up would last the whole run")
+
+
+def check_drw(config) -> None:
+    """A loss's deferred re-weighting (``loss_params["drw_start"]``, a fraction of training)
+    must switch on before the last epoch ends: at epoch ``round(drw_start · epochs)`` <
+    ``epochs``."""
+    start = config.loss_params.get("drw_start")
+    if start is None or isinstance(start, bool) or not isinstance(start, (int, float)):
+        return  # the loss itself checks its type
+    epoch = round(start * config.epochs)
+    if epoch >= config.epochs:
+        latest = (config.epochs - 1) / config.epochs
+        raise ConfigError(f"loss_params['drw_start']={start!r} switches the class weights on "
+                          f"at epoch {epoch} of epochs={config.epochs}: never. Use drw_start "
+                          f"<= {latest:.3g}, or more epochs")
+
+
+def as_config_error(field: str, check, *args, **kwargs):
+    """Call ``check``; a ConfigError that does not name ``field`` gets it as a prefix, and a
+    TypeError/ValueError/OverflowError (a value a constructor could not take) becomes one."""
+    try:
+        return check(*args, **kwargs)
+    except ConfigError as error:
+        if field in str(error):
+            raise
+        raise ConfigError(f"{field}: {error}") from None
+    except (TypeError, ValueError, OverflowError, ArithmeticError) as error:
+        raise ConfigError(f"{field}: {type(error).__name__}: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -274,20 +335,25 @@ class RunConfig(Config):
     device: str = "auto"
 
     kind: ClassVar[str] = "classification"
+    # What every record must hold besides the common fields (the store skips, with a report,
+    # a record without them); readers tolerate the absence of the others.
+    record_fields: ClassVar[tuple[str, ...]] = ("metrics.acc",)
     profiles: ClassVar[dict[str, dict]] = {
+        # Its schedule points fall inside its two epochs (lr_milestones are unused by its
+        # cosine schedule, but a loss's DRW starting at the first one switches on at epoch 1).
         "smoke": dict(
             model="small_cnn", n_max=200, test_per_class=50, epochs=2, lr=0.05,
-            warmup_epochs=0, lr_schedule="cosine", eval_every=1,
+            warmup_epochs=0, lr_schedule="cosine", lr_milestones=(0.5, 0.75), eval_every=1,
         ),
         "quick": dict(
             model="small_cnn", n_max=1000, test_per_class=500, epochs=16, lr=0.05,
             weight_decay=5e-4, warmup_epochs=1, lr_schedule="step", lr_milestones=(0.75, 0.9),
-            eval_every=4,
+            eval_every=4, precision="bf16",
         ),
         "paper": dict(
             model="resnet32", n_max=None, test_per_class=None, epochs=200, batch_size=128,
             lr=0.1, weight_decay=2e-4, warmup_epochs=5, lr_schedule="step",
-            lr_milestones=(0.8, 0.9), lr_decay=0.01, eval_every=10,
+            lr_milestones=(0.8, 0.9), lr_decay=0.01, eval_every=10, precision="bf16",
         ),
     }
     constraints: ClassVar[dict[str, Constraint]] = {
@@ -295,22 +361,23 @@ class RunConfig(Config):
         "imbalance_ratio": Interval(float, 1, None),
         "imbalance_profile": Options(_imbalance_profiles),
         "n_max": Optional(POSITIVE_INT),
-        "subset_seed": NON_NEGATIVE_INT,
+        "subset_seed": SEED,
         "test_per_class": Optional(POSITIVE_INT),
         "val_per_class": NON_NEGATIVE_INT,
         "model": Options(_backbones),
         "head": Options(_heads),
+        "loss": Options(_losses),
         "loss_params": Mapping(),
         "sampler": Options(_samplers),
         "epochs": POSITIVE_INT,
-        "batch_size": POSITIVE_INT,
+        "batch_size": BATCH_SIZE,
         "lr": Interval(float, 0, None, closed="neither"),
-        "momentum": NON_NEGATIVE,
+        "momentum": MOMENTUM,
         "weight_decay": NON_NEGATIVE,
         "warmup_epochs": NON_NEGATIVE_INT,
         "lr_schedule": Options(LR_SCHEDULES),
         "lr_milestones": Fractions(),
-        "lr_decay": NON_NEGATIVE,
+        "lr_decay": LR_DECAY,
         "augment": Flag(),
         "feature_norm_penalty": NON_NEGATIVE,
         "many_threshold": NON_NEGATIVE_INT,
@@ -319,7 +386,7 @@ class RunConfig(Config):
         "analyses": Mapping(),
         "compile": Options(COMPILE_MODES),
         "precision": Options(PRECISIONS),
-        "seed": NON_NEGATIVE_INT,
+        "seed": SEED,
         "device": Options(DEVICES),
     }
 
@@ -328,8 +395,13 @@ class RunConfig(Config):
         from lt_lab.losses import build
 
         check_choice("class_order", self.class_order, class_order_names(self.dataset))
-        build(self.loss, None, **self.loss_params)  # names and parameters
-        hooks.check_analyses(self)
+        if self.n_max is not None and self.n_max > self.recipe.n_max:
+            raise ConfigError(f"n_max={self.n_max} is more than the {self.recipe.n_max} "
+                              f"training images a class of dataset={self.dataset!r} has")
+        check_schedule(self)
+        as_config_error("loss_params", build, self.loss, None, **self.loss_params)
+        check_drw(self)
+        as_config_error("analyses", hooks.check_analyses, self)
 
     @property
     def recipe(self) -> DatasetRecipe:

@@ -6,6 +6,8 @@ traceback from deep inside torch.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterable
 
 
@@ -15,6 +17,11 @@ class ConfigError(ValueError):
 
 class DataUnavailableError(FileNotFoundError):
     """A dataset could be found nowhere this machine can look."""
+
+
+class DataFileError(ValueError):
+    """A data file exists but cannot be used (truncated, corrupt, another format): the
+    message names the file and says how to fix it (usually: delete it and fetch it again)."""
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -30,8 +37,23 @@ def check_choice(parameter: str, value, allowed: Iterable) -> None:
 
 
 def check_positive(parameter: str, value, *, minimum: float = 0, inclusive: bool = False) -> None:
-    """Raise ConfigError unless ``value`` > minimum (or >= when ``inclusive``)."""
-    ok = value >= minimum if inclusive else value > minimum
+    """Raise ConfigError unless ``value`` is a finite number > minimum (>= when ``inclusive``).
+
+    A string such as ``"100"`` (a quoted papermill parameter) is refused by name, not
+    compared: a number is expected, written without quotes.
+    """
+    bound = f">= {minimum}" if inclusive else f"> {minimum}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        hint = ""
+        if isinstance(value, str):
+            try:
+                hint = " (written without quotes)" if math.isfinite(float(value)) else ""
+            except ValueError:
+                pass
+        raise ConfigError(f"{parameter}={value!r} must be a number {bound}{hint}")
+    try:
+        ok = math.isfinite(value) and (value >= minimum if inclusive else value > minimum)
+    except OverflowError:  # an int too large for a float
+        ok = False
     if not ok:
-        bound = f">= {minimum}" if inclusive else f"> {minimum}"
-        raise ConfigError(f"{parameter}={value!r} must be {bound}")
+        raise ConfigError(f"{parameter}={value!r} must be a finite number {bound}")

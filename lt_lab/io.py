@@ -31,6 +31,26 @@ def write_json_atomic(path: str | Path, payload) -> Path:
     return path
 
 
+def write_atomic(path: str | Path, write) -> Path:
+    """Call ``write(file)`` on a temporary binary file beside ``path``, then rename it into
+    place (as :func:`write_json_atomic`): a reader, or a run resuming after a crash, sees the
+    old file or the new one, never half of one. E.g. ``write_atomic(p, lambda f:
+    torch.save(state, f))``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -5,15 +5,20 @@
         train one epoch                                  (the trainer's own step)
         every `eval_every` epochs and at the last: evaluate, extend the curves
         hooks' on_epoch_end(state)                       (analyses, callbacks)
+        checkpoint(epoch, curves)                        (Checkpointer: resumable state)
 
 The classification trainer (:mod:`lt_lab.train`) and the regression trainer
 (:mod:`lt_lab.regression.train`) differ in what an epoch and an evaluation are, not in
-this loop.
+this loop. Both resume an interrupted run through :class:`Checkpointer` (``start_epoch``,
+the curves so far, and a checkpoint callback), to the record an uninterrupted run writes.
 """
 
 from __future__ import annotations
 
 import math
+import sys
+import time
+import warnings
 from collections.abc import Callable, Sequence
 
 from tqdm import tqdm
@@ -50,6 +55,9 @@ def run_epochs(
     state=None,
     progress: bool | None = None,
     desc: str = "",
+    start_epoch: int = 0,
+    curves: dict | None = None,
+    checkpoint: Callable[[int, dict], None] | None = None,
 ) -> tuple[dict, dict]:
     """Run the loop; return the curves and the last evaluation's report.
 
@@ -57,11 +65,16 @@ def run_epochs(
     full report and the points to add to the curves (``{"test_acc": 0.71, ...}``); each of
     ``hooks`` gets ``on_epoch_end(state)`` with ``state.epoch`` set. ``progress``: a tqdm bar
     over epochs; ``None`` shows it only on an interactive terminal.
+
+    Resuming (:class:`Checkpointer`): ``start_epoch`` and ``curves`` continue an interrupted
+    run; ``checkpoint(epoch, curves)`` is called after each epoch's hooks.
     """
-    curves: dict[str, list] = {"epoch": [], "lr": [], "train_loss": [], "eval_epoch": []}
+    if curves is None:
+        curves = {"epoch": [], "lr": [], "train_loss": [], "eval_epoch": []}
     report: dict = {}
     quiet = None if progress is None else not progress
-    bar = tqdm(range(config.epochs), desc=desc, disable=quiet, leave=False)
+    bar = tqdm(range(start_epoch, config.epochs), desc=desc, disable=quiet, leave=False,
+               initial=start_epoch, total=config.epochs)
     for epoch in bar:
         lr = learning_rate(config, epoch)
         set_lr(lr)
@@ -79,4 +92,127 @@ def run_epochs(
             state.epoch = epoch
         for hook in hooks:
             hook.on_epoch_end(state)
+        if checkpoint is not None:
+            checkpoint(epoch, curves)
     return curves, report
+
+
+# ------------------------------------------------------------------------------------------
+# Checkpoints: an interrupted run resumes where it stopped
+
+CHECKPOINT_INTERVAL_S = 60.0  # the default rule: a checkpoint once a minute of training
+CHECKPOINT_FORMAT = 1
+
+
+class Checkpointer:
+    """Saves a run's whole training state every few epochs, and resumes a run from it.
+
+    ``parts`` names what the trainer holds: objects with ``state_dict``/``load_state_dict``
+    (model, optimiser, loss, gradient scaler, sampler, analyses) and ``torch.Generator`` s;
+    ``None`` entries are skipped. With them go the global random states, the epoch, the
+    curves, ``extras`` (what analyses recorded so far) and the elapsed time. So a resumed
+    run computes exactly what the uninterrupted one would have: the same record, apart from
+    its wall time and creation date.
+
+    ``every``: a checkpoint every ``every`` epochs; 0 never; ``None`` (the default) after any
+    epoch that ends :data:`CHECKPOINT_INTERVAL_S` or more after the last checkpoint (or the
+    start), so runs longer than a minute or two checkpoint and short ones never pay for it.
+    Nothing is saved after the last epoch: the record follows. The file is written
+    atomically (:func:`lt_lab.io.write_atomic`); the trainer removes it once the record is
+    stored.
+    """
+
+    def __init__(self, path, config, parts: dict, *, every: int | None = None,
+                 extras: dict | None = None):
+        from lt_lab.errors import ConfigError
+
+        if every is not None and (isinstance(every, bool) or not isinstance(every, int)
+                                  or every < 0):
+            raise ConfigError(f"checkpoint_every={every!r} must be None (once a minute), 0 "
+                              "(never) or a number of epochs >= 1")
+        self.path, self.config, self.every = path, config, every
+        self.parts = {name: part for name, part in parts.items() if part is not None}
+        self.extras = extras if extras is not None else {}
+        self.started = time.perf_counter()
+        self.elapsed_before = 0.0  # seconds trained before the interruption
+        self.last_saved = self.started
+
+    def elapsed(self) -> float:
+        """Seconds this run has trained, before an interruption and since."""
+        return self.elapsed_before + time.perf_counter() - self.started
+
+    def due(self, epoch: int) -> bool:
+        if epoch + 1 >= self.config.epochs or self.every == 0:
+            return False
+        if self.every is None:
+            return time.perf_counter() - self.last_saved >= CHECKPOINT_INTERVAL_S
+        return (epoch + 1) % self.every == 0
+
+    def __call__(self, epoch: int, curves: dict) -> None:
+        if self.due(epoch):
+            self.save(epoch, curves)
+
+    def save(self, epoch: int, curves: dict) -> None:
+        import torch
+
+        from lt_lab.io import write_atomic
+        from lt_lab.runtime import rng_states
+
+        state = {
+            "format": CHECKPOINT_FORMAT, "kind": self.config.kind, "key": self.config.key(),
+            "epoch": epoch, "curves": curves, "extras": self.extras,
+            "elapsed_s": self.elapsed(), "rng": rng_states(),
+            "parts": {name: _state_of(part) for name, part in self.parts.items()},
+        }
+        write_atomic(self.path, lambda file: torch.save(state, file))
+        self.last_saved = time.perf_counter()
+
+    def resume(self) -> tuple[int, dict | None]:
+        """Restore the saved state into the parts, if a checkpoint of this config exists:
+        ``(first epoch to train, curves so far)``; ``(0, None)`` to start afresh."""
+        import torch
+
+        from lt_lab.runtime import set_rng_states
+
+        if not self.path.exists():
+            return 0, None
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=True)
+            if (state.get("format") != CHECKPOINT_FORMAT or state.get("key") != self.config.key()
+                    or set(state["parts"]) != set(self.parts)):
+                raise ValueError("it belongs to another config or version of lt_lab")
+        except Exception as error:  # any unreadable or foreign checkpoint: start afresh
+            warnings.warn(f"ignoring the checkpoint {self.path} ({type(error).__name__}: "
+                          f"{error}); training from the start", stacklevel=2)
+            return 0, None
+        try:
+            for name, part in self.parts.items():
+                _load_state(part, state["parts"][name])
+        except Exception as error:  # half-loaded parts: no clean start in this process
+            raise RuntimeError(f"cannot resume from the checkpoint {self.path} ({error}); "
+                               "delete it to train this run from the start") from error
+        set_rng_states(state["rng"])
+        self.extras.clear()
+        self.extras.update(state["extras"])
+        self.elapsed_before = float(state["elapsed_s"])
+        epoch = int(state["epoch"])
+        print(f"lt_lab: resuming {self.config.kind} run {self.config.key()} after epoch "
+              f"{epoch + 1} of {self.config.epochs} from {self.path}", file=sys.stderr)
+        return epoch + 1, state["curves"]
+
+
+def _state_of(part):
+    import torch
+
+    if isinstance(part, torch.Generator):
+        return part.get_state()
+    return part.state_dict()
+
+
+def _load_state(part, state) -> None:
+    import torch
+
+    if isinstance(part, torch.Generator):
+        part.set_state(state)
+    else:
+        part.load_state_dict(state)

@@ -158,7 +158,13 @@ class ResultsStore:
         return self.root / CHECKPOINTS / f"{key}.pt"
 
     def remove_checkpoint(self, key: str) -> None:
-        self.checkpoint_path(key).unlink(missing_ok=True)
+        """Delete the run's checkpoint (its record is stored); a failure only warns."""
+        try:
+            self.checkpoint_path(key).unlink(missing_ok=True)
+        except OSError as error:
+            warnings.warn(f"could not delete the checkpoint {self.checkpoint_path(key)} of a "
+                          f"stored run ({error.strerror or error}); delete it by hand",
+                          stacklevel=2)
 
     def records(self, kind: str | None = None) -> list[dict]:
         """Every usable record (of ``kind``, if given), by file name; bad ones reported once."""

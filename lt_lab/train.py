@@ -37,10 +37,10 @@ from lt_lab.data import (
     make_longtail,
     validation_indices,
 )
-from lt_lab.errors import TrainingDivergedError
+from lt_lab.errors import ConfigError, TrainingDivergedError
 from lt_lab.grid import register_runner
 from lt_lab.inference import infer
-from lt_lab.loop import learning_rate, run_epochs
+from lt_lab.loop import Checkpointer, learning_rate, run_epochs
 from lt_lab.metrics import classification_report
 from lt_lab.models import build_model
 from lt_lab.provenance import provenance
@@ -284,6 +284,7 @@ def fit(
     callbacks=(),
     progress: bool | None = None,
     data: TrainingData | None = None,
+    checkpoint_every: int | None = None,
 ) -> RunResult:
     """Train ``config`` (or, with ``cache``, return its stored record) and store the record.
 
@@ -292,6 +293,11 @@ def fit(
     ``None`` shows it only on an interactive terminal. ``data``: train on these tensors
     instead of the config's dataset (benchmarks on synthetic data); the cache is then
     neither read nor written, since the config no longer describes the data.
+
+    An interrupted run resumes: with ``save``, the training state is checkpointed beside the
+    store (:class:`lt_lab.loop.Checkpointer`; ``checkpoint_every`` epochs, 0 never, default
+    once a minute) and a rerun of the same config continues from it, to the same record. The
+    store is checked writable before anything trains.
     """
     config = config.validate()
     store = store or ResultsStore()
@@ -299,6 +305,8 @@ def fit(
         cache = save = False
     if cache and (record := store.load(config)) is not None:
         return RunResult(record=record, cached=True)
+    if save:
+        store.check_writable()  # a read-only store fails now, not after training
     started = time.perf_counter()
     device = resolve_device(config.device)
     precision = resolve_precision(config.precision, device)
@@ -308,9 +316,22 @@ def fit(
     scaler = grad_scaler(device, precision)
     backbone = training_backbone(model, config)
     sampler = build_sampler(config.sampler, data.train_labels, data.num_classes, config.epochs)
+    if config.batch_size > len(sampler):
+        raise ConfigError(f"batch_size={config.batch_size} is larger than an epoch of this "
+                          f"config ({len(sampler)} training images); use batch_size <= "
+                          f"{len(sampler)}, or more data (n_max, imbalance_ratio)")
     generator = torch.Generator(device=device).manual_seed(config.seed)
     state = TrainState(config, 0, model, data)
     observers = [*hooks.build_analyses(config), *callbacks]
+    checkpoints = None
+    if save:
+        parts = {"model": model, "optimizer": optimizer, "loss": loss_fn, "scaler": scaler,
+                 "sampler": sampler, "generator": generator,
+                 **{f"observer_{i}": observer for i, observer in enumerate(observers)
+                    if hasattr(observer, "state_dict")}}
+        checkpoints = Checkpointer(store.checkpoint_path(config.key()), config, parts,
+                                   every=checkpoint_every, extras=state.extras)
+    start_epoch, curves = checkpoints.resume() if checkpoints else (0, None)
 
     def set_lr(lr):
         for group in optimizer.param_groups:
@@ -329,15 +350,18 @@ def fit(
 
     curves, report = run_epochs(config, set_lr=set_lr, train_epoch=one_epoch, evaluate=test,
                                 hooks=observers, state=state, progress=progress,
-                                desc=describe(config))
+                                desc=describe(config), start_epoch=start_epoch, curves=curves,
+                                checkpoint=checkpoints)
     for observer in observers:
         if hasattr(observer, "after_fit"):
             observer.after_fit(state)
+    wall_time_s = time.perf_counter() - started + (checkpoints.elapsed_before if checkpoints
+                                                   else 0.0)
     record = make_record(config, data, report, curves, state.extras,
-                         wall_time_s=time.perf_counter() - started, device=device,
-                         precision=precision)
+                         wall_time_s=wall_time_s, device=device, precision=precision)
     if save:
         store.save(record)
+        store.remove_checkpoint(config.key())
     return RunResult(record=record, model=model, data=data)
 
 

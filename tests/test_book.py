@@ -58,6 +58,34 @@ def test_check_page_reports_what_a_page_lacks():
     assert book.check_page("p.html", dom + "<mjx-container>", 1, 1, ("Verdicts",)) == []
 
 
+FOREST = ('<figure class="forest-plot align-default" id="forest-01"><img alt="" '
+          'src="../_images/f.png"><figcaption><p><span class="caption-number">Fig. 3 </span>'
+          'Forest plot</p></figcaption></figure>')
+
+
+def test_forest_plots_are_figures_of_class_forest_plot_with_an_image():
+    from lt_lab.book.site import forest_plots
+
+    assert forest_plots(FOREST) == 1
+    assert forest_plots(FOREST + FOREST.replace("forest-01", "forest-02")) == 2
+    assert forest_plots('<figure class="forest-plot"><figcaption>no image</figcaption></figure>'
+                        ) == 0
+    assert forest_plots('<figure class="align-default"><img src="a.png"></figure>') == 0
+
+
+def test_check_page_wants_the_forest_plots():
+    dom = "<img><table></table> Verdicts"
+    assert book.check_page("c.html", dom, 1, 1, ("Verdicts",), 1) == [
+        "c.html: 0 forest plots of the claims, expected at least 1"]
+    assert book.check_page("c.html", dom + FOREST, 1, 1, ("Verdicts",), 1) == []
+
+
+def test_every_chapter_and_the_ledger_must_show_a_forest_plot():
+    pages = book.site_pages()
+    assert pages["book/ledger.html"][3] >= 1 and "The verdict rule" in pages["book/ledger.html"][2]
+    assert all(pages[f"chapters/{nb.stem}.html"][3] >= 1 for nb in book.chapter_notebooks())
+
+
 def test_freezing_keeps_check_outputs_and_clears_the_rest():
     check = nbformat.v4.new_code_cell(f"{book.CHECK_MARK}\nprint(1)")
     other = nbformat.v4.new_code_cell("x = 1")

@@ -16,7 +16,7 @@ from lt_lab.regression import make_regression_config
 from lt_lab.results import ResultsStore, write_json_atomic
 
 TINY = ["--profile", "smoke", "--model", "mlp", "--imbalance-ratio", "10", "--n-max", "20",
-        "--set", "epochs=1", "--set", "test_per_class=5"]
+        "--set", "epochs=1", "--set", "test_per_class=5", "--set", "batch_size=16"]
 
 
 @pytest.mark.usefixtures("synthetic_fashion_mnist")
@@ -42,7 +42,7 @@ def test_bad_input_is_one_clear_line(tmp_path, capsys):
 def test_grid_runs_each_config_once(tmp_path, capsys):
     grid = tmp_path / "grid.json"
     tiny = {"profile": "smoke", "model": "mlp", "epochs": 1, "n_max": 20, "imbalance_ratio": 10,
-            "test_per_class": 5}
+            "test_per_class": 5, "batch_size": 16}
     grid.write_text(json.dumps([{**tiny, "seed": s} for s in (0, 1)]))
     assert main(["grid", str(grid), "--results-dir", str(tmp_path / "r")]) == 0
     assert len(list((tmp_path / "r").glob("*.json"))) == 2

@@ -327,6 +327,7 @@ def test_explicit_root_is_the_only_place_looked(isolated, tmp_path, monkeypatch)
 
 
 def test_search_paths_order_and_deduplication(isolated, tmp_path, monkeypatch):
+    (tmp_path / "env").mkdir()
     monkeypatch.setenv("LT_LAB_DATA", str(tmp_path / "env"))
     monkeypatch.setattr(sources, "_REPOSITORY_DATA_DIR", isolated / "data")  # same as cwd's
     monkeypatch.setattr(sources, "_SYSTEM_DIRS", {"fashion_mnist": (tmp_path / "debian",)})
@@ -376,6 +377,7 @@ def test_download_goes_to_env_dir_with_md5(isolated, tmp_path, monkeypatch):
     members, expected = cifar_members("cifar10")
     archive = cifar_tar_bytes("cifar10", members)
     calls = fake_download(monkeypatch, {"cifar-10-python.tar.gz": archive})
+    (tmp_path / "env").mkdir()  # $LT_LAB_DATA must exist (tests/test_bad_inputs.py)
     monkeypatch.setenv("LT_LAB_DATA", str(tmp_path / "env"))
     dataset = load_dataset("cifar10")
     assert calls == [

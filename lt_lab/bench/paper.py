@@ -21,7 +21,7 @@ from pathlib import Path
 
 from lt_lab import train as trainer
 from lt_lab.bench.cases import say, synthetic_cifar
-from lt_lab.config import RunConfig, make_config
+from lt_lab.config import PROFILES, RunConfig, make_config
 from lt_lab.errors import ConfigError
 from lt_lab.io import write_json_atomic
 from lt_lab.results import ResultsStore
@@ -46,6 +46,8 @@ def paper_config(dataset: str, loss: str, epochs: int | None = None,
     values = dict(overrides or {})
     if epochs is not None:
         values["epochs"] = epochs
+        # a dry run of a few epochs: the paper's 5 warm-up epochs must end before training
+        values.setdefault("warmup_epochs", min(PROFILES["paper"]["warmup_epochs"], epochs - 1))
     if loss == "ldam_drw":
         values.update(loss="ldam", head="cosine", loss_params={"drw_start": 0.8})
     else:

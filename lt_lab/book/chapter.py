@@ -19,7 +19,13 @@ def check_parameters(
     *, profile: str, dataset: str, imbalance_ratio: float, seeds, device: str = "auto",
     subset_seeds=(0,), **extra_ratios,
 ) -> None:
-    """Stop a chapter in its first code cell when a parameter is wrong or data is missing."""
+    """Stop a chapter in its first code cell when a parameter is wrong or data is missing.
+
+    ``extra_ratios``: further lists of imbalance ratios (each a non-empty list of numbers
+    >= 1). Values of the wrong type (a quoted ``"100"`` from papermill) are refused by name,
+    with the config's own constraints where a parameter is a config field.
+    """
+    from lt_lab.config import SEED
     from lt_lab.data.sources import DATASETS, load_dataset
     from lt_lab.runtime import resolve_device
 
@@ -27,16 +33,25 @@ def check_parameters(
     check_choice("dataset", dataset, DATASETS)
     check_positive("imbalance_ratio", imbalance_ratio, minimum=1, inclusive=True)
     for name, ratios in extra_ratios.items():
+        if not _is_list(ratios) or not ratios:
+            raise ConfigError(f"{name}={ratios!r} must be a non-empty list of ratios >= 1, "
+                              "e.g. [10, 100]")
         for ratio in ratios:
             check_positive(name, ratio, minimum=1, inclusive=True)
     for name, values in (("seeds", seeds), ("subset_seeds", subset_seeds)):
-        if not values or not all(isinstance(s, int) and s >= 0 for s in values):
-            raise ConfigError(f"{name}={values!r} must be a non-empty list of integers >= 0")
+        if not _is_list(values) or not values or not all(SEED.allows(s) for s in values):
+            raise ConfigError(f"{name}={values!r} must be a non-empty list of integers in "
+                              f"[0, 2**32), e.g. [0, 1, 2]")
     resolve_device(device)
     try:
         load_dataset(dataset)
     except DataUnavailableError as error:
         raise DataUnavailableError(f"dataset={dataset!r} is not available here. {error}") from None
+
+
+def _is_list(values) -> bool:
+    """A list, tuple or range (not a string, a number or a mapping)."""
+    return isinstance(values, (list, tuple, range))
 
 
 def use_cache(requested: bool) -> bool:

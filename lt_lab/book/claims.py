@@ -2,14 +2,32 @@
 
 A chapter declares its claims — paper, statement, what the paper reported (with the source
 tag: [code], [readme], [issue], [listing] for where in the paper's sources it is, [U] for
-unverified), how
-we measure it and the threshold — *before* it runs anything. ``check`` then fills in the
-measured mean and spread over seeds and a verdict:
+unverified), how we measure it, the threshold and the category — *before* it runs anything;
+``book/claims.lock.json`` holds a hash of each declaration and every amendment since
+(:mod:`lt_lab.book.lock`). ``check`` then fills in the measurement over seeds, its 95 %
+interval and the verdict, by one rule for the whole book (stated on the ledger page):
 
-* ``reproduced`` — the mean passes ``threshold``;
-* ``partly`` — it misses ``threshold`` but passes ``partly_threshold`` (when one is set);
-* ``not reproduced`` — it passes neither;
-* ``not run at this profile`` — no measurement.
+The values are per-seed paired differences (or per-seed ratios, correlations...), each signed
+so that the claimed direction is positive: ``s = v − null`` for a claim ``>``, ``null − v``
+for a claim ``<`` (``null``: the value of no effect, 0 for a difference). Their mean m and a
+95 % Student-t interval [L, U] (t quantile with n − 1 degrees of freedom) are judged against
+the threshold T and the partly level P ≤ T, signed the same way (P = T when none is declared),
+in this order:
+
+* ``not reproduced`` if U < P;
+* ``inconclusive`` if L ≤ 0 (no effect in the claimed direction cannot be excluded);
+* ``reproduced`` if m ≥ T;
+* ``partly`` otherwise — so a wrong-sign mean is never partly (L > 0 implies m > 0).
+
+A claim of no effect (``margin`` set) is ``reproduced`` when [L, U] lies within
+``null ± margin``, ``not reproduced`` when it lies wholly outside, ``inconclusive`` otherwise.
+A claim about the spread itself (``statistic="sd"``) is judged on the sample sd with its
+chi-square interval. Fewer than two values give no interval: ``inconclusive``.
+
+Categories: ``claim`` (a paper's claim, counted in the ledger); ``sanity`` (the setup behaves
+as expected; judged by the same rule, reported as passes / partly passes / inconclusive /
+fails and never counted as a reproduction); ``descriptive`` (a single value, shown without a
+verdict). With no measurement the verdict is ``not run at this profile``.
 
 The printed verdict table is the cell nbval checks: a change to lt_lab that moves a
 verdict, or a number in it, fails the test suite until the chapter is re-frozen.
@@ -24,16 +42,28 @@ import statistics
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from lt_lab.errors import check_choice
+from lt_lab.errors import ConfigError, check_choice
 
-VERDICTS = ("reproduced", "partly", "not reproduced", "not run at this profile")
+NOT_RUN = "not run at this profile"
+VERDICTS = ("reproduced", "partly", "inconclusive", "not reproduced", NOT_RUN)  # of a claim
+SANITY_VERDICTS = {"reproduced": "passes", "partly": "partly passes",
+                   "inconclusive": "inconclusive", "not reproduced": "fails"}
+DESCRIPTIVE = "descriptive"  # the verdict of a descriptive claim: none
+CATEGORIES = ("claim", "sanity", "descriptive")
 DIRECTIONS = (">", "<")
+STATISTICS = ("mean", "sd")
+CONFIDENCE = 0.95  # of every interval in the book
 CLAIMS_ENV = "LT_LAB_CLAIMS_DIR"  # set by `lt-lab book execute`: where chapters publish
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One checkable statement from a paper, with its pre-registered threshold."""
+    """One checkable statement from a paper, with its pre-registered threshold.
+
+    The declaration: ``id`` … ``digits``, ``category``, ``margin`` and ``null``; ``check``
+    fills in the rest (``measured``: the mean, or the sd for ``statistic="sd"``; ``spread``:
+    the sd over seeds; ``low``, ``high``: the 95 % interval of ``measured``).
+    """
 
     id: str
     paper: str  # bibtex key in book/references.bib
@@ -41,33 +71,86 @@ class Claim:
     reported: str  # what the paper reported, with its source tag
     measure: str  # how we measure it here, and in which unit
     threshold: float
-    direction: str = ">"  # the measured value must be > (or <) the threshold
+    direction: str = ">"  # the claimed direction: the measure is > (or <) the threshold
     partly_threshold: float | None = None
     unit: str = "points"
     digits: int = 1  # decimals shown for measured value and spread
+    category: str = "claim"  # "claim", "sanity" or "descriptive"
+    margin: float | None = None  # a claim of no effect: within null ± margin
+    null: float = 0.0  # the measure's value of no effect (0 for a difference)
     measured: float | None = None
     spread: float | None = None  # standard deviation over seeds
+    low: float | None = None  # the 95 % interval of ``measured``
+    high: float | None = None
     n: int = 0  # number of seeds (or runs) measured
     values: tuple[float, ...] = field(default=())
-    verdict: str = "not run at this profile"
+    statistic: str = "mean"
+    verdict: str = NOT_RUN
 
     def __post_init__(self):
         check_choice("direction", self.direction, DIRECTIONS)
+        check_choice("category", self.category, CATEGORIES)
+        if self.margin is not None and not self.margin > 0:
+            raise ConfigError(f"claim {self.id!r}: margin={self.margin!r} must be > 0")
+        if self.partly_threshold is not None and (
+                self.signed(self.partly_threshold) > self.signed(self.threshold)):
+            raise ConfigError(f"claim {self.id!r}: partly_threshold={self.partly_threshold!r} "
+                              f"must be weaker than threshold={self.threshold!r} "
+                              f"(direction {self.direction!r})")
+
+    # --- the declaration, signed so that the claimed direction is positive ---------------
+
+    @property
+    def no_effect(self) -> bool:
+        """A claim of no effect: judged on its interval against ``null ± margin``."""
+        return self.margin is not None
+
+    def signed(self, value: float) -> float:
+        """``value`` as an effect in the claimed direction: ``v − null`` (``>``), ``null − v``
+        (``<``)."""
+        return value - self.null if self.direction == ">" else self.null - value
+
+    @property
+    def partly_level(self) -> float:
+        """The partly level P (the threshold when none is declared)."""
+        return self.threshold if self.partly_threshold is None else self.partly_threshold
 
     @property
     def target(self) -> str:
-        """What the measurement must be, e.g. ``"> 2 points"``."""
+        """What the measurement must be, e.g. ``"> 2 points"`` or ``"within ±1 points"``."""
+        if self.no_effect:
+            centre = "" if self.null == 0 else f"{self.null:g} "
+            return f"within {centre}±{self.margin:g} {self.unit}".rstrip()
         return f"{self.direction} {self.threshold:g} {self.unit}".rstrip()
+
+    # --- the measurement, as text -------------------------------------------------------
 
     def value_text(self) -> str:
         """``"3.0 ± 2.2"`` (no ± for one value or an sd claim); ``"—"`` when not measured."""
         if self.measured is None:
             return "—"
         if self.spread is None or self.n == 1:
-            return f"{self.measured:.{self.digits}f}"
-        return f"{self.measured:.{self.digits}f} ± {self.spread:.{self.digits}f}"
+            return self._number(self.measured)
+        return f"{self._number(self.measured)} ± {self._number(self.spread)}"
+
+    def interval_text(self) -> str:
+        """``"[1.2, 4.8]"``; ``"—"`` without an interval (fewer than two values)."""
+        if self.low is None or self.high is None:
+            return "—"
+        return f"[{self._number(self.low)}, {self._number(self.high)}]"
+
+    def estimate_text(self) -> str:
+        """``"3.0 [1.2, 4.8] n=4"``: the mean, its 95 % interval and the number of values."""
+        if self.measured is None:
+            return "—"
+        interval = "" if self.low is None else f" {self.interval_text()}"
+        return f"{self._number(self.measured)}{interval} n={self.n}"
+
+    def _number(self, value: float) -> str:
+        return f"{value:.{self.digits}f}"
 
     def passes(self, value: float, threshold: float | None) -> bool:
+        """Is ``value`` strictly beyond ``threshold`` in the claimed direction?"""
         if threshold is None:
             return False
         return value > threshold if self.direction == ">" else value < threshold
@@ -84,44 +167,125 @@ def declare(*claims: Claim) -> dict[str, Claim]:
     return by_id
 
 
-STATISTICS = ("mean", "sd")
+# --- the rule -------------------------------------------------------------------------------
+
+
+def t_quantile(df: int, confidence: float = CONFIDENCE) -> float:
+    """The two-sided Student-t quantile: ``t_{(1+confidence)/2, df}`` (4.303 at df = 2)."""
+    from scipy import stats
+
+    return float(stats.t.ppf((1 + confidence) / 2, df))
+
+
+def mean_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The Student-t interval of the mean of ``values`` (at least two)."""
+    n = len(values)
+    mean, sd = statistics.fmean(values), statistics.stdev(values)
+    half = t_quantile(n - 1, confidence) * sd / math.sqrt(n)
+    return mean - half, mean + half
+
+
+def sd_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The chi-square interval of the standard deviation of ``values`` (at least two):
+    ``s·sqrt((n−1)/χ²_{upper})`` to ``s·sqrt((n−1)/χ²_{lower})``."""
+    from scipy import stats
+
+    n, sd = len(values), statistics.stdev(values)
+    tail = (1 - confidence) / 2
+    upper, lower = stats.chi2.ppf(1 - tail, n - 1), stats.chi2.ppf(tail, n - 1)
+    return sd * math.sqrt((n - 1) / upper), sd * math.sqrt((n - 1) / lower)
+
+
+def rule(mean: float, low: float, high: float, threshold: float, partly: float) -> str:
+    """The book's verdict on a signed effect (claimed direction positive), in this order:
+    not reproduced if U < P; inconclusive if L ≤ 0; reproduced if m ≥ T; otherwise partly."""
+    if high < partly:
+        return "not reproduced"
+    if low <= 0:
+        return "inconclusive"
+    if mean >= threshold:
+        return "reproduced"
+    return "partly"
+
+
+def no_effect_rule(low: float, high: float, margin: float) -> str:
+    """A claim of no effect, on the interval of the effect (null at 0): reproduced within
+    ±margin, not reproduced wholly outside it, inconclusive otherwise."""
+    if -margin <= low and high <= margin:
+        return "reproduced"
+    if high < -margin or low > margin:
+        return "not reproduced"
+    return "inconclusive"
+
+
+def judge(claim: Claim) -> str:
+    """The verdict of a measured ``claim`` (its ``measured``, ``low``, ``high`` set)."""
+    if claim.measured is None:
+        return NOT_RUN
+    if claim.category == "descriptive":
+        return DESCRIPTIVE
+    if claim.low is None or claim.high is None:
+        outcome = "inconclusive"
+    elif claim.no_effect:
+        outcome = no_effect_rule(claim.low - claim.null, claim.high - claim.null, claim.margin)
+    else:
+        low, high = sorted((claim.signed(claim.low), claim.signed(claim.high)))
+        outcome = rule(claim.signed(claim.measured), low, high,
+                       claim.signed(claim.threshold), claim.signed(claim.partly_level))
+    return SANITY_VERDICTS[outcome] if claim.category == "sanity" else outcome
 
 
 def check(claim: Claim, values, statistic: str = "mean") -> Claim:
     """The claim with its measurement over ``values`` (one per seed) and its verdict.
 
-    ``statistic="mean"`` judges the mean of the values (their sd is the spread shown);
-    ``"sd"`` judges their standard deviation itself (a claim about seed-to-seed spread).
+    ``statistic="mean"`` judges the mean of the values (their sd is the spread shown, the
+    interval Student-t's); ``"sd"`` judges their standard deviation itself (a claim about
+    seed-to-seed spread, with the chi-square interval).
     """
     check_choice("statistic", statistic, STATISTICS)
     values = tuple(float(v) for v in values if v is not None and not math.isnan(v))
     if not values or (statistic == "sd" and len(values) < 2):
-        return replace(claim, measured=None, spread=None, n=0, values=(),
-                       verdict="not run at this profile")
+        return replace(claim, measured=None, spread=None, low=None, high=None, n=0,
+                       values=(), statistic=statistic, verdict=NOT_RUN)
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    measured, spread = (statistics.fmean(values), sd) if statistic == "mean" else (sd, None)
-    if claim.passes(measured, claim.threshold):
-        verdict = "reproduced"
-    elif claim.passes(measured, claim.partly_threshold):
-        verdict = "partly"
+    if statistic == "mean":
+        measured, spread = statistics.fmean(values), sd
+        interval = mean_interval(values) if len(values) > 1 else (None, None)
     else:
-        verdict = "not reproduced"
-    return replace(claim, measured=measured, spread=spread, n=len(values), values=values,
-                   verdict=verdict)
+        measured, spread, interval = sd, None, sd_interval(values)
+    measured_claim = replace(claim, measured=measured, spread=spread, low=interval[0],
+                             high=interval[1], n=len(values), values=values,
+                             statistic=statistic)
+    return replace(measured_claim, verdict=judge(measured_claim))
 
 
-def _format(claim: Claim) -> str:
-    value = claim.value_text()
-    return value if claim.measured is None else f"{value} (n={claim.n})"
+def share_per_seed(part, whole) -> list[float]:
+    """``part / whole`` seed by seed (the share of a gain one step recovers), so that a ratio
+    claim gets an interval like any other; NaN (dropped by ``check``) where the whole gain
+    is not positive, where the share means nothing."""
+    return [p / w if w > 0 else math.nan for p, w in zip(part, whole, strict=True)]
+
+
+def counted(claims) -> list[Claim]:
+    """The claims a ledger counts as reproductions or not: neither sanity nor descriptive."""
+    return [c for c in claims if c.category == "claim"]
+
+
+# --- text, tables, pictures --------------------------------------------------------------
+
+
+def _short_verdict(claim: Claim) -> str:
+    return "not run" if claim.verdict == NOT_RUN else claim.verdict
+
+
+def _needs(claim: Claim) -> str:
+    return "(no verdict)" if claim.category == "descriptive" else f"(needs {claim.target})"
 
 
 def verdict_lines(claims: list[Claim]) -> list[str]:
-    """Fixed-width text lines: id, verdict, measured ± spread, threshold."""
-    lines = []
-    for claim in claims:
-        lines.append(f"{claim.id:<28} {claim.verdict:<24} {_format(claim):<24} "
-                     f"(needs {claim.target})")
-    return lines
+    """Fixed-width text lines: id, category, verdict, mean [95 % interval] n, threshold."""
+    return [f"{c.id:<28} {c.category:<11} {_short_verdict(c):<14} {c.estimate_text():<28} "
+            f"{_needs(c)}" for c in claims]
 
 
 def print_verdicts(claims: list[Claim]) -> None:
@@ -129,8 +293,19 @@ def print_verdicts(claims: list[Claim]) -> None:
     print("\n".join(verdict_lines(claims)))
 
 
-def claims_table(claims: list[Claim]):
-    """A pandas DataFrame for display: paper, statement, reported, measured, verdict."""
+def _format(claim: Claim) -> str:
+    value = claim.value_text()
+    return value if claim.measured is None else f"{value} (n={claim.n})"
+
+
+def category_text(claim: Claim) -> str:
+    """``claim``, ``claim (no effect)``, ``sanity`` or ``descriptive``."""
+    return f"{claim.category} (no effect)" if claim.no_effect else claim.category
+
+
+def claims_table(claims):
+    """A pandas DataFrame for display: paper, statement, reported, measure, threshold,
+    category, mean ± sd, mean, 95 % interval, n, verdict."""
     import pandas as pd
 
     return pd.DataFrame([
@@ -141,11 +316,26 @@ def claims_table(claims: list[Claim]):
             "paper reported": c.reported,
             "how we measure": c.measure,
             "threshold": c.target,
+            "category": category_text(c),
             "measured (mean ± sd)": _format(c),
+            "mean": "—" if c.measured is None else c._number(c.measured),
+            "95 % interval": c.interval_text(),
+            "n": c.n,
             "verdict": c.verdict,
         }
         for c in claims
     ]).set_index("claim")
+
+
+def forest_plot(claims, **options):
+    """Each measured claim's effect with its 95 % interval against its thresholds, sanity
+    checks apart (:func:`lt_lab.book.forest.forest_plot`); returns the figure."""
+    from lt_lab.book.forest import forest_plot as plot
+
+    return plot(list(claims), **options)
+
+
+# --- publishing for the ledger -------------------------------------------------------------
 
 
 def publish(chapter: str, title: str, claims: list[Claim], directory: str | Path | None = None):
@@ -166,3 +356,12 @@ def publish(chapter: str, title: str, claims: list[Claim], directory: str | Path
 def load_published(directory: str | Path) -> list[dict]:
     """Every chapter's published claims, in chapter order."""
     return [json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))]
+
+
+def from_published(fields: dict) -> Claim:
+    """A published claim back as a :class:`Claim` (fields this version does not know are
+    dropped, so an older or newer ledger still reads)."""
+    known = Claim.__dataclass_fields__
+    values = {name: value for name, value in fields.items() if name in known}
+    values["values"] = tuple(values.get("values", ()))
+    return Claim(**values)

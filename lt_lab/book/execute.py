@@ -34,13 +34,36 @@ def notebook_parameters(notebook: Path) -> dict:
 
 
 def check_notebook_parameters(notebook: Path, parameters: dict) -> None:
-    """Refuse parameters the notebook's ``parameters`` cell does not define."""
+    """Refuse parameters the notebook's ``parameters`` cell does not define, and values of
+    another type than their default's (a quoted ``"100"`` for a number, ``1`` for a list)."""
     known = notebook_parameters(notebook)
     unknown = sorted(set(parameters) - set(known))
     if unknown:
         raise ConfigError(
             f"{notebook.name} has no parameter(s) {unknown}; its parameters: {', '.join(known)}"
         )
+    for name, value in parameters.items():
+        expected = _parameter_type(known[name])
+        if expected and _parameter_type(value) != expected and not (
+                expected.startswith("a list") and value == []):
+            quoted = " (written without quotes)" if isinstance(value, str) else ""
+            raise ConfigError(f"{notebook.name}: parameter {name}={value!r} must be "
+                              f"{expected}{quoted}, like its default {known[name]!r}")
+
+
+def _parameter_type(value) -> str | None:
+    """What kind of value a notebook parameter is, in words (None: no rule)."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        plurals = {"true or false": "flags", "a number": "numbers", "a string": "strings"}
+        kinds = {plurals.get(_parameter_type(item), "values") for item in value}
+        return f"a list of {kinds.pop()}" if len(kinds) == 1 else "a list"
+    return None
 
 
 @contextmanager

@@ -1,20 +1,41 @@
-"""The claims ledger page: every chapter's claims and verdicts, and a summary table.
+"""The claims ledger page: every chapter's claims and verdicts, a summary, a forest plot.
 
 Executed chapters publish their checked claims (:func:`lt_lab.book.claims.publish`); when
-the site is staged, the two markers of ``book/ledger.md`` are replaced by the summary (one
-row per chapter, a count per verdict) and by one table of claims per chapter.
+the site is staged, the markers of ``book/ledger.md`` are replaced by the summary (one row
+per chapter, a count per verdict, sanity checks and descriptive values apart), a forest plot
+of every claim (an image written beside the page), one table of claims per chapter (and one
+of its sanity checks) and the amendments of the claims lock. Each claim's row names when it
+was declared: the first commit whose chapters contain its id (:func:`lock.declared_on`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from lt_lab.book.claims import VERDICTS, Claim, load_published
+from lt_lab.book import lock as claims_lock
+from lt_lab.book.claims import (
+    DESCRIPTIVE,
+    SANITY_VERDICTS,
+    VERDICTS,
+    Claim,
+    category_text,
+    from_published,
+    load_published,
+)
 
 LEDGER_MARKER = "<!-- claims-ledger -->"
 SUMMARY_MARKER = "<!-- claims-summary -->"
-LEDGER_HEADER = ("| claim | paper | statement | paper reported | measured here | verdict |\n"
-                 "|---|---|---|---|---|---|")
+FOREST_MARKER = "<!-- claims-forest -->"
+AMENDMENTS_MARKER = "<!-- claims-amendments -->"
+FOREST_IMAGE = "ledger_forest.png"
+COLUMNS = ("claim", "paper", "statement", "paper reported", "category", "mean",
+           "95 % interval", "n", "needs", "verdict", "declared on")
+LEDGER_HEADER = "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS)
+SANITY_HEADING = "Sanity checks of this chapter (the setup behaves as expected; not counted "\
+                 "as reproductions):"
+
+History = Callable[[str], "dict | None"]
 
 
 def _published(claims_dir: Path) -> list[dict]:
@@ -25,50 +46,183 @@ def _chapter_link(chapter: dict) -> str:
     return f"[{chapter['title']}](../chapters/{chapter['chapter']}.ipynb)"
 
 
-def _verdict_counts(chapter: dict) -> list[int]:
-    verdicts = [fields["verdict"] for fields in chapter["claims"]]
-    return [verdicts.count(verdict) for verdict in VERDICTS]
+def _claims(chapter: dict) -> list[Claim]:
+    return [from_published(fields) for fields in chapter["claims"]]
+
+
+# --- the summary -------------------------------------------------------------------------------
+
+
+def _counts(claims: list[Claim]) -> list:
+    """Per verdict, how many counted claims got it; then descriptive values; then sanity
+    checks as ``passed of run``."""
+    verdicts = [c.verdict for c in claims if c.category == "claim"]
+    sanity = [c.verdict for c in claims if c.category == "sanity"]
+    ran = [v for v in sanity if v in SANITY_VERDICTS.values()]
+    return [*(verdicts.count(v) for v in VERDICTS),
+            sum(c.category == "descriptive" for c in claims),
+            (sanity.count(SANITY_VERDICTS["reproduced"]), len(ran))]
+
+
+def _count_cells(counts: list, bold: bool = False) -> list[str]:
+    passed, ran = counts[-1]
+    cells = [str(n) for n in counts[:-1]] + [f"{passed} of {ran}"]
+    return [f"**{cell}**" for cell in cells] if bold else cells
 
 
 def render_summary(claims_dir: Path) -> str:
-    """One row per chapter: how many of its claims got each verdict; then the totals."""
+    """One row per chapter: how many of its claims got each verdict, its descriptive values
+    and its sanity checks passed; then the totals."""
     chapters = _published(claims_dir)
     if not chapters:
         return ""
-    rows = ["| chapter | claims | " + " | ".join(VERDICTS) + " |",
-            "|---|" + "---:|" * (len(VERDICTS) + 1)]
-    totals = [0] * len(VERDICTS)
+    head = ["chapter", "claims", *VERDICTS, "descriptive", "sanity checks passed"]
+    rows = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    totals = [0] * (len(VERDICTS) + 1) + [(0, 0)]
     for chapter in chapters:
-        counts = _verdict_counts(chapter)
-        totals = [total + count for total, count in zip(totals, counts, strict=True)]
-        rows.append(f"| {_chapter_link(chapter)} | {sum(counts)} | "
-                    + " | ".join(map(str, counts)) + " |")
-    rows.append(f"| **all chapters** | **{sum(totals)}** | "
-                + " | ".join(f"**{n}**" for n in totals) + " |")
+        counts = _counts(_claims(chapter))
+        totals = [*(a + b for a, b in zip(totals[:-1], counts[:-1], strict=True)),
+                  tuple(a + b for a, b in zip(totals[-1], counts[-1], strict=True))]
+        rows.append(f"| {_chapter_link(chapter)} | {sum(counts[:len(VERDICTS)])} | "
+                    + " | ".join(_count_cells(counts)) + " |")
+    rows.append(f"| **all chapters** | **{sum(totals[:len(VERDICTS)])}** | "
+                + " | ".join(_count_cells(totals, bold=True)) + " |")
     return "\n".join(rows) + "\n"
 
 
-def _claim_row(claim: Claim) -> str:
-    measured = "—" if claim.measured is None else (
-        f"{claim.value_text()} {claim.unit}".rstrip() + f" (n={claim.n}; needs {claim.target})")
-    return (f"| {claim.id} | {{cite}}`{claim.paper}` | {claim.statement} | "
-            f"{claim.reported} | {measured} | **{claim.verdict}** |")
+# --- the tables --------------------------------------------------------------------------------
 
 
-def render_ledger(claims_dir: Path) -> str:
-    """Markdown tables of every chapter's claims, linking each chapter."""
+def _declared_text(claim_id: str, entry: dict | None, history: History) -> str:
+    """``2026-11-27 (`cb8d77a`), declared with results; 1 amendment``."""
+    first = history(claim_id)
+    parts = ["not committed yet" if first is None else f"{first['date']} (`{first['commit']}`)"]
+    if entry and entry.get("declared_with_results"):
+        parts[0] += ", declared with results"
+    amendments = len(entry.get("amendments", [])) if entry else 0
+    if amendments:
+        parts.append(f"{amendments} amendment{'s' if amendments > 1 else ''}")
+    if entry is None:
+        parts.append("not in the lock")
+    return "; ".join(parts)
+
+
+def _claim_row(claim: Claim, entry: dict | None, history: History) -> str:
+    mean = "—" if claim.measured is None else claim._number(claim.measured)
+    needs = "—" if claim.category == "descriptive" else claim.target
+    verdict = "—" if claim.verdict == DESCRIPTIVE else f"**{claim.verdict}**"
+    cells = [claim.id, f"{{cite}}`{claim.paper}`", claim.statement, claim.reported,
+             category_text(claim), mean, claim.interval_text(), str(claim.n), needs, verdict,
+             _declared_text(claim.id, entry, history)]
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def _cached(history: History) -> History:
+    seen: dict = {}
+
+    def lookup(claim_id: str):
+        if claim_id not in seen:
+            seen[claim_id] = history(claim_id)
+        return seen[claim_id]
+
+    return lookup
+
+
+def render_ledger(claims_dir: Path, lock: dict | None = None,
+                  history: History | None = None) -> str:
+    """Markdown tables of every chapter's claims (sanity checks in a table of their own),
+    linking each chapter; ``lock`` and ``history`` default to the repository's."""
     chapters = _published(claims_dir)
     if not chapters:
         return "*No chapter has published claims yet.*"
+    entries = (claims_lock.load_lock() if lock is None else lock).get("claims", {})
+    history = _cached(history or claims_lock.declared_on)
     blocks = []
     for chapter in chapters:
-        blocks += [f"## {_chapter_link(chapter)}\n", LEDGER_HEADER]
-        blocks += [_claim_row(Claim(**fields)) for fields in chapter["claims"]]
-        blocks.append("")
+        claims = _claims(chapter)
+        counted = [c for c in claims if c.category != "sanity"]
+        sanity = [c for c in claims if c.category == "sanity"]
+        blocks += [f"## {_chapter_link(chapter)}\n"]
+        if counted:
+            blocks += [LEDGER_HEADER, *(_claim_row(c, entries.get(c.id), history)
+                                        for c in counted), ""]
+        if sanity:
+            blocks += [SANITY_HEADING, "", LEDGER_HEADER,
+                       *(_claim_row(c, entries.get(c.id), history) for c in sanity), ""]
     return "\n".join(blocks)
 
 
-def fill_ledger(page: Path, claims_dir: Path) -> None:
-    """Replace the markers of the staged ledger ``page`` by the summary and the tables."""
+def render_amendments(lock: dict | None = None) -> str:
+    """Every amendment and withdrawal of the claims lock, claim by claim, oldest first."""
+    entries = (claims_lock.load_lock() if lock is None else lock).get("claims", {})
+    lines = []
+    for claim_id, entry in entries.items():
+        for amendment in entry.get("amendments", []):
+            changes = "; ".join(f"{name}: {old!r} → {new!r}"
+                                for name, (old, new) in amendment["changes"].items())
+            lines.append(f"- **{claim_id}**, {amendment['date']}: {changes}. Why: "
+                         f"{amendment['reason']}")
+        if entry.get("withdrawn"):
+            lines.append(f"- **{claim_id}** withdrawn, {entry['withdrawn']['date']}. Why: "
+                         f"{entry['withdrawn']['reason']}")
+    return "\n".join(lines) + "\n" if lines else "*No claim has been amended.*\n"
+
+
+# --- the forest plot ---------------------------------------------------------------------------
+
+
+def forest_groups(claims_dir: Path) -> dict:
+    """``{chapter title: its claims and descriptive values, ..., sanity heading: every
+    sanity check}`` for the ledger's forest plot."""
+    from lt_lab.book.forest import SANITY_HEADING as SANITY
+
+    groups, sanity = {}, []
+    for chapter in _published(claims_dir):
+        claims = _claims(chapter)
+        groups[chapter["title"]] = [c for c in claims if c.category != "sanity"]
+        sanity += [c for c in claims if c.category == "sanity"]
+    if sanity:
+        groups[SANITY] = sanity
+    return {title: members for title, members in groups.items() if members}
+
+
+def write_forest(image: Path, claims_dir: Path) -> Path | None:
+    """The ledger's forest plot as ``image`` (None when no chapter published claims)."""
+    groups = forest_groups(claims_dir)
+    if not groups:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lt_lab.book.forest import forest_plot
+
+    figure = forest_plot(groups=groups, columns=2)
+    image.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(image, dpi=110)
+    plt.close(figure)
+    return image
+
+
+def forest_figure(image_name: str = FOREST_IMAGE) -> str:
+    """The MyST figure of the ledger's forest plot (class ``forest-plot``, as in chapters)."""
+    return (f"```{{figure}} {image_name}\n:name: ledger-forest\n:figclass: forest-plot\n"
+            ":alt: forest plot of every claim's measured effect and 95 % interval\n\n"
+            "Every claim of the book, chapter by chapter, and the sanity checks apart: the "
+            "seeds' values (hollow), their mean and its 95 % interval coloured by verdict, "
+            "against the threshold (dashed), the partly level (dotted), the value of no effect "
+            "(grey) and, for a claim of no effect, the band ± its margin. Each row has its own "
+            "axis, in the claim's unit.\n```\n")
+
+
+def fill_ledger(page: Path, claims_dir: Path, lock: dict | None = None,
+                history: History | None = None) -> None:
+    """Replace the markers of the staged ledger ``page`` by the summary, the forest plot
+    (written beside the page), the tables and the amendments."""
     text = page.read_text().replace(SUMMARY_MARKER, render_summary(claims_dir))
-    page.write_text(text.replace(LEDGER_MARKER, render_ledger(claims_dir)))
+    if FOREST_MARKER in text:
+        image = write_forest(page.parent / FOREST_IMAGE, claims_dir)
+        text = text.replace(FOREST_MARKER, forest_figure() if image else "")
+    text = text.replace(AMENDMENTS_MARKER, render_amendments(lock))
+    page.write_text(text.replace(LEDGER_MARKER, render_ledger(claims_dir, lock, history)))

@@ -1,13 +1,15 @@
 """The site: ``jupyter-book build`` of the staged sources, and a check in headless Chromium.
 
 The check opens every page of the built site as a reader's browser renders it (scripts
-run for a few virtual seconds), counts figures and tables in the resulting DOM, looks for
+run for a few virtual seconds), counts figures and tables in the resulting DOM, counts the
+forest plots of the claims (figures of class ``forest-plot`` holding an image), looks for
 the phrases each page must show, checks that MathJax typeset the formulas (offline: it is
 served from the site itself) and saves a screenshot of each page.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -34,12 +36,16 @@ def build_site(strict: bool = True) -> Path:
     return BUILD / "html"
 
 
-# What a reader must see on each page: (least figures, least tables, phrases).
+# What a reader must see on each page: (least figures, least tables, phrases, least forest
+# plots of the claims).
 PROSE_PAGES = {
-    "book/intro.html": (0, 1, ("lt-book",)),
-    "book/ledger.html": (0, 1, ("Claims ledger", "reproduced")),
+    "book/intro.html": (0, 1, ("lt-book",), 0),
+    "book/ledger.html": (1, 1, ("Claims ledger", "The verdict rule", "reproduced",
+                                "declared with results"), 1),
 }
-CHAPTER_PAGE = (3, 3, ("Verdicts", "How this page was made", "What we learned"))
+CHAPTER_PAGE = (3, 3, ("Verdicts", "How this page was made", "What we learned"), 1)
+FOREST_FIGURE = re.compile(r'<figure[^>]*class="[^"]*\bforest-plot\b[^"]*"[^>]*>(.*?)</figure>',
+                           re.DOTALL)
 
 
 def site_pages() -> dict:
@@ -69,14 +75,24 @@ def check_site(html_dir: Path = BUILD / "html", screenshots: Path = BUILD / "scr
     return problems
 
 
-def check_page(page: str, dom: str, min_figures: int, min_tables: int, phrases) -> list[str]:
-    """What the rendered ``dom`` of ``page`` lacks: figures, tables, phrases, typeset maths."""
+def forest_plots(dom: str) -> int:
+    """How many forest plots ``dom`` shows: figures of class ``forest-plot`` with an image."""
+    return sum("<img" in body for body in FOREST_FIGURE.findall(dom))
+
+
+def check_page(page: str, dom: str, min_figures: int, min_tables: int, phrases,
+               min_forest: int = 0) -> list[str]:
+    """What the rendered ``dom`` of ``page`` lacks: figures, tables, forest plots, phrases,
+    typeset maths."""
     problems = []
-    figures, tables = dom.count("<img"), dom.count("<table")
+    figures, tables, forests = dom.count("<img"), dom.count("<table"), forest_plots(dom)
     if figures < min_figures:
         problems.append(f"{page}: {figures} figures, expected at least {min_figures}")
     if tables < min_tables:
         problems.append(f"{page}: {tables} tables, expected at least {min_tables}")
+    if forests < min_forest:
+        problems.append(f"{page}: {forests} forest plots of the claims, expected at least "
+                        f"{min_forest}")
     problems += [f"{page}: no {phrase!r}" for phrase in phrases if phrase not in dom]
     if 'class="math' in dom and "<mjx-container" not in dom:
         problems.append(f"{page}: formulas not rendered (MathJax did not load from "

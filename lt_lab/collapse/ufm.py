@@ -19,8 +19,8 @@ from lt_lab.collapse.metrics import (
     minority_classes,
     minority_collapse,
 )
-from lt_lab.config import CACHE_VERSION, Config
-from lt_lab.constraints import Constraint, Flag, Interval, Options
+from lt_lab.config import CACHE_VERSION, SEED, Config
+from lt_lab.constraints import Constraint, Flag, Interval, Options, Sequence
 from lt_lab.errors import ConfigError, check_positive
 from lt_lab.grid import register_runner
 from lt_lab.provenance import provenance
@@ -81,6 +81,8 @@ class UFMConfig(Config):
     profiles: ClassVar[dict[str, dict]] = UFM_PROFILES
     record_fields: ClassVar[tuple[str, ...]] = ("class_counts", "geometry")
     constraints: ClassVar[dict[str, Constraint]] = {
+        "class_counts": Sequence(Interval(float, 0, None, closed="neither"),
+                                 "positive class sizes", "[100, 100, 1]", min_length=2),
         "loss": Options(UFM_LOSSES),
         "bias": Flag(),
         "dim": Interval(int, 1, None),
@@ -88,14 +90,12 @@ class UFMConfig(Config):
         "weight_decay_classifier": Interval(float, 0, None, closed="neither"),
         "weight_decay_features": Interval(float, 0, None, closed="neither"),
         "steps": Interval(int, 1, None),
-        "seed": Interval(int, 0, None),
+        "minority": Sequence(Interval(int, 0, None), "class indices", "[5, 6, 7, 8, 9]"),
+        "seed": SEED,
     }
 
     def check_relations(self) -> None:
-        if (not isinstance(self.class_counts, tuple) or len(self.class_counts) < 2
-                or any(not isinstance(n, (int, float)) or n <= 0 for n in self.class_counts)):
-            raise ConfigError(f"class_counts={self.class_counts} must be >= 2 positive numbers")
-        if any(not isinstance(c, int) or not 0 <= c < self.num_classes for c in self.minority):
+        if any(c >= self.num_classes for c in self.minority):
             raise ConfigError(f"minority={self.minority} must be classes in "
                               f"[0, {self.num_classes})")
 
@@ -222,6 +222,8 @@ def run_ufm(config: UFMConfig, *, cache: bool = True, save: bool = True,
     store = store or ResultsStore()
     if cache and (record := store.load(config)) is not None:
         return record
+    if save:
+        store.check_writable()
     started = time.perf_counter()
     record = ufm_record(config, train_ufm(config), time.perf_counter() - started)
     if save:

@@ -58,6 +58,14 @@ class Sampler:
         """Samples per epoch."""
         return len(self.labels)
 
+    def state_dict(self) -> dict:
+        """What a checkpoint keeps of the sampler (its draws come from the run's generator,
+        which the checkpoint keeps anyway): nothing, unless a subclass draws once and keeps."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict`."""
+
 
 class InstanceSampler(Sampler):
     """Every image once an epoch, in a fresh random order."""
@@ -114,6 +122,14 @@ class ResampledSetSampler(Sampler):
             )
             chosen.append(torch.cat([members, members[extra]]))  # all originals, then repeats
         return torch.cat(chosen).to(self.labels.device)
+
+    def state_dict(self) -> dict:
+        """The resampled set, drawn once (a resumed run must shuffle the same set)."""
+        return {"indices": self._indices}
+
+    def load_state_dict(self, state: dict) -> None:
+        indices = state["indices"]
+        self._indices = None if indices is None else indices.to(self.labels.device)
 
     def epoch_indices(self, epoch, generator):
         if self._indices is None:

@@ -36,7 +36,7 @@ from typing import BinaryIO
 import numpy as np
 import torch
 
-from lt_lab.errors import DataUnavailableError, check_choice
+from lt_lab.errors import DataFileError, DataUnavailableError, check_choice
 
 DATASETS: tuple[str, ...] = ("fashion_mnist", "cifar10", "cifar100", "digits")
 
@@ -127,6 +127,19 @@ FASHION_MNIST_FILES = {
     "test_images": "t10k-images-idx3-ubyte.gz",
     "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
+# MD5s of the four files as published (the official README of zalandoresearch/fashion-mnist),
+# and of their decompressed IDX contents: a download must match the first; a local copy may
+# match either (Debian's package recompresses the files: other .gz bytes, the same contents).
+FASHION_MNIST_MD5 = {
+    "train-images-idx3-ubyte.gz": ("8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                                   "f4a8712d7a061bf5bd6d2ca38dc4d50a"),
+    "train-labels-idx1-ubyte.gz": ("25c81989df183df01b3e8a0aad5dffbe",
+                                   "9018921c3c673c538a1fc5bad174d6f9"),
+    "t10k-images-idx3-ubyte.gz": ("bef4ecab320f06d8554ea6380940ec79",
+                                  "8181f5470baa50b63fa0f6fddb340f0a"),
+    "t10k-labels-idx1-ubyte.gz": ("bb300cfdad3c16e7a12a480ee83cd310",
+                                  "15d484375f8d13e6eb1aabb0c3f46965"),
+}
 FASHION_MNIST_CLASSES = (
     "T-shirt/top",
     "Trouser",
@@ -165,7 +178,8 @@ def _read_bytes(path: Path) -> bytes:
         with gzip.open(path, "rb") as stream:
             return stream.read()
     except (OSError, EOFError, zlib.error) as exc:
-        raise ValueError(f"{path} is not a readable gzip file ({exc}); delete it") from exc
+        raise DataFileError(f"{path} is not a readable gzip file ({exc}); delete it and fetch "
+                            "it again") from exc
 
 
 def _read_idx(path: Path, expected_magic: int) -> np.ndarray:
@@ -174,18 +188,21 @@ def _read_idx(path: Path, expected_magic: int) -> np.ndarray:
     kind = "images" if expected_magic == _IDX_IMAGES_MAGIC else "labels"
     if len(payload) < 4 or struct.unpack(">i", payload[:4])[0] != expected_magic:
         found = struct.unpack(">i", payload[:4])[0] if len(payload) >= 4 else None
-        raise ValueError(
+        raise DataFileError(
             f"{path} is not an IDX {kind} file: magic number {found}, expected {expected_magic}"
+            "; delete it and fetch it again"
         )
     ndim = expected_magic & 0xFF
     header_bytes = 4 + 4 * ndim
     if len(payload) < header_bytes:
-        raise ValueError(f"{path} is truncated: {len(payload)} bytes, header alone needs more")
+        raise DataFileError(f"{path} is truncated: {len(payload)} bytes, header alone needs "
+                            "more; delete it and fetch it again")
     shape = struct.unpack(f">{ndim}I", payload[4:header_bytes])
     expected_bytes = header_bytes + int(np.prod(shape))
     if len(payload) != expected_bytes:
-        raise ValueError(
-            f"{path} has {len(payload)} bytes but its header {shape} says {expected_bytes}"
+        raise DataFileError(
+            f"{path} has {len(payload)} bytes but its header {shape} says {expected_bytes} "
+            "(truncated?); delete it and fetch it again"
         )
     return np.frombuffer(payload, dtype=np.uint8, offset=header_bytes).reshape(shape).copy()
 
@@ -197,9 +214,10 @@ def _read_fashion_split(directory: Path, split: str) -> tuple[torch.Tensor, torc
     images = _read_idx(images_path, _IDX_IMAGES_MAGIC)
     labels = _read_idx(labels_path, _IDX_LABELS_MAGIC).astype(np.int64)
     if len(images) != len(labels):
-        raise ValueError(f"{images_path} has {len(images)} images, {labels_path} {len(labels)}")
+        raise DataFileError(f"{images_path} has {len(images)} images, {labels_path} "
+                            f"{len(labels)}: files of two different copies?")
     if labels.size and labels.max() >= len(FASHION_MNIST_CLASSES):
-        raise ValueError(f"{labels_path} has label {labels.max()}, beyond the 10 classes")
+        raise DataFileError(f"{labels_path} has label {labels.max()}, beyond the 10 classes")
     return torch.from_numpy(images[:, None]), torch.from_numpy(labels)
 
 
@@ -323,7 +341,8 @@ def _read_cifar_members(layout: _CifarLayout, location: Path) -> dict[str, dict]
                 break
     missing = sorted(set(layout.members) - set(members))
     if missing:
-        raise ValueError(f"{location} lacks {', '.join(missing)} under {layout.folder}/")
+        raise DataFileError(f"{location} lacks {', '.join(missing)} under {layout.folder}/; "
+                            "delete it and fetch it again")
     return members
 
 
@@ -339,7 +358,8 @@ def _cifar_arrays(batches: Sequence[dict], labels_key: bytes) -> tuple[np.ndarra
         data = np.asarray(_batch_entry(batch, b"data"), dtype=np.uint8)
         batch_labels = np.asarray(_batch_entry(batch, labels_key), dtype=np.int64)
         if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(batch_labels) != len(data):
-            raise ValueError(f"a CIFAR batch has data {data.shape}, {len(batch_labels)} labels")
+            raise DataFileError(f"a CIFAR batch has data {data.shape}, {len(batch_labels)} "
+                                "labels")
         images.append(data.reshape(-1, 3, 32, 32))
         labels.append(batch_labels)
     return np.concatenate(images), np.concatenate(labels)
@@ -361,11 +381,12 @@ def _read_cifar(layout: _CifarLayout, location: Path) -> ImageDataset:
         KeyError,
         TypeError,
     ) as exc:
-        raise ValueError(f"{location} is not a readable {layout.name} dataset: {exc!r}") from exc
+        raise DataFileError(f"{location} is not a readable {layout.name} dataset: {exc!r}; "
+                            "delete it and fetch it again") from exc
     class_names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names)
     for labels in (train[1], test[1]):
         if labels.size and not 0 <= labels.min() <= labels.max() < len(class_names):
-            raise ValueError(f"{location} has labels outside 0..{len(class_names) - 1}")
+            raise DataFileError(f"{location} has labels outside 0..{len(class_names) - 1}")
     return ImageDataset(
         layout.name,
         torch.from_numpy(np.ascontiguousarray(train[0])),
@@ -424,7 +445,8 @@ def _load_digits() -> ImageDataset:
 def _remotes(name: str) -> tuple[_Remote, ...]:
     """The published files of a file-based dataset."""
     if name == "fashion_mnist":
-        return tuple(_Remote(FASHION_MNIST_URL + f, f) for f in FASHION_MNIST_FILES.values())
+        return tuple(_Remote(FASHION_MNIST_URL + f, f, FASHION_MNIST_MD5[f][0])
+                     for f in FASHION_MNIST_FILES.values())
     return (_CIFAR_LAYOUTS[name].remote,)
 
 
@@ -443,9 +465,19 @@ def _read(name: str, location: Path) -> ImageDataset:
 
 
 def _env_data_dir() -> Path | None:
-    """``$LT_LAB_DATA`` as a path, when set and not empty."""
+    """``$LT_LAB_DATA`` as a path, when set and not empty; a folder that does not exist is an
+    error (never a silent fall-back to the next place looked in)."""
     value = os.environ.get(DATA_ENV_VAR, "").strip()
-    return Path(value).expanduser().resolve() if value else None
+    if not value:
+        return None
+    path = Path(value).expanduser().resolve()
+    if not path.is_dir():
+        what = "is not a folder" if path.exists() else "does not exist"
+        raise DataUnavailableError(
+            f"{DATA_ENV_VAR}={value} {what}. Point it at the folder that holds the datasets, "
+            f"create it (mkdir -p {path}) to download into it, or unset it to use data/ and "
+            "the system's copies")
+    return path
 
 
 def _download_dir(root: str | Path | None) -> Path:
@@ -529,7 +561,9 @@ def download(url: str, destination: Path, md5: str | None = None) -> None:
                     digest.update(chunk)
                     progress.update(len(chunk))
         if md5 is not None and digest.hexdigest() != md5:
-            raise OSError(f"MD5 {digest.hexdigest()} of {url} is not the expected {md5}")
+            raise OSError(f"the download of {url} has MD5 {digest.hexdigest()}, not the "
+                          f"published {md5}: it was deleted (truncated, or an error page from "
+                          "a proxy?); try again")
         os.replace(temporary, destination)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -655,12 +689,49 @@ def _report_one(name: str) -> dict:
         note = f"load_dataset({name!r}) downloads {_remotes(name)[0].url}"
         detail = _unavailable_message(name, _base_dirs(name, None), note)
         return {"dataset": name, "available": False, "source": None, "detail": detail}
-    return {
-        "dataset": name,
-        "available": True,
-        "source": str(location),
-        "detail": f"found at {location} (files not validated)",
-    }
+    try:
+        detail = verify(name, location)
+    except (DataFileError, OSError) as exc:
+        return {"dataset": name, "available": False, "source": str(location),
+                "detail": f"found at {location} but corrupt: {' '.join(str(exc).split())}"}
+    return {"dataset": name, "available": True, "source": str(location), "detail": detail}
+
+
+def _md5(path: Path, payload: bytes | None = None) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    if payload is not None:
+        digest.update(payload)
+        return digest.hexdigest()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(name: str, location: Path) -> str:
+    """Read ``name`` at ``location`` whole and compare it with the published checksums.
+
+    Returns what was checked, in words; raises :class:`DataFileError` (naming the file) when
+    a file cannot be read. Files that read well but differ from the published ones (a
+    modified or synthetic copy) are reported, not refused.
+    """
+    dataset = _read(name, location)
+    size = f"{len(dataset.train_labels)} training and {len(dataset.test_labels)} test images"
+    if name == "fashion_mnist":
+        differ = []
+        for gz_name, (published, content) in FASHION_MNIST_MD5.items():
+            path = _idx_file(location, gz_name)
+            if _md5(path) != published and _md5(path, _read_bytes(path)) != content:
+                differ.append(path.name)
+    else:
+        remote = _CIFAR_LAYOUTS[name].remote
+        differ = [] if location.is_dir() or _md5(location) == remote.md5 else [location.name]
+        if location.is_dir():
+            return f"found at {location}: {size} read (an extracted folder: no checksum)"
+    if differ:
+        return (f"found at {location}: {size} read, but {', '.join(differ)} differ from the "
+                "published files (checksums): a modified or synthetic copy")
+    return f"found at {location}: {size} read, checksums match the published files"
 
 
 def data_report() -> list[dict]:

@@ -5,11 +5,11 @@ Profiles (partial configs, like :data:`lt_lab.config.PROFILES`):
 * ``smoke`` — seconds: RotFMNIST-DIR with n_max=40 (≈ 400 images), MLP, 2 epochs;
 * ``quick`` — the CPU default: n_max=300 (2,444 images at ρ=100), 40 test images per bin
   (1,800), the MLP 784-512-512 of :mod:`lt_lab.models` (one thread: a few seconds a run),
-  20 epochs, batch 128, Adam lr 1e-3 ×0.1 at 2/3 and 8/9 of training;
+  20 epochs, batch 128, Adam lr 1e-3 ×0.1 at 2/3 and 8/9 of training, bf16 autocast;
 * ``paper`` — DIR's AgeDB-DIR / IMDB-WIKI-DIR protocol as far as lt_lab's backbones go:
   L1, Adam lr 1e-3, batch 256, 90 epochs, lr ×0.1 at epochs 60 and 80 (DIR), but a CIFAR
   ResNet-32 on 64×64 faces instead of DIR's ResNet-50 at 224×224 (documented deviation).
-  On RotFMNIST-DIR the paper profile uses n_max=3,000 and 200 test images per bin.
+  On RotFMNIST-DIR the paper profile uses n_max=3,000 and 200 test images per bin. bf16.
 
 ``imbalance_ratio`` is ρ = n_0 / n_{B−1}, the largest over the smallest bin count of the
 exponential envelope of the training label histogram (see :mod:`lt_lab.regression.data`);
@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from lt_lab.config import Config
+from lt_lab.config import BATCH_SIZE, LR_DECAY, SEED, Config, as_config_error, check_schedule
 from lt_lab.constraints import Constraint, Flag, Fractions, Interval, Mapping, Optional, Options
 from lt_lab.errors import ConfigError
 from lt_lab.runtime import DEVICES, PRECISIONS
@@ -60,6 +60,12 @@ def _kernels():
     from lt_lab.regression.lds import KERNELS
 
     return KERNELS
+
+
+def _losses():
+    from lt_lab.regression.losses import available
+
+    return available()
 
 
 POSITIVE_INT = Interval(int, 1, None)
@@ -114,22 +120,25 @@ class RegressionConfig(Config):
     device: str = "auto"
 
     kind: ClassVar[str] = KIND
-    record_fields: ClassVar[tuple[str, ...]] = ("per_bin", "bins")
+    record_fields: ClassVar[tuple[str, ...]] = ("per_bin", "bins", "metrics.mae")
     constraints: ClassVar[dict[str, Constraint]] = {
         "dataset": Options(_datasets),
         "label_profile": Options(_label_profiles),
         "n_max": Optional(POSITIVE_INT),
         "test_per_bin": Optional(POSITIVE_INT),
-        "subset_seed": Interval(int, 0, None),
+        "subset_seed": SEED,
         "image_size": POSITIVE_INT,
         "model": Options(_backbones),
+        "loss": Options(_losses),
         "loss_params": Mapping(),
         "reweight": Options(_reweights),
         "lds": Flag(),
         "lds_kernel": Options(_kernels),
+        "lds_ks": POSITIVE_INT,
         "lds_sigma": Interval(float, 0, None, closed="neither"),
         "fds": Flag(),
         "fds_kernel": Options(_kernels),
+        "fds_ks": POSITIVE_INT,
         "fds_sigma": Interval(float, 0, None, closed="neither"),
         "fds_momentum": Interval(float, 0, 1, closed="left"),
         "fds_start_update": Interval(int, 0, None),
@@ -140,33 +149,40 @@ class RegressionConfig(Config):
         "ranksim_lambda": Interval(float, 0, None, closed="neither"),
         "augment": Flag(),
         "epochs": POSITIVE_INT,
-        "batch_size": Interval(int, 2, None),  # BatchNorm, Balanced MSE's BMC
+        "batch_size": BATCH_SIZE,  # BatchNorm, Balanced MSE's BMC
         "lr": Interval(float, 0, None, closed="neither"),
         "weight_decay": NON_NEGATIVE,
         "lr_milestones": Fractions(),
-        "lr_decay": NON_NEGATIVE,
+        "lr_decay": LR_DECAY,
         "lr_schedule": Options(("step", "cosine", "constant")),
         "warmup_epochs": Interval(int, 0, None),
         "eval_every": POSITIVE_INT,
         "many_threshold": Interval(int, 0, None),
         "few_threshold": Interval(int, 0, None),
-        "seed": Interval(int, 0, None),
+        "seed": SEED,
         "precision": Options(PRECISIONS),
         "device": Options(DEVICES),
     }
 
     def check_relations(self) -> None:
-        from lt_lab.regression.data import SKEWED
+        from lt_lab.regression.data import BINS, SKEWED
         from lt_lab.regression.losses import build
 
         if self.dataset in SKEWED:
             if self.imbalance_ratio is None:
-                raise ConfigError(f"imbalance_ratio must be a number >= 1 for {self.dataset}")
+                raise ConfigError(f"imbalance_ratio must be a number >= 1 for "
+                                  f"dataset={self.dataset!r}")
             Interval(float, 1, None).check("imbalance_ratio", self.imbalance_ratio)
         elif self.imbalance_ratio is not None:
-            raise ConfigError(f"imbalance_ratio={self.imbalance_ratio!r}: {self.dataset} keeps "
-                              "its natural label skew; set imbalance_ratio=None")
-        build(self.loss, None, **self.loss_params)
+            raise ConfigError(f"imbalance_ratio={self.imbalance_ratio!r}: dataset="
+                              f"{self.dataset!r} keeps its natural label skew; set "
+                              "imbalance_ratio=None")
+        check_schedule(self)
+        bins = BINS[self.dataset].num_bins
+        if self.cls_classes > bins:
+            raise ConfigError(f"cls_classes={self.cls_classes} must be <= the {bins} label bins "
+                              f"of dataset={self.dataset!r}")
+        as_config_error("loss_params", build, self.loss, None, **self.loss_params)
         if self.loss == "balanced_mse" and (self.reweight != "none" or self.lds):
             raise ConfigError("loss='balanced_mse' already balances; use reweight='none', "
                               "lds=False")
@@ -200,9 +216,10 @@ DATASET_DEFAULTS = {  # n_max, test_per_bin per profile for the data sets built 
 
 PROFILES: dict[str, dict] = {
     "smoke": dict(model="mlp", epochs=2, batch_size=64, eval_every=1),
-    "quick": dict(model="mlp", epochs=20, batch_size=128, eval_every=2),
+    "quick": dict(model="mlp", epochs=20, batch_size=128, eval_every=2, precision="bf16"),
     "paper": dict(model="resnet32", loss="l1", epochs=90, batch_size=256, lr=1e-3,
-                  lr_milestones=(60 / 90, 80 / 90), augment=True, eval_every=10),
+                  lr_milestones=(60 / 90, 80 / 90), augment=True, eval_every=10,
+                  precision="bf16"),
 }
 
 RegressionConfig.profiles = PROFILES

@@ -222,8 +222,12 @@ def faces_root(name: str, root: str | Path | None = None) -> Path:
     """``root``, else ``$LT_LAB_DATA/<name>``, else ``data/<name>`` of the checkout."""
     if root is not None:
         return Path(root)
-    if os.environ.get("LT_LAB_DATA"):
-        return Path(os.environ["LT_LAB_DATA"]) / name
+    if os.environ.get("LT_LAB_DATA", "").strip():
+        base = Path(os.environ["LT_LAB_DATA"].strip()).expanduser()
+        if not base.is_dir():  # never a silent fall-back to the checkout's data/
+            raise DataUnavailableError(f"LT_LAB_DATA={base} is not an existing folder; point "
+                                       f"it at the folder that holds {name}/, or unset it")
+        return base / name
     return Path(__file__).resolve().parents[2] / "data" / name
 
 

@@ -78,6 +78,13 @@ class FDS(nn.Module):
         self.register_buffer("smoothed_var_last_epoch", torch.ones(num_bins, feature_dim))
         self.updates = 0
 
+    def get_extra_state(self) -> dict:
+        """In ``state_dict`` with the buffers: a checkpointed run resumes its statistics."""
+        return {"updates": self.updates}
+
+    def set_extra_state(self, state: dict) -> None:
+        self.updates = int(state["updates"])
+
     def smooth_over_bins(self, stats: torch.Tensor) -> torch.Tensor:
         """Convolve each feature's per-bin statistic with the kernel along the bin axis."""
         half = self.window.shape[-1] // 2

@@ -30,10 +30,10 @@ from torch import nn
 
 from lt_lab.config import CACHE_VERSION
 from lt_lab.data import augment
-from lt_lab.errors import TrainingDivergedError
+from lt_lab.errors import ConfigError, TrainingDivergedError
 from lt_lab.grid import register_runner
 from lt_lab.inference import infer
-from lt_lab.loop import learning_rate, run_epochs
+from lt_lab.loop import Checkpointer, learning_rate, run_epochs
 from lt_lab.provenance import provenance
 from lt_lab.regression.config import (
     KIND,
@@ -113,6 +113,20 @@ class Training:
     train_bins: torch.Tensor
 
 
+INTEGER_LABELS = ("agedb", "imdb_wiki")  # ages in whole years
+
+
+def prior_centres(data: RegressionData) -> torch.Tensor:
+    """Where GAI's and BNI's training histogram puts each bin. Integer labels (AgeDB-DIR,
+    IMDB-WIKI-DIR ages) sit at the bin's integer label, as the Balanced MSE authors'
+    ``get_bucket_info`` puts bucket k at age k; labels drawn inside a bin (RotFMNIST-DIR,
+    the 1-D task) at its midpoint."""
+    bins = data.bins
+    if data.name in INTEGER_LABELS:
+        return bins.low + bins.width * torch.arange(bins.num_bins, dtype=torch.float64)
+    return bins.centres
+
+
 def build_training(config: RegressionConfig, data: RegressionData, device) -> Training:
     bins = data.bins
     fds = None
@@ -125,7 +139,7 @@ def build_training(config: RegressionConfig, data: RegressionData, device) -> Tr
                                    num_classes=config.cls_classes if config.cls_weight else 0,
                                    train_targets=data.train_targets)
     model = model.to(device).to(memory_format=torch.channels_last)
-    prior = LabelPrior(data.train_targets, bins.centres, bins.counts(data.train_targets))
+    prior = LabelPrior(data.train_targets, prior_centres(data), bins.counts(data.train_targets))
     loss_fn = build(config.loss, prior, **config.loss_params).to(device)
     groups = [{"params": list(model.parameters()), "lr": config.lr}]
     sigma_lr = getattr(loss_fn, "sigma_lr", None)
@@ -218,9 +232,13 @@ class RegressionResult:
 
 @register_runner(KIND)
 def fit_regression(config: RegressionConfig, *, cache: bool = True, save: bool = True,
-                   store: ResultsStore | None = None, progress: bool | None = None
-                   ) -> RegressionResult:
+                   store: ResultsStore | None = None, progress: bool | None = None,
+                   checkpoint_every: int | None = None) -> RegressionResult:
     """Train ``config`` (or, with ``cache``, return its stored record) and store the record.
+
+    As :func:`lt_lab.train.fit`: the store is checked writable before training, and with
+    ``save`` the run checkpoints (``checkpoint_every`` epochs; default once a minute) and a
+    rerun resumes from the checkpoint, FDS statistics included.
 
     MLP runs use one CPU thread: their small layers lose more to thread synchronisation
     than they gain, and one thread makes their numbers independent of the core count.
@@ -229,20 +247,35 @@ def fit_regression(config: RegressionConfig, *, cache: bool = True, save: bool =
     store = store or ResultsStore()
     if cache and (record := store.load(config)) is not None:
         return RegressionResult(record=record, cached=True)
+    if save:
+        store.check_writable()  # a read-only store fails now, not after training
+    checkpoint = (store.checkpoint_path(config.key()), checkpoint_every) if save else None
     with threads(1 if config.model == "mlp" else None):
-        record, run, data = _train(config, progress)
+        record, run, data = _train(config, progress, checkpoint)
     if save:
         store.save(record)
+        store.remove_checkpoint(config.key())
     return RegressionResult(record=record, model=run.model, data=data)
 
 
-def _train(config: RegressionConfig, progress: bool | None):
+def _train(config: RegressionConfig, progress: bool | None, checkpoint=None):
     started = time.perf_counter()
     device = resolve_device(config.device)
     seed_everything(config.seed)
     data = prepare_regression_data(config, device)
+    if config.batch_size > len(data.train_targets):
+        raise ConfigError(f"batch_size={config.batch_size} is larger than the training set of "
+                          f"this config ({len(data.train_targets)} samples); use batch_size <= "
+                          f"{len(data.train_targets)}, or more data (n_max)")
     run = build_training(config, data, device)
     generator = torch.Generator(device=device).manual_seed(config.seed)
+    checkpoints = None
+    if checkpoint is not None:
+        path, every = checkpoint
+        parts = {"model": run.model, "optimizer": run.optimizer, "loss": run.loss_fn,
+                 "cls_loss": run.cls_loss, "generator": generator}
+        checkpoints = Checkpointer(path, config, parts, every=every)
+    start_epoch, curves = checkpoints.resume() if checkpoints else (0, None)
 
     def set_lr(lr):
         for group in run.optimizer.param_groups:
@@ -259,9 +292,11 @@ def _train(config: RegressionConfig, progress: bool | None):
 
     curves, report = run_epochs(
         config, set_lr=set_lr, evaluate=test, progress=progress, desc=describe(config),
-        train_epoch=lambda epoch: train_epoch(run, data, config, epoch, generator))
+        train_epoch=lambda epoch: train_epoch(run, data, config, epoch, generator),
+        start_epoch=start_epoch, curves=curves, checkpoint=checkpoints)
+    before = checkpoints.elapsed_before if checkpoints else 0.0
     record = make_record(config, data, report, curves,
-                         wall_time_s=time.perf_counter() - started, device=device)
+                         wall_time_s=before + time.perf_counter() - started, device=device)
     return record, run, data
 
 

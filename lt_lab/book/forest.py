@@ -1,0 +1,171 @@
+"""Forest plots of the claims: each claim's evidence against what it needed.
+
+One row per claim, on its own axis in the claim's unit (a claim in points beside one in
+cosines shares no scale): the seeds' values (hollow dots; none for a claim on the sd), their
+mean (a filled dot) and its 95 % interval (the bar), coloured by verdict; the threshold
+(dashed), the partly level (dotted), the value of no effect (grey) and, for a claim of no
+effect, the band ± its margin. Sanity checks are drawn apart, under their own heading, and
+descriptive values in purple.
+Duck-typed on :class:`lt_lab.book.claims.Claim` (this module imports no other part of the
+book). Needs the ``book`` extra (matplotlib, seaborn).
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from lt_lab.figures import colours, use_book_style
+
+ROW_HEIGHT = 0.46  # inches a claim
+HEADER_HEIGHT = 0.42  # inches a heading
+LABEL_WIDTH = 2.3  # inches left of each axis: the claim's id
+PLOT_WIDTH = 2.7  # inches of each axis
+VERDICT_WIDTH = 1.4  # inches right of each axis: the verdict and the unit
+LEGEND_HEIGHT = 0.55  # inches at the top
+BOTTOM = 0.3  # inches below the last row: its tick labels
+SANITY_HEADING = "sanity checks (not counted as reproductions)"
+
+# palette index of each verdict (seaborn's colour-blind palette)
+_VERDICT_COLOUR = {"reproduced": 2, "passes": 2, "partly": 1, "partly passes": 1,
+                   "inconclusive": 7, "not reproduced": 3, "fails": 3, "descriptive": 4}
+
+
+def verdict_colour(verdict: str):
+    """The colour of a verdict: green reproduced/passes, orange partly, red not reproduced/
+    fails, grey inconclusive (and not run), purple descriptive."""
+    return colours(10)[_VERDICT_COLOUR.get(verdict, 7)]
+
+
+def default_groups(claims) -> dict:
+    """``{"claims": the chapter's claims and descriptive values, sanity heading: its sanity
+    checks}`` (a group without claims is left out)."""
+    groups = {"claims": [c for c in claims if c.category != "sanity"],
+              SANITY_HEADING: [c for c in claims if c.category == "sanity"]}
+    return {heading: members for heading, members in groups.items() if members}
+
+
+def _rows(groups: dict) -> list:
+    """Headings and claims in drawing order: ``("heading", text)`` or ``("claim", claim)``."""
+    rows = []
+    for heading, members in groups.items():
+        rows.append(("heading", heading))
+        rows += [("claim", claim) for claim in members]
+    return rows
+
+
+def _split(rows: list, columns: int) -> list[list]:
+    """``rows`` cut into ``columns`` runs of about equal height (a heading never ends one)."""
+    size = math.ceil(len(rows) / columns)
+    parts, current, heading = [], [], ""
+    for kind, item in rows:
+        if len(current) >= size and len(parts) < columns - 1 and current[-1][0] != "heading":
+            parts.append(current)
+            current = [] if kind == "heading" else [("heading", f"{heading} (continued)")]
+        heading = item if kind == "heading" else heading
+        current.append((kind, item))
+    return [*parts, current]
+
+
+def _height(rows: list) -> float:
+    return sum(HEADER_HEIGHT if kind == "heading" else ROW_HEIGHT for kind, _ in rows)
+
+
+def forest_plot(claims=None, groups: dict | None = None, columns: int = 1, title: str = ""):
+    """A forest plot of ``claims`` (or of ``groups``: ``{heading: claims}``, in order), in
+    ``columns`` columns; returns the figure."""
+    use_book_style()
+    groups = default_groups(claims or []) if groups is None else groups
+    parts = _split(_rows(groups), columns)
+    column_width = LABEL_WIDTH + PLOT_WIDTH + VERDICT_WIDTH
+    height = max(_height(part) for part in parts) + LEGEND_HEIGHT + BOTTOM + (0.3 if title else 0)
+    width = column_width * len(parts)
+    figure = plt.figure(figsize=(width, height))
+    for index, part in enumerate(parts):
+        top = height - LEGEND_HEIGHT - (0.3 if title else 0.0)
+        for kind, item in part:
+            step = HEADER_HEIGHT if kind == "heading" else ROW_HEIGHT
+            left = index * column_width
+            if kind == "heading":
+                figure.text((left + 0.1) / width, (top - step * 0.65) / height, item,
+                            fontsize=10, fontweight="bold", ha="left", va="center")
+            else:
+                box = [(left + LABEL_WIDTH) / width, (top - step * 0.8) / height,
+                       PLOT_WIDTH / width, step * 0.6 / height]
+                _draw_claim(figure.add_axes(box), item)
+            top -= step
+    _legend(figure, height, title)
+    return figure
+
+
+def _draw_claim(ax, claim) -> None:
+    """One row: seeds, mean and interval in the verdict's colour, against the claim's lines."""
+    colour = verdict_colour(claim.verdict)
+    ax.set_yticks([])
+    ax.set_ylim(-1, 1)
+    ax.tick_params(axis="x", labelsize=7, pad=1, length=2)
+    ax.grid(False)
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.text(-0.04, 0.0, claim.id, transform=ax.get_yaxis_transform(), ha="right", va="center",
+            fontsize=8)
+    verdict = "not run" if claim.measured is None else claim.verdict
+    ax.text(1.04, 0.35, verdict, transform=ax.get_yaxis_transform(), ha="left",
+            va="center", fontsize=8, color=colour, fontweight="bold")
+    ax.text(1.04, -0.55, claim.unit, transform=ax.get_yaxis_transform(), ha="left",
+            va="center", fontsize=7, color="0.4")
+    marks = _reference_lines(ax, claim)
+    if claim.measured is not None:
+        seeds = claim.values if claim.statistic == "mean" else ()  # an sd claim: no seeds
+        ax.plot(seeds, [0.0] * len(seeds), "o", markersize=3.5, markerfacecolor="none",
+                markeredgecolor="0.45", markeredgewidth=0.8)
+        if claim.low is not None:
+            ax.plot([claim.low, claim.high], [0.0, 0.0], color=colour, linewidth=2.4,
+                    solid_capstyle="butt")
+        ax.plot([claim.measured], [0.0], "o", color=colour, markersize=6)
+        marks += [claim.measured, *seeds]
+        marks += [] if claim.low is None else [claim.low, claim.high]
+    _limits(ax, marks)
+
+
+def _reference_lines(ax, claim) -> list[float]:
+    """The claim's null, threshold, partly level or ± margin band; the positions drawn."""
+    ax.axvline(claim.null, color="0.55", linewidth=0.9)
+    if claim.margin is not None:
+        low, high = claim.null - claim.margin, claim.null + claim.margin
+        ax.axvspan(low, high, color=colours(10)[2], alpha=0.15, linewidth=0)
+        return [claim.null, low, high]
+    ax.axvline(claim.threshold, color="0.15", linestyle="--", linewidth=1.0)
+    marks = [claim.null, claim.threshold]
+    if claim.partly_threshold is not None and claim.partly_threshold != claim.threshold:
+        ax.axvline(claim.partly_threshold, color="0.35", linestyle=":", linewidth=1.1)
+        marks.append(claim.partly_threshold)
+    return marks
+
+
+def _limits(ax, marks: list[float]) -> None:
+    """x limits around every mark, with a margin of 8 % (one unit when all coincide)."""
+    low, high = min(marks), max(marks)
+    pad = 0.08 * (high - low) if high > low else max(abs(high), 1.0) * 0.5
+    ax.set_xlim(low - pad, high + pad)
+
+
+def _legend(figure, height: float, title: str) -> None:
+    handles = [
+        Line2D([], [], marker="o", linestyle="-", color="0.2", linewidth=2.4, markersize=6,
+               label="mean, 95 % interval"),
+        Line2D([], [], marker="o", linestyle="none", markerfacecolor="none",
+               markeredgecolor="0.45", markersize=4, label="seeds"),
+        Line2D([], [], color="0.15", linestyle="--", label="threshold"),
+        Line2D([], [], color="0.35", linestyle=":", label="partly level"),
+        Line2D([], [], color="0.55", label="no effect"),
+        Patch(color=colours(10)[2], alpha=0.15, label="± margin (no-effect claim)"),
+    ]
+    top = 1 - (0.3 / height if title else 0.0)
+    figure.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, top), ncol=6,
+                  fontsize=7, frameon=False, handlelength=1.6, columnspacing=1.0)
+    if title:
+        figure.suptitle(title, y=1 - 0.05 / height, fontsize=10, va="top")
