@@ -316,10 +316,12 @@ def fit(
     scaler = grad_scaler(device, precision)
     backbone = training_backbone(model, config)
     sampler = build_sampler(config.sampler, data.train_labels, data.num_classes, config.epochs)
-    if config.batch_size > len(sampler):
-        raise ConfigError(f"batch_size={config.batch_size} is larger than an epoch of this "
-                          f"config ({len(sampler)} training images); use batch_size <= "
-                          f"{len(sampler)}, or more data (n_max, imbalance_ratio)")
+    # A sampler may draw fewer images an epoch than the set holds (undersampling: C x n_min,
+    # one batch an epoch by design); a batch larger than the whole training set is a mistake.
+    if config.batch_size > len(data.train_labels):
+        raise ConfigError(f"batch_size={config.batch_size} is larger than the training set of "
+                          f"this config ({len(data.train_labels)} images); use batch_size <= "
+                          f"{len(data.train_labels)}, or more data (n_max, imbalance_ratio)")
     generator = torch.Generator(device=device).manual_seed(config.seed)
     state = TrainState(config, 0, model, data)
     observers = [*hooks.build_analyses(config), *callbacks]

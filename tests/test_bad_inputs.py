@@ -410,3 +410,16 @@ def test_a_stored_record_without_per_class_accuracy_still_prints(capsys, tmp_pat
     assert code == 0 and "Traceback" not in output
     assert "stored record" in output and "per class: n/a" in output
     assert "acc" in output and "50.00 %" in output
+
+
+@pytest.mark.usefixtures("synthetic_fashion_mnist")
+def test_undersampling_with_a_batch_larger_than_its_epoch_trains_one_batch_an_epoch(store):
+    # 10 classes, n_min = 3 at rho=10: an undersampled epoch is 30 images, the set 136.
+    from lt_lab.config import make_config
+    from lt_lab.train import fit
+
+    config = make_config("smoke", model="mlp", n_max=30, imbalance_ratio=10,
+                         test_per_class=10, batch_size=64, sampler="undersample",
+                         epochs=1, device="cpu")
+    record = fit(config, store=store).record
+    assert len(record["curves"]["train_loss"]) == 1
