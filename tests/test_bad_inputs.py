@@ -145,7 +145,7 @@ def test_a_batch_larger_than_the_training_set_names_both_numbers(capsys, tmp_pat
     output = refused(capsys, [*RUN, "--model", "mlp", "--n-max", "20", "--imbalance-ratio",
                               "10", "--set", "test_per_class=5", "--set", "batch_size=500",
                               "--results-dir", str(tmp_path)], "batch_size=500")
-    assert "training images" in output
+    assert "training set of this config (78 images)" in output
     assert not list(tmp_path.glob("*.json"))
 
 
