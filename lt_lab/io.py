@@ -44,6 +44,7 @@ def write_atomic(path: str | Path, write) -> Path:
             write(file)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())  # as a plain open would: group-readable
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

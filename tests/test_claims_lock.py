@@ -56,18 +56,21 @@ def frozen_verdicts(notebook) -> list[str]:
     return "".join(output.get("text", "") for output in outputs).splitlines()
 
 
-LINE = re.compile(r"^(?P<id>\S+)\s+(?P<category>claim|sanity|descriptive)\s+"
-                  r"(?P<verdict>.+?)\s{2,}(?P<mean>-?[\d.]+)[\s\[]")
+LINE = re.compile(r"^(?P<id>\S+) +(?P<category>claim|sanity|descriptive) +(?P<verdict>"
+                  r"reproduced|partly passes|partly|inconclusive|not reproduced|passes|fails|"
+                  r"descriptive|not run) +(?P<mean>-?[\d.]+|—)[ \[]")
 
 
 @pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda path: path.stem)
 def test_no_frozen_verdict_is_partly_with_a_wrong_sign_mean(notebook, declared):
-    for line in frozen_verdicts(notebook):
+    lines = frozen_verdicts(notebook)
+    assert lines and all(LINE.match(line) for line in lines), lines  # every line read
+    for line in lines:
         found = LINE.match(line)
-        if not found or found["verdict"] not in ("partly", "partly passes"):
-            continue
         _, claim = declared[found["id"]]
-        assert claim.signed(float(found["mean"])) > 0, line
+        assert found["category"] == claim.category, line
+        if found["verdict"] in ("partly", "partly passes"):
+            assert claim.signed(float(found["mean"])) > 0, line
 
 
 # --- changing a claim -------------------------------------------------------------------------

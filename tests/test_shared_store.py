@@ -210,3 +210,17 @@ def test_a_corrupt_record_is_still_reported_as_such(shared_dir):
         assert ResultsStore(shared_dir).read(path) is None
     (report,) = [str(w.message) for w in caught]
     assert "not readable by this user" not in report and "Unterminated string" in report
+
+
+def test_binary_atomic_writes_respect_the_umask_too(tmp_path):
+    import os
+    import stat
+
+    from lt_lab.io import write_atomic
+
+    old = os.umask(0o022)
+    try:
+        path = write_atomic(tmp_path / "checkpoint.pt", lambda f: f.write(b"state"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644 and path.read_bytes() == b"state"

@@ -25,7 +25,7 @@ HEADER_HEIGHT = 0.42  # inches a heading
 LABEL_WIDTH = 2.3  # inches left of each axis: the claim's id
 PLOT_WIDTH = 2.7  # inches of each axis
 VERDICT_WIDTH = 1.4  # inches right of each axis: the verdict and the unit
-LEGEND_HEIGHT = 0.55  # inches at the top
+LEGEND_HEIGHT = 0.55  # inches at the top (one row of legend entries; two in one column)
 BOTTOM = 0.3  # inches below the last row: its tick labels
 SANITY_HEADING = "sanity checks (not counted as reproductions)"
 
@@ -81,11 +81,12 @@ def forest_plot(claims=None, groups: dict | None = None, columns: int = 1, title
     groups = default_groups(claims or []) if groups is None else groups
     parts = _split(_rows(groups), columns)
     column_width = LABEL_WIDTH + PLOT_WIDTH + VERDICT_WIDTH
-    height = max(_height(part) for part in parts) + LEGEND_HEIGHT + BOTTOM + (0.3 if title else 0)
+    legend_height = LEGEND_HEIGHT * (1.5 if len(parts) == 1 else 1)
+    height = max(_height(part) for part in parts) + legend_height + BOTTOM + (0.3 if title else 0)
     width = column_width * len(parts)
     figure = plt.figure(figsize=(width, height))
     for index, part in enumerate(parts):
-        top = height - LEGEND_HEIGHT - (0.3 if title else 0.0)
+        top = height - legend_height - (0.3 if title else 0.0)
         for kind, item in part:
             step = HEADER_HEIGHT if kind == "heading" else ROW_HEIGHT
             left = index * column_width
@@ -97,7 +98,7 @@ def forest_plot(claims=None, groups: dict | None = None, columns: int = 1, title
                        PLOT_WIDTH / width, step * 0.6 / height]
                 _draw_claim(figure.add_axes(box), item)
             top -= step
-    _legend(figure, height, title)
+    _legend(figure, height, title, columns=3 if len(parts) == 1 else 6)
     return figure
 
 
@@ -153,7 +154,7 @@ def _limits(ax, marks: list[float]) -> None:
     ax.set_xlim(low - pad, high + pad)
 
 
-def _legend(figure, height: float, title: str) -> None:
+def _legend(figure, height: float, title: str, columns: int) -> None:
     handles = [
         Line2D([], [], marker="o", linestyle="-", color="0.2", linewidth=2.4, markersize=6,
                label="mean, 95 % interval"),
@@ -165,7 +166,7 @@ def _legend(figure, height: float, title: str) -> None:
         Patch(color=colours(10)[2], alpha=0.15, label="± margin (no-effect claim)"),
     ]
     top = 1 - (0.3 / height if title else 0.0)
-    figure.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, top), ncol=6,
+    figure.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, top), ncol=columns,
                   fontsize=7, frameon=False, handlelength=1.6, columnspacing=1.0)
     if title:
         figure.suptitle(title, y=1 - 0.05 / height, fontsize=10, va="top")
