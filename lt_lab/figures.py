@@ -37,6 +37,12 @@ def axes_for(ax, size=(FIGURE_WIDTH, 4.0)):
     return ax
 
 
+def seed_spread(frame) -> str | None:
+    """seaborn's ``errorbar``: one standard deviation over seeds when a tidy frame (with a
+    ``seed`` column) holds more than one seed; none for a single seed."""
+    return "sd" if frame["seed"].nunique() > 1 else None
+
+
 def panels(count: int, height: float = 4.2, width: float | None = None):
     """A row of ``count`` axes for side-by-side figures (``width`` defaults to 6 inches each)."""
     width = 6.0 * count if width is None else width

@@ -64,18 +64,10 @@ def summary_table(records: list[dict], by: str, metrics: dict[str, str]):
 
     ``metrics`` maps a record metric name to a column title (put the unit in the title).
     """
-    import pandas as pd
-
     groups: dict = {}
     for record in records:
         groups.setdefault(record["config"][by], []).append(record)
-    rows = []
-    for value, group in groups.items():
-        row = {by: value, "runs": len(group)}
-        for name, title in metrics.items():
-            row[title] = format_mean_sd([r["metrics"][name] for r in group])
-        rows.append(row)
-    return pd.DataFrame(rows).set_index(by)
+    return method_table(groups, metrics, index=by)
 
 
 def method_table(records_by_method: dict[str, list[dict]], metrics: dict[str, str],

@@ -12,22 +12,7 @@ import pandas as pd
 import seaborn as sns
 
 from lt_lab.decoupling.readers import relative_weight_norms, selection
-from lt_lab.figures import FIGURE_WIDTH, PALETTE, use_book_style
-
-
-def _axes(ax, size=(FIGURE_WIDTH, 4.0)):
-    """``ax``, or the axes of a new figure in the book's style."""
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        use_book_style()
-        _, ax = plt.subplots(figsize=size, layout="constrained")
-    return ax
-
-
-def _spread(frame: pd.DataFrame) -> str | None:
-    """Error bars of one standard deviation when there is more than one seed."""
-    return "sd" if frame["seed"].nunique() > 1 else None
+from lt_lab.figures import PALETTE, axes_for, seed_spread
 
 
 def weight_norm_frame(records: list[dict], fixes: dict[str, str]) -> pd.DataFrame:
@@ -42,10 +27,10 @@ def weight_norm_frame(records: list[dict], fixes: dict[str, str]) -> pd.DataFram
 def plot_weight_norms(records: list[dict], fixes: dict[str, str], ax=None):
     """Each class's weight norm over the classifier's mean norm, one line per fix (``fixes``
     maps a fix to its label), mean ± sd over the records (seeds) of one first stage."""
-    ax = _axes(ax)
+    ax = axes_for(ax)
     frame = weight_norm_frame(records, fixes)
     sns.lineplot(data=frame, x="class rank", y="relative norm", hue="classifier",
-                 errorbar=_spread(frame), err_style="bars", err_kws={"capsize": 3},
+                 errorbar=seed_spread(frame), err_style="bars", err_kws={"capsize": 3},
                  marker="o", palette=PALETTE, ax=ax)
     ax.axhline(1, color="grey", linewidth=0.8)
     ax.set(xlabel="class rank (0 = most frequent)", ylabel="‖w_i‖ / mean_j ‖w_j‖")
@@ -55,7 +40,7 @@ def plot_weight_norms(records: list[dict], fixes: dict[str, str], ax=None):
 
 def plot_class_sizes(class_counts, ax=None):
     """Training images per class as bars, head first, on a log scale."""
-    ax = _axes(ax)
+    ax = axes_for(ax)
     frame = pd.DataFrame({"class rank": np.arange(len(class_counts)), "images": class_counts})
     sns.barplot(data=frame, x="class rank", y="images", color="grey", ax=ax)
     ax.set(yscale="log", xlabel="class rank", ylabel="training images (log scale)")
@@ -77,10 +62,10 @@ def selection_frame(records: list[dict], fix: str = "tau_norm") -> pd.DataFrame:
 def plot_selection(records: list[dict], fix: str = "tau_norm", ax=None):
     """Balanced accuracy against ``fix``'s hyperparameter on validation and on test (mean ±
     sd over seeds); a dotted line at the value chosen for each seed."""
-    ax = _axes(ax, size=(7, 4.2))
+    ax = axes_for(ax, size=(7, 4.2))
     frame = selection_frame(records, fix)
     sns.lineplot(data=frame, x="value", y="balanced accuracy", hue="split",
-                 errorbar=_spread(frame), err_style="bars", err_kws={"capsize": 2},
+                 errorbar=seed_spread(frame), err_style="bars", err_kws={"capsize": 2},
                  marker="o", markersize=4, palette=PALETTE, ax=ax)
     for record in records:
         ax.axvline(selection(record, fix)["chosen"], color=sns.color_palette(PALETTE)[0],

@@ -14,21 +14,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from lt_lab.figures import FIGURE_WIDTH, PALETTE, use_book_style
+from lt_lab.figures import PALETTE, axes_for, seed_spread, use_book_style
 from lt_lab.regression.readers import curve, label_bins, per_bin, per_bin_errors
-
-
-def _axes(ax, size=(FIGURE_WIDTH, 4.0)):
-    """``ax``, or the axes of a new figure in the book's style."""
-    if ax is None:
-        use_book_style()
-        _, ax = plt.subplots(figsize=size, layout="constrained")
-    return ax
-
-
-def _spread(frame: pd.DataFrame) -> str | None:
-    """Error bars of one standard deviation when there is more than one seed."""
-    return "sd" if frame["seed"].nunique() > 1 else None
 
 
 def plot_examples(data, unit: str, figure=None, count: int = 8):
@@ -53,7 +40,7 @@ def plot_examples(data, unit: str, figure=None, count: int = 8):
 
 def plot_bin_counts(data, unit: str, ratio: float | None = None, ax=None):
     """Training images per label bin (bars) and test images per bin (steps), log scale."""
-    ax = _axes(ax, size=(12, 3.2))
+    ax = axes_for(ax, size=(12, 3.2))
     bins = data.bins
     centres = bins.centres.numpy()
     label = "training images per bin" + ("" if ratio is None else f" (ρ={ratio:g})")
@@ -90,7 +77,7 @@ def error_frame(records: list[dict], field: str = "test_mae") -> pd.DataFrame:
 def plot_error_vs_density(records: list[dict], unit: str, ax=None):
     """Training images per bin (bars), their LDS-smoothed density (line) and, on a second
     axis, the per-bin test MAE of ``records`` (mean ± sd over seeds)."""
-    ax = _axes(ax, size=(10, 4.6))
+    ax = axes_for(ax, size=(10, 4.6))
     colours = sns.color_palette(PALETTE)
     bins = label_bins(records[0])
     centres = bins.centres.numpy()
@@ -101,7 +88,7 @@ def plot_error_vs_density(records: list[dict], unit: str, ax=None):
     ax.set(xlabel=f"label ({unit})", ylabel="training images per bin")
     twin = ax.twinx()
     frame = error_frame(records)
-    sns.lineplot(data=frame, x="label", y="error", errorbar=_spread(frame), err_style="bars",
+    sns.lineplot(data=frame, x="label", y="error", errorbar=seed_spread(frame), err_style="bars",
                  err_kws={"capsize": 2}, color=colours[3], marker="o", markersize=4,
                  label="test MAE per bin (mean ± sd over seeds)", legend=False, ax=twin)
     twin.set_ylabel(f"test MAE ({unit})")
@@ -127,7 +114,7 @@ def plot_mse_curves(runs: dict[str, list[dict]], unit: str):
     frame = curve_frame(runs)
     for index, (ax, name) in enumerate(zip(axes, ("train_mse", "test_mse"), strict=True)):
         part = frame[frame["curve"] == name]
-        sns.lineplot(data=part, x="epoch", y="value", hue="method", errorbar=_spread(part),
+        sns.lineplot(data=part, x="epoch", y="value", hue="method", errorbar=seed_spread(part),
                      marker="o", palette=PALETTE, legend=index == 0, ax=ax)
         ax.set(xlabel="epoch", ylabel=f"MSE ({unit}²)")
     axes[0].set(yscale="log", title="MSE on the skewed training set")
