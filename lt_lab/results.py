@@ -21,6 +21,7 @@ when lt_lab runs from a checkout; else ``~/.cache/lt_lab/results``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import warnings
@@ -29,6 +30,7 @@ from pathlib import Path
 from lt_lab.config import CACHE_VERSION, KINDS, Config
 from lt_lab.errors import ConfigError
 from lt_lab.io import write_json_atomic
+from lt_lab.provenance import provenance
 
 RESULTS_ENV = "LT_LAB_RESULTS"
 CHECKPOINTS = ".checkpoints"  # the folder of interrupted runs' checkpoints, in the store
@@ -75,6 +77,36 @@ def _has(record: dict, path: str) -> bool:
             return False
         value = value[part]
     return True
+
+
+def round_floats(value, digits: int = 6):
+    """Floats rounded to ``digits`` decimals, NaN as None, through lists and dicts."""
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, digits)
+    if isinstance(value, list):
+        return [round_floats(v, digits) for v in value]
+    if isinstance(value, dict):
+        return {k: round_floats(v, digits) for k, v in value.items()}
+    return value
+
+
+def run_record(config: Config, fields: dict, *, wall_time_s: float, device,
+               precision: str) -> dict:
+    """A trained run's JSON-ready record: what every record has (kind, key, cache version,
+    seed, wall time, resolved precision, provenance) around the kind's own ``fields``.
+    Numbers are rounded to 6 decimals (NaN, e.g. an empty group, becomes null); the config
+    is stored exactly as keyed (rounding 2/3 would make it another config)."""
+    record = round_floats({
+        "kind": config.kind,
+        "key": config.key(),
+        "cache_version": CACHE_VERSION,
+        "seed": config.seed,
+        **fields,
+        "wall_time_s": round(wall_time_s, 2),
+        "precision": precision,  # resolved; the config holds the requested one
+        **provenance(device),
+    })
+    return {**record, "config": config.to_dict()}
 
 
 class ResultsStore:

@@ -19,7 +19,6 @@ adjustment, collapse snapshots, classifier fixes...) from :mod:`lt_lab.hooks`.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -27,7 +26,7 @@ import torch
 from torch import nn
 
 from lt_lab import hooks, losses
-from lt_lab.config import CACHE_VERSION, RunConfig
+from lt_lab.config import RunConfig
 from lt_lab.data import (
     augment,
     build_sampler,
@@ -43,8 +42,7 @@ from lt_lab.inference import infer
 from lt_lab.loop import Checkpointer, learning_rate, run_epochs
 from lt_lab.metrics import classification_report
 from lt_lab.models import build_model
-from lt_lab.provenance import provenance
-from lt_lab.results import ResultsStore
+from lt_lab.results import ResultsStore, run_record
 from lt_lab.runtime import (
     autocast,
     grad_scaler,
@@ -371,27 +369,11 @@ def describe(config: RunConfig) -> str:
     return f"{config.dataset} ρ={config.imbalance_ratio:g} {config.loss} seed={config.seed}"
 
 
-def round_floats(value, digits: int = 6):
-    """Floats rounded to ``digits`` decimals, NaN as None, through lists and dicts."""
-    if isinstance(value, float):
-        return None if math.isnan(value) else round(value, digits)
-    if isinstance(value, list):
-        return [round_floats(v, digits) for v in value]
-    if isinstance(value, dict):
-        return {k: round_floats(v, digits) for k, v in value.items()}
-    return value
-
-
 def make_record(config, data, report, curves, extras, *, wall_time_s, device,
                 precision) -> dict:
-    """The JSON-ready run record: numbers rounded to 6 decimals (NaN, e.g. an empty shot
-    group, becomes null), the config exact."""
+    """The JSON-ready run record (:func:`lt_lab.results.run_record`)."""
     best = max(range(len(curves["test_acc"])), key=lambda i: (curves["test_acc"][i], -i))
-    record = round_floats({
-        "kind": config.kind,
-        "key": config.key(),
-        "cache_version": CACHE_VERSION,
-        "seed": config.seed,
+    return run_record(config, {
         "class_counts": data.class_counts,
         "class_names": data.class_names,
         "metrics": {name: report[name] for name in METRIC_NAMES},
@@ -401,9 +383,4 @@ def make_record(config, data, report, curves, extras, *, wall_time_s, device,
         "best_on_test": {"epoch": curves["eval_epoch"][best], "acc": curves["test_acc"][best],
                          "note": "model selection on the test set; reported for comparison only"},
         "extras": extras,
-        "wall_time_s": round(wall_time_s, 2),
-        "precision": precision,  # resolved; the config holds the requested one
-        **provenance(device),
-    })
-    # The config exactly as keyed (rounding 2/3 would make it another config).
-    return {**record, "config": config.to_dict()}
+    }, wall_time_s=wall_time_s, device=device, precision=precision)

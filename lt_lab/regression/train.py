@@ -28,13 +28,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from lt_lab.config import CACHE_VERSION
 from lt_lab.data import augment
 from lt_lab.errors import ConfigError, TrainingDivergedError
 from lt_lab.grid import register_runner
 from lt_lab.inference import infer
 from lt_lab.loop import Checkpointer, learning_rate, run_epochs
-from lt_lab.provenance import provenance
 from lt_lab.regression.config import (
     KIND,
     PROFILES,
@@ -52,7 +50,7 @@ from lt_lab.regression.losses import (
 )
 from lt_lab.regression.metrics import METRIC_NAMES, mse, regression_report
 from lt_lab.regression.model import RegressionNet, build_regression_model
-from lt_lab.results import ResultsStore
+from lt_lab.results import ResultsStore, run_record
 from lt_lab.runtime import (
     autocast,
     resolve_device,
@@ -60,7 +58,6 @@ from lt_lab.runtime import (
     seed_everything,
     threads,
 )
-from lt_lab.train import round_floats
 
 __all__ = ["PROFILES", "RegressionConfig", "RegressionResult", "fit_regression",
            "make_regression_config", "prepare_regression_data", "regression_config_from_dict"]
@@ -306,13 +303,9 @@ def describe(config: RegressionConfig) -> str:
 
 
 def make_record(config, data, report, curves, *, wall_time_s, device) -> dict:
-    """The JSON-ready record; NaN (an empty region or bin) becomes null."""
+    """The JSON-ready record (:func:`lt_lab.results.run_record`)."""
     counts = data.train_bin_counts
-    record = round_floats({
-        "kind": KIND,
-        "key": config.key(),
-        "cache_version": CACHE_VERSION,
-        "seed": config.seed,
+    return run_record(config, {
         "metrics": {name: report[name] for name in METRIC_NAMES},
         "train_metrics": {"mse": report["train_mse"], "mae": report["train_mae"]},
         "bins": {"low": data.bins.low, "high": data.bins.high, "num_bins": data.bins.num_bins},
@@ -326,8 +319,5 @@ def make_record(config, data, report, curves, *, wall_time_s, device) -> dict:
         },
         "data": {"train_size": len(data.train_targets), "test_size": len(data.test_targets)},
         "curves": curves,
-        "wall_time_s": round(wall_time_s, 2),
-        "precision": resolve_precision(config.precision, device),
-        **provenance(device),
-    })
-    return {**record, "config": config.to_dict()}  # the config exactly as keyed
+    }, wall_time_s=wall_time_s, device=device,
+        precision=resolve_precision(config.precision, device))
