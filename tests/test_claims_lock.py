@@ -37,7 +37,7 @@ def test_the_lock_hashes_what_it_says(declared):
     entries = lock.load_lock()["claims"]
     for claim_id, entry in entries.items():
         assert entry["hash"] == lock.fields_hash(entry["fields"]), claim_id
-        assert set(entry["fields"]) == set(lock.HASHED_FIELDS), claim_id
+        assert set(entry["fields"]) - {"escalated"} == set(lock.HASHED_FIELDS), claim_id
         for amendment in entry["amendments"]:
             assert amendment["reason"] and amendment["date"] and amendment["changes"]
     assert sum(entry["declared_with_results"] for entry in entries.values()) == 44
@@ -214,3 +214,21 @@ def test_amendments_can_give_each_claim_its_own_reason():
     reasons = {claim_id: entry["amendments"][0]["reason"]
                for claim_id, entry in book_lock["claims"].items()}
     assert reasons == {"gap": "issue 15: categories", "tail": "a claim of no effect"}
+
+
+def test_escalating_a_claim_is_an_amendment_and_widens_only_its_quick_seeds():
+    from dataclasses import replace
+
+    from lt_lab.book.claims import Claim, verdict_seeds
+
+    claim = Claim(id="x", paper="p", statement="s", reported="r", measure="m", threshold=1.0)
+    declared = {"x": ("ch", claim)}
+    the_lock = {"claims": {}}
+    lock.update_lock(declared, the_lock, today="2026-11-30")
+    escalated = replace(claim, escalated=True)
+    assert lock.check_lock({"x": ("ch", escalated)}, the_lock)  # needs an amendment
+    lock.update_lock({"x": ("ch", escalated)}, the_lock, amend="inconclusive at 3 seeds")
+    assert the_lock["claims"]["x"]["amendments"][0]["changes"] == {"escalated": [None, True]}
+    assert verdict_seeds(claim, [0, 1, 2], "quick") == [0, 1, 2]
+    assert verdict_seeds(escalated, [0, 1, 2], "quick") == list(range(10))
+    assert verdict_seeds(escalated, [0, 1, 2], "long") == [0, 1, 2]

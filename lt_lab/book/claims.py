@@ -54,6 +54,11 @@ DIRECTIONS = (">", "<")
 STATISTICS = ("mean", "sd")
 CONFIDENCE = 0.95  # of every interval in the book
 CLAIMS_ENV = "LT_LAB_CLAIMS_DIR"  # set by `lt-lab book execute`: where chapters publish
+# The rule's one escalation: a `quick` claim inconclusive at three seeds is declared
+# ``escalated=True`` (an amendment in the lock, committed before its runs) and rerun once at
+# seeds 0-9; that verdict is final. Other profiles never escalate.
+ESCALATION_SEEDS = tuple(range(10))
+ESCALATION_PROFILES = ("quick",)
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,7 @@ class Claim:
     category: str = "claim"  # "claim", "sanity" or "descriptive"
     margin: float | None = None  # a claim of no effect: within null ± margin
     null: float = 0.0  # the measure's value of no effect (0 for a difference)
+    escalated: bool = False  # inconclusive at three quick seeds: rerun once at ESCALATION_SEEDS
     measured: float | None = None
     spread: float | None = None  # standard deviation over seeds
     low: float | None = None  # the 95 % interval of ``measured``
@@ -154,6 +160,14 @@ class Claim:
         if threshold is None:
             return False
         return value > threshold if self.direction == ">" else value < threshold
+
+
+def verdict_seeds(claim: Claim, seeds, profile: str) -> list[int]:
+    """The seeds ``claim``'s verdict rests on: the chapter's ``seeds``, or seeds 0–9 for an
+    escalated claim at the ``quick`` profile (:data:`ESCALATION_SEEDS`; never more)."""
+    if claim.escalated and profile in ESCALATION_PROFILES:
+        return sorted(set(seeds) | set(ESCALATION_SEEDS))
+    return list(seeds)
 
 
 def declare(*claims: Claim) -> dict[str, Claim]:

@@ -2,7 +2,7 @@
 
 ``book/claims.lock.json`` holds, per claim id, the fields that decide its verdict
 (:data:`HASHED_FIELDS`: statement, measure, unit, direction, thresholds, margin, null,
-category — not the paper's reported text, so rewording a source note does not trip it), their
+category, and ``escalated`` once a claim is escalated to seeds 0–9 — not the paper's reported text, so rewording a source note does not trip it), their
 hash, and every amendment since it was first locked: what changed, why and when. The test
 suite fails when a chapter's declared claim differs from its lock without a recorded
 amendment; ``lt-lab book lock`` adds new claims and refuses changed ones unless given
@@ -135,8 +135,12 @@ def all_declared(notebooks=None) -> dict[str, tuple[str, object]]:
 
 
 def locked_fields(claim) -> dict:
-    """The fields of ``claim`` the lock hashes."""
-    return {name: getattr(claim, name) for name in HASHED_FIELDS}
+    """The fields of ``claim`` the lock hashes; ``escalated`` only once set, so that escalating
+    a claim (seeds 0–9 after an inconclusive three) is an amendment and older hashes stay."""
+    fields = {name: getattr(claim, name) for name in HASHED_FIELDS}
+    if getattr(claim, "escalated", False):
+        fields["escalated"] = True
+    return fields
 
 
 def fields_hash(fields: dict) -> str:
