@@ -55,7 +55,7 @@ def test_bad_input_names_the_parameter(overrides, named):
 
 
 def test_unknown_profile_lists_the_allowed_ones():
-    with pytest.raises(ConfigError, match="'smoke', 'quick', 'paper'"):
+    with pytest.raises(ConfigError, match="'smoke', 'quick', 'long', 'paper'"):
         make_config("fast")
 
 
