@@ -114,6 +114,12 @@ class Config:
     def check_relations(self) -> None:
         """Rules between fields (a subclass's); the single-field ones are ``constraints``."""
 
+    def versions(self) -> dict:
+        """Versions of the components this config uses that have changed since version 1
+        (e.g. ``{"sampler_version": 2}``): part of the key, so a change to one component
+        retrains only the runs that use it, where CACHE_VERSION would retrain them all."""
+        return {}
+
     # -- the record's view ---------------------------------------------------------------
 
     def to_dict(self) -> dict:
@@ -125,7 +131,7 @@ class Config:
         defaults = json.loads(json.dumps(defaults))
         material = {name: value for name, value in self.to_dict().items()
                     if name not in self.key_excluded and value != defaults[name]}
-        material.update(kind=self.kind, cache_version=CACHE_VERSION)
+        material.update(kind=self.kind, cache_version=CACHE_VERSION, **self.versions())
         canonical = json.dumps(material, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -410,6 +416,12 @@ class RunConfig(Config):
         as_config_error("loss_params", build, self.loss, None, **self.loss_params)
         check_drw(self)
         as_config_error("analyses", hooks.check_analyses, self)
+
+    def versions(self) -> dict:
+        from lt_lab.data.samplers import SAMPLER_VERSIONS
+
+        version = SAMPLER_VERSIONS.get(self.sampler, 1)
+        return {"sampler_version": version} if version != 1 else {}
 
     @property
     def recipe(self) -> DatasetRecipe:

@@ -135,3 +135,13 @@ def test_every_kind_has_a_frozen_default_snapshot():
     import lt_lab  # noqa: F401  (registers the families' kinds)
 
     assert set(KINDS) == set(FROZEN_DEFAULTS)
+
+
+def test_a_changed_sampler_retrains_only_the_runs_that_use_it():
+    from lt_lab.data.samplers import SAMPLER_VERSIONS
+
+    assert SAMPLER_VERSIONS["oversample"] == 2
+    assert make_config("quick", sampler="oversample").versions() == {"sampler_version": 2}
+    assert make_config("quick", sampler="class_balanced").versions() == {}
+    # A run with an unchanged sampler keeps the key it had before versions existed.
+    assert make_config("quick", loss="focal", seed=1).key() == "4aa1c3e9dc40f137"

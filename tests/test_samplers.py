@@ -164,17 +164,17 @@ SMALL_LABELS = _labels(SMALL, seed=3)
 
 def test_oversample_repeats_every_class_to_n_max():
     sampler = build_sampler("oversample", SMALL_LABELS, 4)
-    generator = _gen()
-    indices = sampler.epoch_indices(0, generator)
-    assert len(sampler) == len(indices) == 4 * 8  # C * n_max
-    assert set(indices.tolist()) == set(range(15))  # every original image at least once
-    assert torch.bincount(SMALL_LABELS[indices], minlength=4).tolist() == [8, 8, 8, 8]
+    sampler.epoch_indices(0, _gen())
+    resampled = sampler.resampled
+    assert len(resampled) == 4 * 8  # C * n_max
+    assert set(resampled.tolist()) == set(range(15))  # every original image at least once
+    assert torch.bincount(SMALL_LABELS[resampled], minlength=4).tolist() == [8, 8, 8, 8]
     # The head class (8 images, n_max) is neither repeated nor cut: each image exactly once.
-    head = indices[SMALL_LABELS[indices] == 0]
+    head = resampled[SMALL_LABELS[resampled] == 0]
     assert sorted(head.tolist()) == sorted(torch.nonzero(SMALL_LABELS == 0).flatten().tolist())
     # The single tail image fills all 8 of its slots.
     tail_image = torch.nonzero(SMALL_LABELS == 3).flatten().item()
-    assert (indices[SMALL_LABELS[indices] == 3] == tail_image).all()
+    assert (resampled[SMALL_LABELS[resampled] == 3] == tail_image).all()
 
 
 def test_oversample_keeps_every_original_of_a_large_class():
@@ -182,10 +182,11 @@ def test_oversample_keeps_every_original_of_a_large_class():
     # 40 * (39/40)^60 = 8.8 of them; over-sampling keeps every original, then adds 20 repeats.
     counts = [60, 40, 20, 5]
     labels = _labels(counts, seed=5)
-    indices = build_sampler("oversample", labels, 4).epoch_indices(0, _gen())
-    assert len(indices) == 240
-    assert set(indices.tolist()) == set(range(125))
-    per_image = torch.bincount(indices, minlength=125)
+    sampler = build_sampler("oversample", labels, 4)
+    sampler.epoch_indices(0, _gen())
+    assert len(sampler.resampled) == 240
+    assert set(sampler.resampled.tolist()) == set(range(125))
+    per_image = torch.bincount(sampler.resampled, minlength=125)
     # Class 1: 40 originals + 20 repeats -> per-image counts sum to 60, each at least 1.
     assert per_image[labels == 1].sum().item() == 60
     assert per_image[labels == 1].min().item() >= 1
@@ -193,43 +194,51 @@ def test_oversample_keeps_every_original_of_a_large_class():
     assert (per_image[labels == 0] == 1).all()
 
 
-def test_oversample_same_multiset_every_epoch():
+@pytest.mark.parametrize("name", SAMPLERS)
+def test_every_sampler_takes_as_many_draws_an_epoch_as_there_are_images(name):
+    # Equal epochs mean equal SGD steps: methods are compared at the same budget.
+    sampler = build_sampler(name, SMALL_LABELS, 4, 3)
+    generator = _gen()
+    for epoch in range(3):
+        assert len(sampler.epoch_indices(epoch, generator)) == len(sampler) == 15
+
+
+def test_an_oversampling_epoch_is_part_of_one_pass_over_the_resampled_set():
+    # 15 draws from the 32 resampled slots, without reusing a slot: no image is drawn more
+    # often than the resampled set holds it.
     sampler = build_sampler("oversample", SMALL_LABELS, 4)
     generator = _gen()
-    epochs = [sampler.epoch_indices(e, generator) for e in range(4)]
-    for later in epochs[1:]:
-        assert sorted(later.tolist()) == sorted(epochs[0].tolist())
-    assert any(not torch.equal(epochs[0], later) for later in epochs[1:])
+    for epoch in range(4):
+        drawn = torch.bincount(sampler.epoch_indices(epoch, generator), minlength=15)
+        assert (drawn <= torch.bincount(sampler.resampled, minlength=15)).all()
 
 
-def test_undersample_keeps_n_min_of_each_class():
+def test_undersample_keeps_n_min_of_each_class_and_passes_over_it_again():
     counts = [40, 20, 10, 5]
     labels = _labels(counts, seed=4)
     sampler = build_sampler("undersample", labels, 4)
     generator = _gen()
-    epochs = [sampler.epoch_indices(e, generator) for e in range(5)]
-    assert len(sampler) == 4 * 5  # C * n_min
-    first = epochs[0]
-    assert len(first) == 20
-    assert len(set(first.tolist())) == 20  # no repeats
-    assert torch.bincount(labels[first], minlength=4).tolist() == [5, 5, 5, 5]
+    epochs = [sampler.epoch_indices(e, generator) for e in range(3)]
+    kept = sampler.resampled
+    assert len(kept) == 4 * 5 and len(set(kept.tolist())) == 20  # C * n_min, no repeats
+    assert torch.bincount(labels[kept], minlength=4).tolist() == [5, 5, 5, 5]
     # The smallest class is kept whole.
-    assert set(first[labels[first] == 3].tolist()) == set(
-        torch.nonzero(labels == 3).flatten().tolist()
-    )
-    # Same subset every epoch; only the order changes.
-    for later in epochs[1:]:
-        assert set(later.tolist()) == set(first.tolist())
-        assert len(later) == 20
-    assert any(not torch.equal(first, later) for later in epochs[1:])
+    smallest = torch.nonzero(labels == 3).flatten()
+    assert set(kept[labels[kept] == 3].tolist()) == set(smallest.tolist())
+    for epoch in epochs:  # 75 draws: three whole passes over the 20, then 15 of a fourth
+        assert set(epoch.tolist()) == set(kept.tolist())
+        per_image = torch.bincount(epoch, minlength=75)[kept]
+        assert sorted(per_image.tolist()) == [3] * 5 + [4] * 15
+    assert not torch.equal(epochs[0], epochs[1])
 
 
 def test_undersample_subset_depends_on_seed():
     counts = [40, 20, 10, 5]
     labels = _labels(counts, seed=4)
-    a = build_sampler("undersample", labels, 4).epoch_indices(0, _gen(0))
-    b = build_sampler("undersample", labels, 4).epoch_indices(0, _gen(1))
-    assert set(a.tolist()) != set(b.tolist())
+    a, b = build_sampler("undersample", labels, 4), build_sampler("undersample", labels, 4)
+    a.epoch_indices(0, _gen(0))
+    b.epoch_indices(0, _gen(1))
+    assert set(a.resampled.tolist()) != set(b.resampled.tolist())
 
 
 # ---------------------------------------------------------------------------------------------

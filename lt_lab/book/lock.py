@@ -2,8 +2,9 @@
 
 ``book/claims.lock.json`` holds, per claim id, the fields that decide its verdict
 (:data:`HASHED_FIELDS`: statement, measure, unit, direction, thresholds, margin, null,
-category, and ``escalated`` once a claim is escalated to seeds 0–9 — not the paper's reported text, so rewording a source note does not trip it), their
-hash, and every amendment since it was first locked: what changed, why and when. The test
+category, and ``escalated`` once a claim is escalated to seeds 0–9 — not the paper's reported
+text, so rewording a source note does not trip it), their hash, and every amendment since it
+was first locked: what changed, why and when. The test
 suite fails when a chapter's declared claim differs from its lock without a recorded
 amendment; ``lt-lab book lock`` adds new claims and refuses changed ones unless given
 ``--amend "reason"``.

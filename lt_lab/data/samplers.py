@@ -11,7 +11,14 @@ Two families, both seeded by a ``torch.Generator`` so a run is repeatable:
   balanced yet).
 * resampling the data set once (Buda et al. 2018): random over-sampling repeats images of
   every class up to ``n_max``; under-sampling keeps ``n_min`` images of every class. The
-  resampled set is drawn at the first epoch and reshuffled every epoch.
+  resampled set is drawn once, at the first epoch (unlike class-balanced sampling, which
+  draws anew, with replacement, every epoch), and read as a stream of reshuffled passes.
+
+Every sampler's epoch is ``len(labels)`` draws, so methods compared over the same number of
+epochs take the same number of SGD steps: an over-sampled set larger than the data is not
+seen whole each epoch, an under-sampled one smaller is passed over several times. (Before
+version 2 an epoch was one pass over the resampled set: 4x the steps for over-sampling at
+rho = 100 on the quick data, 1/25 for under-sampling; :data:`SAMPLER_VERSIONS`.)
 
 "instance" is the plain shuffle of every image once an epoch, without replacement.
 """
@@ -31,6 +38,9 @@ SAMPLERS = (
     "undersample",
 )
 _POWER = {"class_balanced": 0.0, "square_root": 0.5}
+# Bumped when what a sampler draws changes; part of the key of runs that use it
+# (lt_lab.config), so only those runs are retrained.
+SAMPLER_VERSIONS = {"oversample": 2, "undersample": 2}
 
 
 def class_probabilities(class_counts: torch.Tensor, power: float) -> torch.Tensor:
@@ -123,6 +133,11 @@ class ResampledSetSampler(Sampler):
             chosen.append(torch.cat([members, members[extra]]))  # all originals, then repeats
         return torch.cat(chosen).to(self.labels.device)
 
+    @property
+    def resampled(self) -> torch.Tensor | None:
+        """The resampled set (image indices, repeats included); None before the first epoch."""
+        return self._indices
+
     def state_dict(self) -> dict:
         """The resampled set, drawn once (a resumed run must shuffle the same set)."""
         return {"indices": self._indices}
@@ -132,15 +147,18 @@ class ResampledSetSampler(Sampler):
         self._indices = None if indices is None else indices.to(self.labels.device)
 
     def epoch_indices(self, epoch, generator):
+        """``len(labels)`` draws: reshuffled passes over the resampled set, concatenated."""
         if self._indices is None:
             self._indices = self._resample(generator)
-        order = torch.randperm(len(self._indices), generator=generator, device=generator.device)
+        size = len(self._indices)
+        passes = -(-len(self.labels) // size)
+        orders = [torch.randperm(size, generator=generator, device=generator.device)
+                  for _ in range(passes)]
+        order = torch.cat(orders)[: len(self.labels)]
         return self._indices[order.to(self._indices.device)]
 
     def __len__(self) -> int:
-        counts = self.class_counts
-        size = int(counts.max() if self.target == "max" else counts.min())
-        return size * self.num_classes
+        return len(self.labels)
 
 
 def build_sampler(
