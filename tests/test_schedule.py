@@ -1,0 +1,34 @@
+"""The papers'-schedule column: long configs, DRW at the long profile's first decay, and a
+chapter that reads stored long runs without training them."""
+
+from lt_lab.book import schedule
+from lt_lab.config import make_config
+from lt_lab.results import ResultsStore
+
+DRW = {"loss": "class_balanced", "loss_params": {"beta": 0.9999, "drw_start": 0.75}}
+
+
+def test_drw_switches_on_at_the_long_profiles_first_decay():
+    moved = schedule.at_long_schedule(DRW)
+    assert moved["loss_params"] == {"beta": 0.9999, "drw_start": 0.8}
+    assert DRW["loss_params"]["drw_start"] == 0.75  # the chapter's own dict is untouched
+    assert schedule.at_long_schedule({"loss": "focal"}) == {"loss": "focal"}
+
+
+def test_long_configs_are_the_200_epoch_schedule_on_the_quick_data():
+    configs = schedule.long_configs({"CE-DRW": DRW}, [0, 1], imbalance_ratio=100)
+    config = configs[("CE-DRW", 1)]
+    quick = make_config("quick")
+    assert (config.epochs, config.lr, config.warmup_epochs, config.weight_decay) == \
+        (200, 0.1, 5, 2e-4)
+    assert (config.n_max, config.model, config.precision) == \
+        (quick.n_max, quick.model, quick.precision)
+    assert config.seed == 1 and config.loss_params["drw_start"] == 0.8
+
+
+def test_a_chapter_reads_long_runs_and_says_how_to_train_the_missing_ones(tmp_path, capsys):
+    store = ResultsStore(tmp_path)
+    assert schedule.long_runs({"CE": {}}, [0, 1, 2], store=store) is None
+    message = capsys.readouterr().out
+    assert "3 of 3 runs are not in the results store" in message
+    assert "-p long_schedule True" in message
