@@ -19,8 +19,10 @@ from lt_lab.collapse import (
     mean_pairwise_cosine,
     minority_classes,
     minority_collapse,
+    minority_to_majority_cosine,
     mse_bias_free_norms,
     nc_metrics,
+    nearest_majority,
     run_ufm,
     self_duality,
     step_counts,
@@ -163,6 +165,24 @@ def test_minority_collapse_by_hand():
     assert minority_collapse(etf, range(5, 10)) == pytest.approx(-1 / 9, abs=1e-6)
     assert mean_pairwise_cosine(cosine_matrix(W).tolist(), [2, 1]) == pytest.approx(1.0)
     assert minority_classes([5, 5, 2, 1]) == [2, 3]
+
+
+def test_minority_to_majority_cosine_sees_what_the_minority_only_cosine_cannot():
+    # Classes 0, 1 majority; 2, 3 minority. The minority means point away from each other
+    # (cosine -1: no minority collapse), but class 2 lies along majority class 0.
+    means = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [-1.0, 0.0]])
+    cosines = cosine_matrix(means)
+    assert mean_pairwise_cosine(cosines, [2, 3]) == pytest.approx(-1.0)
+    # class 2 vs (0, 1): cosines 1, 0 -> class 0 at 1; class 3: -1, 0 -> class 1 at 0
+    assert nearest_majority(cosines, [2, 3]) == [(2, 0, pytest.approx(1.0)),
+                                                 (3, 1, pytest.approx(0.0))]
+    assert minority_to_majority_cosine(cosines, [2, 3]) == pytest.approx(0.5)
+    assert minority_to_majority_cosine(cosines, [2, 3], majority=[0]) == pytest.approx(0.0)
+    etf = simplex_etf(10, 16)
+    assert minority_to_majority_cosine(cosine_matrix(etf), range(5, 10)) == \
+        pytest.approx(-1 / 9, abs=1e-6)
+    with pytest.raises(ConfigError, match="disjoint"):
+        nearest_majority(cosines, [2, 3], majority=[0, 2])
 
 
 def test_etf_classifier_is_a_fixed_head():

@@ -116,11 +116,27 @@ def test_with_final_state_feeds_paired_differences():
     assert "minority_cosine" not in PLAIN[0]["metrics"]  # the records themselves unchanged
 
 
+def test_minority_to_majority_cosine_and_look_alikes_read_the_stored_matrices():
+    # _cosines: -0.2 between every pair except the two minority classes, so each minority
+    # class's nearest majority class is the first one, at -0.2
+    assert readers.final_minority_to_majority(PLAIN[0], MINORITY) == pytest.approx(-0.2)
+    record = {**PLAIN[0], "class_names": ["a", "b", "c", "d"]}
+    record["extras"] = {"collapse": [{**PLAIN[0]["extras"]["collapse"][-1],
+                                      "mean_cosines": [[1, 0.1, 0.7, 0], [0.1, 1, 0.2, 0.5],
+                                                       [0.7, 0.2, 1, 0.3], [0, 0.5, 0.3, 1]]}]}
+    table = readers.look_alikes(record, MINORITY)
+    assert list(table.index) == ["c", "d"]
+    assert table.to_dict("list") == {"nearest majority class": ["a", "b"], "cosine": [0.7, 0.5]}
+    final = readers.with_final_state([record], MINORITY)[0]["metrics"]
+    assert final["minority_to_majority_cosine"] == pytest.approx(0.6)  # (0.7 + 0.5) / 2
+
+
 def test_summary_table_by_hand():
     table = readers.summary_table({"plain": PLAIN, "remedy": REMEDY}, MINORITY)
     assert list(table.index) == ["plain", "remedy"]
     assert table.loc["plain", "step ratio R"] == 10.0 and table.loc["plain", "runs"] == 2
     assert table.loc["plain", "minority cosine, classifier rows"] == "0.700 ± 0.141"
+    assert table.loc["plain", "minority-to-majority cosine, feature means"] == "-0.200 ± 0.000"
     assert table.loc["plain", "NC1 (last epoch)"] == "0.5 ± 0.0"
     assert table.loc["plain", "training accuracy (%)"] == "90.0 ± 0.0"
     assert table.loc["remedy", "minority test accuracy (%)"] == "45.0 ± 21.2"

@@ -18,6 +18,7 @@ from lt_lab.decoupling.readers import (  # noqa: E402
     fix_table,
     fixed_runs,
     gain_share,
+    norm_size_correlation,
     relative_weight_norms,
     selection,
     selection_table,
@@ -53,6 +54,14 @@ def _mean_lines(ax):
     """The lines seaborn draws through the means, in hue order (not legend proxies)."""
     return [line for line in ax.get_lines()
             if line.get_marker() == "o" and len(line.get_xdata()) > 0]
+
+
+def test_norm_size_correlation_is_one_when_norms_rank_classes_as_sizes_do():
+    # joint norms 3 > 2 > 1 for counts 100 > 10 > 1: the same order
+    assert norm_size_correlation(RUNS[0]) == pytest.approx(1.0)
+    # norms 1 < 2 < 3 against counts 100 > 10 > 1: the reverse order
+    reversed_ = {**RUNS[0], "class_counts": [1, 10, 100]}
+    assert norm_size_correlation(reversed_) == pytest.approx(-1.0)
 
 
 def test_fix_metric_reads_one_fix():

@@ -15,6 +15,7 @@ from lt_lab.margins.toy import (
     gaussian_classes,
     plot_decision_regions,
     predict,
+    recall,
     score,
     train_toy,
 )
@@ -147,6 +148,28 @@ def test_posthoc_adjustment_moves_predictions_to_the_rare_class(long_tailed):
         assert score(
             run["ce"], test_points, test_labels, class_counts=CLASS_COUNTS, posthoc_tau=1.0
         ) > score(run["ce"], test_points, test_labels)
+
+
+def test_recall_is_each_classs_share_on_its_own_side_and_score_their_mean(long_tailed):
+    run = long_tailed[0]
+    per_class = recall(run["ce"], *run["test"])
+    assert len(per_class) == len(CLASS_COUNTS)
+    assert sum(per_class) / len(per_class) == pytest.approx(score(run["ce"], *run["test"]))
+    # CE favours the head: the rare class has the lowest recall
+    assert per_class[-1] == min(per_class)
+
+
+def test_recall_counts_by_hand():
+    class Fixed(torch.nn.Module):  # predicts class 0 left of x = 0, class 1 right of it
+        num_classes = 2
+
+        def forward(self, x):
+            return torch.stack([-x[:, 0], x[:, 0]], dim=1)
+
+    points = torch.tensor([[-1.0, 0], [1.0, 0], [1.0, 0], [-1.0, 0]])  # sides 0, 1, 1, 0
+    # labels 0, 0, 1, 1: one point of each class on its own side -> recall 1/2 each
+    assert recall(Fixed(), points, torch.tensor([0, 0, 1, 1])) == [0.5, 0.5]
+    assert recall(Fixed(), points, torch.tensor([0, 1, 1, 0])) == [1.0, 1.0]
 
 
 def test_ldam_with_a_cosine_head_trains():

@@ -94,13 +94,15 @@ def class_statistics(features: torch.Tensor, labels: torch.Tensor, num_classes: 
 
 def within_class_variability(within: torch.Tensor, between: torch.Tensor,
                              num_classes: int) -> float:
-    """NC1 = ``Tr(Sigma_W Sigma_B^+) / C`` (Papyan et al. 2020, Fig. 6), never negative.
+    """NC1 = ``Tr(Sigma_W Sigma_B^+) / C`` (Papyan et al. 2020, Fig. 6).
 
-    ``Sigma_B^+`` is a rank-aware pseudo-inverse: of the eigenpairs ``(lambda_k, v_k)`` of
-    ``Sigma_B`` only the ``C - 1`` largest with ``lambda_k > 1e-10 lambda_max`` are kept,
-    and ``Tr(Sigma_W Sigma_B^+) = sum_k v_k^T Sigma_W v_k / lambda_k`` is a sum of
-    non-negative terms. (A plain ``pinv`` of a float32 ``Sigma_B`` divides by round-off in
-    its null space, which can make NC1 huge or negative.)
+    Mathematically NC1 >= 0 whatever the pseudo-inverse: ``Sigma_W`` and ``Sigma_B^+`` are
+    both positive semi-definite, and the trace of a product of two PSD matrices is >= 0.
+    The pseudo-inverse's care is numerical: of the eigenpairs ``(lambda_k, v_k)`` of
+    ``Sigma_B`` only the ``C - 1`` largest with ``lambda_k > 1e-10 lambda_max`` are kept, so
+    ``Tr(Sigma_W Sigma_B^+) = sum_k v_k^T Sigma_W v_k / lambda_k`` never divides by
+    round-off. (A plain ``pinv`` of a float32 ``Sigma_B`` does, in its null space, which can
+    make a computed NC1 huge or even negative.)
     """
     eigenvalues, eigenvectors = torch.linalg.eigh(between.double())
     keep = eigenvalues > PINV_RTOL * max(float(eigenvalues[-1]), 0.0)
@@ -226,6 +228,37 @@ def minority_collapse(W: torch.Tensor, minority_classes) -> float:
     direction (the classifier can no longer tell the minority classes apart).
     """
     return mean_pairwise_cosine(cosine_matrix(W.detach().cpu()), minority_classes)
+
+
+def nearest_majority(cosines, minority, majority=None) -> list[tuple[int, int, float]]:
+    """For each minority class, the majority class it is most aligned with, and that cosine.
+
+    ``cosines`` is a ``C x C`` cosine matrix (between centred class means, or classifier
+    rows); ``majority`` defaults to every class not in ``minority``. Returns
+    ``(minority class, majority class, cosine)`` per minority class, in ``minority``'s
+    order. The minority-only pairwise cosine (:func:`mean_pairwise_cosine`) cannot see a
+    minority class merging into a majority one; this can.
+    """
+    matrix = torch.as_tensor(cosines, dtype=torch.float64)
+    minority = [int(c) for c in minority]
+    if majority is None:
+        majority = [c for c in range(len(matrix)) if c not in minority]
+    majority = [int(c) for c in majority]
+    if not minority or not majority or set(minority) & set(majority):
+        raise ConfigError(f"minority={minority} and majority={majority} must be non-empty "
+                          "and disjoint")
+    block = matrix[minority][:, majority]
+    best = block.argmax(1)
+    return [(c, majority[int(k)], float(block[i, k])) for i, (c, k) in
+            enumerate(zip(minority, best, strict=True))]
+
+
+def minority_to_majority_cosine(cosines, minority, majority=None) -> float:
+    """Mean over the minority classes of each one's largest cosine with a majority class
+    (:func:`nearest_majority`): ``-1/(C-1)`` for a simplex ETF, 1 when every minority class
+    points the same way as some majority class."""
+    pairs = nearest_majority(cosines, minority, majority)
+    return sum(cos for *_, cos in pairs) / len(pairs)
 
 
 def minority_classes(class_counts) -> list[int]:

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from lt_lab.collapse.metrics import mean_pairwise_cosine
+from lt_lab.collapse.metrics import (
+    mean_pairwise_cosine,
+    minority_to_majority_cosine,
+    nearest_majority,
+)
 from lt_lab.errors import ConfigError, check_choice
 from lt_lab.stats import format_mean_sd
 
@@ -36,6 +40,26 @@ def final_minority_cosine(record: dict, minority, of: str = "classifier") -> flo
     check_choice("of", of, ("classifier", "means"))
     key = "classifier_cosines" if of == "classifier" else "mean_cosines"
     return mean_pairwise_cosine(snapshots(record)[-1][key], minority)
+
+
+def final_minority_to_majority(record: dict, minority, of: str = "means") -> float:
+    """At the last snapshot: the mean over minority classes of each one's largest cosine with
+    a majority class, between centred feature means (``of="means"``) or classifier rows
+    (:func:`lt_lab.collapse.metrics.minority_to_majority_cosine`). Read from the stored
+    cosine matrices, so no run retrains for it."""
+    return minority_to_majority_cosine(cosines(record, of), minority)
+
+
+def look_alikes(record: dict, minority, of: str = "means"):
+    """A table indexed by minority class: the majority class each is most aligned with at
+    the end of training, and their cosine (``of``: feature means or classifier rows)."""
+    import pandas as pd
+
+    names = record.get("class_names") or [str(c) for c in range(len(cosines(record, of)))]
+    rows = nearest_majority(cosines(record, of), minority)
+    return pd.DataFrame({"nearest majority class": [names[k] for _, k, _ in rows],
+                         "cosine": [round(cos, 3) for *_, cos in rows]},
+                        index=pd.Index([names[c] for c, _, _ in rows], name="minority class"))
 
 
 def threshold_ratio(ratios, cosines, level: float):
@@ -114,14 +138,17 @@ def minority_accuracy(record: dict, minority) -> float:
 
 def with_final_state(records: list[dict], minority) -> list[dict]:
     """The records with chapter 4's end-of-training quantities added to their ``metrics``:
-    ``minority_cosine`` (classifier rows), ``minority_mean_cosine`` (centred feature means)
-    and ``minority_acc`` (test accuracy, fraction), so that
+    ``minority_cosine`` (classifier rows), ``minority_mean_cosine`` (centred feature means),
+    ``minority_to_majority_cosine`` (feature means, :func:`final_minority_to_majority`) and
+    ``minority_acc`` (test accuracy, fraction), so that
     :func:`lt_lab.stats.paired_differences` compares them seed by seed."""
-    return [{**r, "metrics": {**r["metrics"],
-                              "minority_cosine": final_minority_cosine(r, minority),
-                              "minority_mean_cosine": final_minority_cosine(r, minority, "means"),
-                              "minority_acc": minority_accuracy(r, minority)}}
-            for r in records]
+    return [{**r, "metrics": {
+        **r["metrics"],
+        "minority_cosine": final_minority_cosine(r, minority),
+        "minority_mean_cosine": final_minority_cosine(r, minority, "means"),
+        "minority_to_majority_cosine": final_minority_to_majority(r, minority),
+        "minority_acc": minority_accuracy(r, minority)}}
+        for r in records]
 
 
 def summary(records: list[dict], minority) -> dict[str, str]:
@@ -130,6 +157,8 @@ def summary(records: list[dict], minority) -> dict[str, str]:
         "minority cosine, classifier rows": [final_minority_cosine(r, minority) for r in records],
         "minority cosine, feature means": [final_minority_cosine(r, minority, "means")
                                            for r in records],
+        "minority-to-majority cosine, feature means": [final_minority_to_majority(r, minority)
+                                                       for r in records],
         "NC1 (last epoch)": [final_value(r, "nc1") for r in records],
         "training accuracy (%)": [100 * final_value(r, "accuracy") for r in records],
         "minority test accuracy (%)": [100 * minority_accuracy(r, minority) for r in records],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from lt_lab.errors import ConfigError
-from lt_lab.stats import format_mean_sd
+from lt_lab.stats import format_mean_sd, spearman
 
 ANALYSIS = "classifier_fixes"
 FIX_TITLES = {  # how the book names each classifier (``joint``: stage 1's own classifier)
@@ -69,6 +69,13 @@ def relative_weight_norms(record: dict, fix: str) -> np.ndarray:
     """Each class's classifier weight norm divided by the classifier's mean norm."""
     norms = np.asarray(fix_metric(record, fix, "weight_norms"), dtype=float)
     return norms / norms.mean()
+
+
+def norm_size_correlation(record: dict, fix: str = "joint") -> float:
+    """Spearman's rank correlation between ``fix``'s per-class weight norms ``‖w_c‖`` and
+    the classes' training counts ``n_c`` (Kang et al. 2020: under joint training the norms
+    track class size; 1 when the norms rank the classes exactly as their sizes do)."""
+    return spearman(fix_metric(record, fix, "weight_norms"), record["class_counts"])
 
 
 def gain_share(part: list[float], whole: list[float]) -> list[float]:

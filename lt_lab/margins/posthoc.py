@@ -4,9 +4,15 @@
 epoch, the test metrics of ``argmax_y z_y − τ log π_y`` for each ``τ`` (π the training class
 prior; τ = 1 is Buda et al.'s prior thresholding, τ = −1 adds the prior back). They land in
 ``record["extras"]["posthoc"]["<τ>"]``; :func:`posthoc_view` reads them back as records.
+
+A run with a balanced validation split (``val_per_class > 0``) also stores the validation
+balanced accuracy at each ``τ`` under ``record["extras"]["posthoc_val"]["<τ>"]``, so that τ is
+chosen there and never on the test set (:func:`lt_lab.margins.readers.validation_taus`).
 """
 
 from __future__ import annotations
+
+import torch
 
 from lt_lab.constraints import Interval
 from lt_lab.errors import ConfigError
@@ -40,6 +46,30 @@ class PosthocAdjustment(Analysis):
                          if name in POSTHOC_METRICS}
             for tau in self.taus
         }
+        if state.data.val_images is not None:  # choose τ here, never on the test set
+            state.extras["posthoc_val"] = {
+                f"{tau:g}": {"balanced_acc": validation_balanced_accuracy(state, tau)}
+                for tau in self.taus
+            }
+
+
+def adjust(logits: torch.Tensor, class_counts, tau: float) -> torch.Tensor:
+    """Menon et al.'s post-hoc adjustment: ``z_y − τ log π_y``, π the training class prior."""
+    counts = torch.as_tensor(class_counts, dtype=torch.float64)
+    return logits - tau * torch.log(counts / counts.sum()).to(logits.dtype)
+
+
+def validation_balanced_accuracy(state, tau: float) -> float:
+    """Balanced accuracy of ``argmax z − τ log π`` on the run's validation split."""
+    from lt_lab.metrics import balanced_accuracy
+    from lt_lab.runtime import resolve_precision
+    from lt_lab.train import predict_logits
+
+    data = state.data
+    precision = resolve_precision(state.config.precision, data.val_images.device)
+    logits = adjust(predict_logits(state.model, data.val_images, data, precision).cpu(),
+                    data.class_counts, tau)
+    return balanced_accuracy(logits.argmax(1), data.val_labels.cpu(), data.num_classes)
 
 
 def posthoc_view(records: list[dict], tau: float) -> list[dict]:

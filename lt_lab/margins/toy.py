@@ -254,6 +254,18 @@ def score(model: nn.Module, points: Tensor, labels: Tensor, **predict_kwargs) ->
     return metrics.balanced_accuracy(predictions, labels, num_classes)
 
 
+def recall(model: nn.Module, points: Tensor, labels: Tensor, **predict_kwargs) -> list[float]:
+    """Per-class recall of ``model`` on ``(points, labels)``, head first, in [0, 1]: the share
+    of each class's points on its own side of the boundary (:func:`score` is their mean).
+
+    ``predict_kwargs`` go to :func:`predict` (``class_counts``, ``posthoc_tau``).
+    """
+    labels = torch.as_tensor(labels).long()
+    predictions = predict(model, points, **predict_kwargs)
+    num_classes = getattr(model, "num_classes", int(labels.max()) + 1)
+    return metrics.per_class_accuracy(predictions, labels, num_classes).tolist()
+
+
 def plot_decision_regions(
     model: nn.Module,
     points: Tensor,

@@ -102,6 +102,10 @@ class RegressionConfig(Config):
     cls_classes: int = 10
     ranksim_gamma: float = 0.0  # RankSim's loss weight gamma (Gong et al.: 100); 0 is off
     ranksim_lambda: float = 2.0  # RankSim's interpolation lambda
+    # Balanced MSE's second stage (Ren et al.; :mod:`lt_lab.regression.retrain`): after
+    # training, the regressor alone retrained on the frozen backbone with this loss, e.g.
+    # two_stage_recipe("bmc"). Empty: one stage (and the key of every earlier run unchanged).
+    retrain: dict = field(default_factory=dict)
     augment: bool = False
     epochs: int = 20
     batch_size: int = 128
@@ -147,6 +151,7 @@ class RegressionConfig(Config):
         "cls_classes": Interval(int, 2, None),
         "ranksim_gamma": NON_NEGATIVE,
         "ranksim_lambda": Interval(float, 0, None, closed="neither"),
+        "retrain": Mapping(),
         "augment": Flag(),
         "epochs": POSITIVE_INT,
         "batch_size": BATCH_SIZE,  # BatchNorm, Balanced MSE's BMC
@@ -183,6 +188,10 @@ class RegressionConfig(Config):
             raise ConfigError(f"cls_classes={self.cls_classes} must be <= the {bins} label bins "
                               f"of dataset={self.dataset!r}")
         as_config_error("loss_params", build, self.loss, None, **self.loss_params)
+        if self.retrain:
+            from lt_lab.regression.retrain import check_retrain
+
+            as_config_error("retrain", check_retrain, self.retrain)
         if self.loss == "balanced_mse" and (self.reweight != "none" or self.lds):
             raise ConfigError("loss='balanced_mse' already balances; use reweight='none', "
                               "lds=False")

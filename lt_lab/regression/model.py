@@ -37,8 +37,11 @@ class RegressionNet(nn.Module):
         smoothed = features
         if self.fds is not None and bin_index is not None:
             smoothed = self.fds(features, bin_index, epoch)
-        standardised = self.regressor(smoothed).squeeze(1)
-        return self.label_mean + self.label_std * standardised, features
+        return self.head(smoothed), features
+
+    def head(self, features):
+        """The prediction ``μ + s · regressor(z)`` (N,) from (calibrated) features."""
+        return self.label_mean + self.label_std * self.regressor(features).squeeze(1)
 
 
 def build_regression_model(name: str, input_shape, *, feature_fds: dict | None = None,

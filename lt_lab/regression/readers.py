@@ -2,7 +2,8 @@
 
 A regression record holds test ``metrics`` (overall and per shot region: ``mae``,
 ``few_shot_mae``, ``gm``, ``mse``, ...), ``train_metrics`` (the same on the skewed training
-set), ``per_bin`` lists (training count, LDS-smoothed density, test error), the label
+set), for a two-stage run ``base_metrics`` and ``base_train_metrics`` (its stage 1),
+``per_bin`` lists (training count, LDS-smoothed density, test error), the label
 ``bins``, ``curves`` over epochs and the ``data`` sizes. A chapter reads them with the
 functions here, never by nested keys, so a change of the record layout is one edit.
 """
@@ -15,7 +16,10 @@ from lt_lab.errors import check_choice
 from lt_lab.regression.bins import LabelBins
 from lt_lab.stats import format_mean_sd
 
-SPLITS = {"test": "metrics", "train": "train_metrics"}  # where each split's metrics live
+# Where each split's metrics live; "base" and "base_train": stage 1 of a two-stage run
+# (lt_lab.regression.retrain), on the test and the training set.
+SPLITS = {"test": "metrics", "train": "train_metrics", "base": "base_metrics",
+          "base_train": "base_train_metrics"}
 PER_BIN = ("train_count", "region", "lds_density", "test_mae", "test_mse")
 REGIONS = {"all": "", "many": "many_shot_", "medium": "medium_shot_", "few": "few_shot_"}
 
@@ -23,7 +27,8 @@ REGIONS = {"all": "", "many": "many_shot_", "medium": "medium_shot_", "few": "fe
 def metric(record: dict, name: str, split: str = "test"):
     """One metric of a run: on the balanced test set (``split="test"``: ``"mae"``,
     ``"few_shot_mae"``, ``"gm"``, ...) or the skewed training set (``"train"``: ``"mse"``,
-    ``"mae"``). None for an empty shot region."""
+    ``"mae"``); ``"base"``/``"base_train"``: the same for stage 1 of a two-stage run. None
+    for an empty shot region."""
     check_choice("split", split, SPLITS)
     return record[SPLITS[split]][name]
 
@@ -41,6 +46,14 @@ def reduction(records: list[dict], baseline: list[dict], name: str,
     new, old = by_seed(records, name, split), by_seed(baseline, name, split)
     return [100 * (old[s] - new[s]) / old[s] for s in new
             if s in old and old[s] is not None and new[s] is not None and old[s] > 0]
+
+
+def stage_reduction(records: list[dict], name: str) -> list[float]:
+    """Per two-stage run: ``100 * (stage 1 - stage 2) / stage 1`` of test metric ``name``,
+    the reduction the retrained regressor brings over its own vanilla base (same seed)."""
+    pairs = [(metric(r, name, "base"), metric(r, name)) for r in records]
+    return [100 * (old - new) / old for old, new in pairs
+            if old is not None and new is not None and old > 0]
 
 
 def margin_over_best(records: list[dict], others: list[list[dict]], name: str) -> list[float]:
@@ -69,18 +82,51 @@ def label_bins(record: dict) -> LabelBins:
 
 
 def density_correlations(records: list[dict], field: str = "test_mae"):
-    """Per seed: Pearson r of the per-bin test error with the training count and with the
-    LDS-smoothed density, over the bins every record has an error for."""
+    """Per seed: Pearson r of the per-bin test error with the training count, with the
+    LDS-smoothed density, and with the bin's position in the label range (its index), over
+    the bins every record has an error for."""
     import pandas as pd
 
     count, density = per_bin(records[0], "train_count"), per_bin(records[0], "lds_density")
+    position = np.arange(len(count), dtype=float)
     error = per_bin_errors(records, field)
     valid = ~np.isnan(error).any(0)
+
+    def r(k, x):
+        return np.corrcoef(error[k][valid], x[valid])[0, 1]
+
     return pd.DataFrame([
-        {"seed": r["seed"],
-         "r(error, count)": np.corrcoef(error[k][valid], count[valid])[0, 1],
-         "r(error, smoothed density)": np.corrcoef(error[k][valid], density[valid])[0, 1]}
-        for k, r in enumerate(records)]).set_index("seed")
+        {"seed": record["seed"], "r(error, count)": r(k, count),
+         "r(error, smoothed density)": r(k, density), "r(error, bin position)": r(k, position)}
+        for k, record in enumerate(records)]).set_index("seed")
+
+
+def thinned_bins(record: dict) -> list[int]:
+    """The bins ``exp_dips`` thinned to a quarter (b ≡ 2 mod 4) that have a neighbour on
+    both sides; none for another label profile, ρ = 1, or a natural data set."""
+    from lt_lab.regression.data import DIP_EVERY, DIP_OFFSET
+
+    config, bins = record["config"], label_bins(record).num_bins
+    if config.get("label_profile") != "exp_dips" or (config.get("imbalance_ratio") or 1) <= 1:
+        return []
+    return [b for b in range(DIP_OFFSET, bins - 1, DIP_EVERY)]
+
+
+def dip_errors(records: list[dict], field: str = "test_mae"):
+    """Per seed: the mean per-bin test error of the thinned bins and of their two neighbours
+    (a quarter of the images, the same place in the label range); and the ratio of their
+    training counts."""
+    import pandas as pd
+
+    dips = thinned_bins(records[0])
+    neighbours = [b + side for b in dips for side in (-1, 1)]
+    count = per_bin(records[0], "train_count")
+    rows = [{"seed": r["seed"], "thinned bins": np.nanmean(per_bin(r, field)[dips]),
+             "their neighbours": np.nanmean(per_bin(r, field)[neighbours]),
+             "count ratio": count[dips].sum() / (count[neighbours].sum() / 2)}
+            for r in records] if dips else []
+    return pd.DataFrame(rows, columns=["seed", "thinned bins", "their neighbours",
+                                       "count ratio"]).set_index("seed")
 
 
 def correlation_gap(correlations) -> list[float]:
@@ -99,6 +145,11 @@ def curve(record: dict, name: str) -> list:
 def final_sigma(record: dict) -> float | None:
     """Balanced MSE's learned noise scale σ at the end of training (None for other losses)."""
     return curve(record, "noise_sigma")[-1]
+
+
+def retrain_sigma(record: dict) -> float | None:
+    """σ at the end of a two-stage run's second stage (None without a learned σ)."""
+    return record["curves"]["retrain"]["noise_sigma"][-1]
 
 
 def train_size(record: dict) -> int:
@@ -152,3 +203,24 @@ def sampling_table(groups: dict[tuple[str, str], list[dict]], unit: str = "units
                                                        scale=1, digits=2)
         rows.append(row)
     return pd.DataFrame(rows).set_index(["sampling", "loss"])
+
+
+def _stages(records: list[dict], name: str, splits: tuple[str, str]) -> str:
+    """``"a ± s → b ± s"``: metric ``name`` in the two ``splits``, mean ± sd over seeds."""
+    return " → ".join(format_mean_sd([metric(r, name, split) for r in records], scale=1,
+                                     digits=2) for split in splits)
+
+
+def two_stage_table(runs: dict[str, list[dict]], unit: str):
+    """One row per two-stage method: its stage-1 base → its retrained regressor (balanced
+    test MSE, few-shot MAE, training-set MSE; mean ± sd over its seeds), and σ at the end."""
+    import pandas as pd
+
+    return pd.DataFrame([{
+        "method": method,
+        f"balanced test MSE ({unit}²)": _stages(records, "mse", ("base", "test")),
+        f"few-shot MAE ({unit})": _stages(records, "few_shot_mae", ("base", "test")),
+        f"training-set MSE ({unit}²)": _stages(records, "mse", ("base_train", "train")),
+        f"σ at the end ({unit})": format_mean_sd([retrain_sigma(r) for r in records], scale=1,
+                                                 digits=2),
+    } for method, records in runs.items()]).set_index("method")

@@ -14,6 +14,8 @@ augmentation (faces only) is batched on the device.
                  + ranksim_gamma · RankSim(z, y)                          Gong et al.
         FDS.end_epoch(features of the epoch)          running per-bin statistics
         every eval_every epochs: balanced test metrics, and the MSE on the (skewed) training set
+    with config.retrain: the regressor alone retrained on the frozen backbone (Ren et al.'s
+        stage 2, lt_lab.regression.retrain); the record keeps stage 1's metrics beside its own
 
 The record (``"kind": "regression"``) holds the config, seed, metrics overall and per shot
 region, the per-bin test error and training counts (the DIR figure), the curves (training
@@ -50,6 +52,7 @@ from lt_lab.regression.losses import (
 )
 from lt_lab.regression.metrics import METRIC_NAMES, mse, regression_report
 from lt_lab.regression.model import RegressionNet, build_regression_model
+from lt_lab.regression.retrain import retrain_regressor
 from lt_lab.results import ResultsStore, run_record
 from lt_lab.runtime import (
     autocast,
@@ -124,6 +127,12 @@ def prior_centres(data: RegressionData) -> torch.Tensor:
     return bins.centres
 
 
+def label_prior(data: RegressionData) -> LabelPrior:
+    """What GAI and BNI read of the training labels (:func:`prior_centres`)."""
+    return LabelPrior(data.train_targets, prior_centres(data),
+                      data.bins.counts(data.train_targets))
+
+
 def build_training(config: RegressionConfig, data: RegressionData, device) -> Training:
     bins = data.bins
     fds = None
@@ -136,8 +145,7 @@ def build_training(config: RegressionConfig, data: RegressionData, device) -> Tr
                                    num_classes=config.cls_classes if config.cls_weight else 0,
                                    train_targets=data.train_targets)
     model = model.to(device).to(memory_format=torch.channels_last)
-    prior = LabelPrior(data.train_targets, prior_centres(data), bins.counts(data.train_targets))
-    loss_fn = build(config.loss, prior, **config.loss_params).to(device)
+    loss_fn = build(config.loss, label_prior(data), **config.loss_params).to(device)
     groups = [{"params": list(model.parameters()), "lr": config.lr}]
     sigma_lr = getattr(loss_fn, "sigma_lr", None)
     if sigma_lr is not None and loss_fn.noise_sigma.requires_grad:
@@ -291,8 +299,14 @@ def _train(config: RegressionConfig, progress: bool | None, checkpoint=None):
         config, set_lr=set_lr, evaluate=test, progress=progress, desc=describe(config),
         train_epoch=lambda epoch: train_epoch(run, data, config, epoch, generator),
         start_epoch=start_epoch, curves=curves, checkpoint=checkpoints)
+    base = None
+    if config.retrain:
+        base = report or evaluate(run, data, config)  # a resumed run may skip stage 1's loop
+        curves["retrain"] = retrain_regressor(run.model, data, config, label_prior(data),
+                                              run.weights)
+        report = evaluate(run, data, config)
     before = checkpoints.elapsed_before if checkpoints else 0.0
-    record = make_record(config, data, report, curves,
+    record = make_record(config, data, report, curves, base=base,
                          wall_time_s=before + time.perf_counter() - started, device=device)
     return record, run, data
 
@@ -302,9 +316,13 @@ def describe(config: RegressionConfig) -> str:
     return f"{config.dataset} ρ={ratio} {config.loss} seed={config.seed}"
 
 
-def make_record(config, data, report, curves, *, wall_time_s, device) -> dict:
-    """The JSON-ready record (:func:`lt_lab.results.run_record`)."""
+def make_record(config, data, report, curves, *, wall_time_s, device, base=None) -> dict:
+    """The JSON-ready record (:func:`lt_lab.results.run_record`); with ``base`` (stage 1's
+    report of a two-stage run) also ``base_metrics`` and ``base_train_metrics``."""
     counts = data.train_bin_counts
+    stage1 = {} if base is None else {
+        "base_metrics": {name: base[name] for name in METRIC_NAMES},
+        "base_train_metrics": {"mse": base["train_mse"], "mae": base["train_mae"]}}
     return run_record(config, {
         "metrics": {name: report[name] for name in METRIC_NAMES},
         "train_metrics": {"mse": report["train_mse"], "mae": report["train_mae"]},
@@ -319,5 +337,6 @@ def make_record(config, data, report, curves, *, wall_time_s, device) -> dict:
         },
         "data": {"train_size": len(data.train_targets), "test_size": len(data.test_targets)},
         "curves": curves,
+        **stage1,
     }, wall_time_s=wall_time_s, device=device,
         precision=resolve_precision(config.precision, device))

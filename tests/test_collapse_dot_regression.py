@@ -1,0 +1,59 @@
+"""Yang et al.'s dot-regression loss (lt_lab.collapse.dot_regression) against its formula,
+worked by hand: L = 1/2 (w_y.h - ||w_y|| ||h||)^2 / ||h||, lengths constant in the gradient."""
+
+import pytest
+import torch
+
+from lt_lab.collapse import DotRegression, dot_regression
+from lt_lab.errors import ConfigError
+from lt_lab.models import ETFClassifier, build_model
+
+W = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+
+
+def test_the_loss_by_hand():
+    # h = (3, 4), label 0: w.h = 3, ||w|| ||h|| = 5, so 1/2 (3 - 5)^2 / 5 = 0.4;
+    # h = (0, 1), label 1: w.h = 2 = ||w|| ||h||, so 0. The batch mean is 0.2.
+    features = torch.tensor([[3.0, 4.0], [0.0, 1.0]])
+    assert float(dot_regression(features, torch.tensor([0, 1]), W)) == pytest.approx(0.2)
+
+
+def test_the_gradient_treats_the_lengths_as_constants():
+    # d/dh of 1/2 (w.h - ||w|| c)^2 / c with c = ||h|| = 5 held fixed: (3 - 5) / 5 * w
+    h = torch.tensor([[3.0, 4.0]], requires_grad=True)
+    dot_regression(h, torch.tensor([0]), W).backward()
+    assert h.grad[0].tolist() == pytest.approx([-0.4, 0.0])
+
+
+def test_a_feature_along_its_row_costs_nothing_whatever_its_length():
+    for length in (0.1, 1.0, 30.0):
+        h = torch.tensor([[0.0, length]])
+        assert float(dot_regression(h, torch.tensor([1]), W)) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_reg_lam_adds_the_mean_feature_length():
+    features = torch.tensor([[3.0, 4.0], [0.0, 1.0]])  # lengths 5 and 1: mean 3
+    loss = dot_regression(features, torch.tensor([0, 1]), W, reg_lam=0.1)
+    assert float(loss) == pytest.approx(0.2 + 0.1 * 3)
+    with pytest.raises(ConfigError, match="reg_lam"):
+        dot_regression(features, torch.tensor([0, 1]), W, reg_lam=-1.0)
+
+
+def test_the_module_binds_to_the_fixed_etf_head_and_refuses_a_learnable_one():
+    model = build_model("mlp", (1, 8, 8), 4, head="etf")
+    loss = DotRegression().bind_head(model.classifier)
+    assert isinstance(model.classifier, ETFClassifier) and DotRegression.takes_features
+    with torch.no_grad():
+        features = model.features(torch.randn(5, 1, 8, 8))
+    targets = torch.tensor([0, 1, 2, 3, 0])
+    assert float(loss(features, targets)) == pytest.approx(
+        float(dot_regression(features, targets, model.classifier.weight)))
+    with pytest.raises(ConfigError, match="head='etf'"):
+        DotRegression().bind_head(build_model("mlp", (1, 8, 8), 4).classifier)
+    with pytest.raises(ConfigError, match="bind_head"):
+        DotRegression()(features, targets)
+
+
+def test_features_and_weight_must_share_their_dimension():
+    with pytest.raises(ConfigError, match="share d"):
+        dot_regression(torch.ones(2, 3), torch.tensor([0, 1]), W)
