@@ -114,6 +114,18 @@ def test_lds_smoothing_lifts_a_dip():
     assert smoothed[50] / smoothed[0] < plain[50] / plain[0]
 
 
+def test_sqrt_inv_lds_smooths_the_roots_as_dir_does_not_the_counts():
+    # counts [100, 4, 100], triangular window [1, 2, 1] / 4, zeros beyond the ends.
+    # DIR's prepare_weights: k * sqrt(n) = [(0 + 20 + 2) / 4, (10 + 4 + 10) / 4, ...]
+    # = [5.5, 6, 5.5]; weights 1 / that, so the dip weighs 5.5 / 6 of an end bin.
+    # The paper's 1 / sqrt(k * n) would give sqrt(51 / 52) = 0.990 instead.
+    labels = torch.tensor([0.5] * 100 + [1.5] * 4 + [2.5] * 100)
+    weights = lds_weights(labels, LabelBins(0, 3, 3), kernel="triangular", ks=3,
+                          reweight="sqrt_inv")
+    assert (weights[100] / weights[0]).item() == pytest.approx(5.5 / 6)
+    assert (weights[100] / weights[0]).item() != pytest.approx((51 / 52) ** 0.5, abs=1e-3)
+
+
 def test_no_reweighting_gives_ones():
     assert lds_weights(torch.rand(5), LabelBins(0, 1, 2), reweight="none").tolist() == [1.0] * 5
 

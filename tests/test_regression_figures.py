@@ -180,3 +180,63 @@ def test_plot_mse_curves_has_the_training_and_the_test_panel():
     frame = dir_figures.curve_frame({"vanilla": VANILLA})
     assert len(frame) == 2 * 2 * 2  # seeds x curves x epochs
     plt.close("all")
+
+
+def test_density_correlations_also_give_the_bins_position():
+    # error 1, 2, 3 over bins 0, 1, 2: it rises exactly with the position (r = 1)
+    table = readers.density_correlations([_record(0, error=[1.0, 2.0, 3.0, None])])
+    assert table.loc[0, "r(error, bin position)"] == pytest.approx(1.0)
+
+
+def _dipped(seed, error):
+    """A record on 9 bins thinned at bins 2 and 6 (exp_dips), with per-bin test ``error``."""
+    record = _record(seed, error=error)
+    record["config"] = {"label_profile": "exp_dips", "imbalance_ratio": 100.0}
+    record["bins"] = {"low": 0.0, "high": 18.0, "num_bins": 9}
+    record["per_bin"]["train_count"] = [40, 36, 8, 30, 28, 26, 6, 22, 20]
+    return record
+
+
+def test_thinned_bins_are_those_with_neighbours_on_both_sides():
+    error = [1.0] * 9
+    assert readers.thinned_bins(_dipped(0, error)) == [2, 6]
+    uniform = _dipped(0, error)
+    uniform["config"]["imbalance_ratio"] = 1.0
+    assert readers.thinned_bins(uniform) == []
+    natural = _dipped(0, error)
+    natural["config"] = {"label_profile": "exp_dips", "imbalance_ratio": None}
+    assert readers.thinned_bins(natural) == []
+
+
+def test_dip_errors_by_hand():
+    # thinned bins 2 and 6: errors 5 and 7 -> 6; neighbours 1, 3, 5, 7: errors 4, 4, 6, 6 -> 5
+    error = [0.0, 4.0, 5.0, 4.0, 0.0, 6.0, 7.0, 6.0, 0.0]
+    table = readers.dip_errors([_dipped(3, error)])
+    assert table.loc[3, "thinned bins"] == pytest.approx(6.0)
+    assert table.loc[3, "their neighbours"] == pytest.approx(5.0)
+    # counts 8 + 6 = 14 against (36 + 30 + 26 + 22) / 2 = 57
+    assert table.loc[3, "count ratio"] == pytest.approx(14 / 57)
+    uniform = _dipped(3, error)
+    uniform["config"]["imbalance_ratio"] = 1.0
+    assert readers.dip_errors([uniform]).empty  # no dips, no rows
+
+
+def _two_stage(seed, base_mse, mse, few=(14.0, 12.0), train=(1.0, 3.0), sigma=10.5):
+    record = _record(seed, mse=mse, few=few[1], train_mse=train[1])
+    record["base_metrics"] = {**record["metrics"], "mse": base_mse, "few_shot_mae": few[0]}
+    record["base_train_metrics"] = {"mse": train[0], "mae": 1.0}
+    record["curves"]["retrain"] = {"epoch": [1, 2], "loss": [5.0, 4.0],
+                                   "noise_sigma": [10.2, sigma]}
+    return record
+
+
+def test_stage_reduction_and_the_two_stage_table_by_hand():
+    runs = [_two_stage(0, 200.0, 180.0), _two_stage(1, 100.0, 110.0, sigma=10.7)]
+    # (200 - 180) / 200 = 10 %, (100 - 110) / 100 = -10 %
+    assert readers.stage_reduction(runs, "mse") == pytest.approx([10.0, -10.0])
+    assert readers.metric(runs[0], "mse", "base_train") == 1.0
+    assert readers.retrain_sigma(runs[1]) == 10.7
+    table = readers.two_stage_table({"two-stage BMC": runs}, "°")
+    assert table.loc["two-stage BMC", "balanced test MSE (°²)"] == "150.00 ± 70.71 → 145.00 ± 49.50"
+    assert table.loc["two-stage BMC", "training-set MSE (°²)"] == "1.00 ± 0.00 → 3.00 ± 0.00"
+    assert table.loc["two-stage BMC", "σ at the end (°)"] == "10.60 ± 0.14"

@@ -2,16 +2,20 @@
 Regression", §3.1).
 
 Neighbouring labels share information, so the density a model "feels" is the empirical
-label density convolved with a symmetric kernel:
+label density convolved with a symmetric kernel (the paper's Eq. for LDS):
 
     p̃(y') = Σ_y k(y, y') p(y)
 
-and the loss of a sample with label y is weighted by 1 / p̃(y) (``inverse``) or by
-1 / √p̃(y) (``sqrt_inv``). As in the DIR code (``prepare_weights``):
+and the paper weights the loss of a sample with label y by 1 / p̃(y). The DIR code
+(``prepare_weights``), which this module follows, smooths what it is about to invert:
 
+* ``inverse``: w ∝ 1 / (k ∗ clip(n, 5, 1000)) — the counts clipped, then smoothed: the
+  paper's 1 / p̃ up to the clipping;
+* ``sqrt_inv``: w ∝ 1 / (k ∗ √n) — the square roots of the raw counts smoothed, *not*
+  1 / √(k ∗ n). √ is concave, so k ∗ √n ≤ √(k ∗ n) (Jensen), with equality where the
+  counts are flat over the kernel's width: after the mean-1 rescaling the two weightings
+  differ at the dips of the histogram and next to them;
 * counts are taken per bin of width 1 (here: per bin of the dataset's :class:`LabelBins`);
-* ``inverse`` clips the counts to [5, 1000] *before* smoothing; ``sqrt_inv`` takes the
-  square root of the raw counts (no clipping) and smooths those;
 * the convolution pads with zeros at both ends of the label range (``mode='constant'``);
 * the weights are rescaled so their mean over the training samples is 1.
 
@@ -105,8 +109,8 @@ def lds_weights(
         labels: the training labels (any float tensor).
         bins: the label bins the counts are taken over (DIR: width 1).
         kernel, ks, sigma: the LDS kernel (see :func:`kernel_window`).
-        reweight: ``"inverse"`` (1/p̃, counts clipped to [5, 1000]), ``"sqrt_inv"``
-            (1/√p̃), or ``"none"`` (all ones).
+        reweight: ``"inverse"`` (1 / (k ∗ clip(n, 5, 1000))), ``"sqrt_inv"``
+            (1 / (k ∗ √n)), or ``"none"`` (all ones).
         lds: smooth the (clipped or square-rooted) counts with the kernel first; without
             it, the weights are plain inverse (or inverse square-root) frequency.
     """
