@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 import nbformat
+import pytest
 import torch
 
 from lt_lab import book
@@ -120,3 +121,396 @@ def test_format_book_time_is_a_table_in_seconds_and_minutes():
     assert lines[2].split() == ["00_a.ipynb", "61", "s", "3"]
     assert lines[3].split() == ["jupyter-book", "build", "5", "s"]
     assert lines[4].split() == ["total", "66", "s", "(1.1", "min)"]
+
+
+# --- where an execution goes: non-default parameters never reach the default site ------------
+
+
+def fake_chapter(folder, name="00_fake.ipynb"):
+    """A chapter of three cells: a title, a ``parameters`` cell, and one that checks a claim
+    on values that depend on the parameters and publishes it."""
+    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    parameters = nbformat.v4.new_code_cell('profile = "quick"\nseeds = [0, 1, 2]')
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# 0. A fake chapter"),
+        parameters,
+        nbformat.v4.new_code_cell(
+            "from lt_lab.book import claims\n"
+            "claim = claims.Claim(id='fake', paper='cui2019class', statement='s', "
+            "reported='r', measure='m', threshold=1.0)\n"
+            "checked = [claims.check(claim, [float(s) + len(profile) for s in seeds])]\n"
+            "claims.publish('00_fake', f'0. Fake at {profile}', checked)"),
+    ]
+    path = folder / name
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.fixture
+def build(tmp_path, monkeypatch):
+    """The book's build folders moved into ``tmp_path/_build`` (the repository's untouched)."""
+    from lt_lab.book import paths
+
+    root = tmp_path / "_build"
+    for name, path in (("BUILD", root), ("STAGE", root / "src"), ("CLAIMS", root / "claims"),
+                       ("VARIANTS", root / "variants")):
+        monkeypatch.setattr(paths, name, path)
+    return root
+
+
+def test_variant_names_are_readable_and_stable():
+    from lt_lab.book.execute import variant_name
+
+    assert variant_name({"seeds": [0, 1], "profile": "smoke"}) == "profile-smoke_seeds-0-1"
+    assert variant_name({"use_cache": False}) == "use_cache-false"
+    long = variant_name({"seeds": list(range(40))})
+    assert len(long) <= 80 and long != variant_name({"seeds": list(range(41))})
+
+
+def test_destination_keeps_non_default_executions_out_of_the_site(tmp_path, build):
+    chapter = fake_chapter(tmp_path)
+    assert book.destination(chapter, {}) == (build / "src" / "chapters", build / "claims")
+    assert book.destination(chapter, {"profile": "quick"}) == (build / "src" / "chapters",
+                                                               build / "claims")
+    variant = build / "variants" / "profile-smoke"
+    assert book.destination(chapter, {"profile": "smoke"}) == (variant, variant / "claims")
+    assert book.destination(chapter, {"profile": "smoke"}, tmp_path / "out") == (
+        tmp_path / "out", tmp_path / "out" / "claims")
+    # the staging folder named explicitly: the ledger's claims (the page will be marked)
+    assert book.destination(chapter, {"profile": "smoke"}, build / "src" / "chapters") == (
+        build / "src" / "chapters", build / "claims")
+
+
+@pytest.mark.slow
+def test_execute_with_non_default_parameters_leaves_the_site_and_ledger_alone(
+        tmp_path, build, capsys):
+    from lt_lab.book.claims import load_published
+    from lt_lab.cli import main
+
+    chapter = fake_chapter(tmp_path)
+    site, ledger = build / "src" / "chapters", build / "claims"
+    assert main(["book", "execute", str(chapter)]) == 0  # the defaults: into the site
+    (published,) = load_published(ledger)
+    assert published["title"] == "0. Fake at quick" and "non_default_parameters" not in published
+    site_before = (site / chapter.name).read_bytes()
+
+    assert main(["book", "execute", str(chapter), "-p", "profile", "smoke"]) == 0
+    assert "the site and the ledger are untouched" in capsys.readouterr().out
+    assert (site / chapter.name).read_bytes() == site_before
+    assert [p["title"] for p in load_published(ledger)] == ["0. Fake at quick"]
+    variant = build / "variants" / "profile-smoke"
+    (smoke,) = load_published(variant / "claims")
+    assert smoke["title"] == "0. Fake at smoke"
+    assert smoke["non_default_parameters"] == {"profile": "smoke"}
+    executed = nbformat.read(variant / chapter.name, as_version=4)
+    assert executed.metadata["lt_lab"]["non_default"] == {"profile": "smoke"}
+    assert "Not the book's defaults" in executed.cells[2].source
+
+    out = tmp_path / "elsewhere"
+    assert main(["book", "execute", str(chapter), "-p", "seeds", "[5]", "--output",
+                 str(out)]) == 0
+    assert (out / chapter.name).exists() and load_published(out / "claims")[0]["claims"]
+    assert (site / chapter.name).read_bytes() == site_before
+    assert book.marked_pages(site) == {} and book.marked_pages(out) == {
+        chapter.name: {"seeds": [5]}}
+
+
+def test_the_ledger_marks_claims_made_with_non_default_parameters(tmp_path, monkeypatch):
+    from lt_lab.book.claims import PARAMETERS_ENV, check, publish
+    from lt_lab.book.ledger import render_ledger, render_summary
+
+    claim = book_claim("gap")
+    monkeypatch.setenv(PARAMETERS_ENV, '{"profile": "smoke"}')
+    publish("01_smoke", "Smoke", [check(claim, [1, 2, 3])], directory=tmp_path)
+    monkeypatch.setenv(PARAMETERS_ENV, "{}")
+    publish("02_plain", "Plain", [check(claim, [1, 2, 3])], directory=tmp_path)
+    text = render_ledger(tmp_path, {"claims": {}}, lambda claim_id: None)
+    assert text.count("Not the book's defaults") == 1
+    assert 'made with `profile="smoke"`' in text
+    assert text.index("Not the book's defaults") < text.index("## [Plain]")
+    summary = render_summary(tmp_path)
+    assert "[Smoke](../chapters/01_smoke.ipynb) (**non-default parameters**)" in summary
+    assert "[Plain](../chapters/02_plain.ipynb) |" in summary
+
+
+# --- claim tables people can read ----------------------------------------------------------
+
+
+def book_claim(claim_id="gap", **changes):
+    from lt_lab.book.claims import Claim
+
+    fields = dict(id=claim_id, paper="cui2019class", statement="Imbalance lowers accuracy",
+                  reported="10 points [readme]", measure="balanced minus imbalanced accuracy",
+                  threshold=2.0)
+    return Claim(**{**fields, **changes})
+
+
+LONG_TEXT = ("Class imbalance lowers accuracy on a balanced test set, and it does so class by "
+             "class, |w_k| growing with n_k <b>*bold?*</b> $5")
+
+
+def test_show_writes_full_text_escaped_with_the_verdict_first():
+    from lt_lab.book import claims
+
+    checked = [claims.check(book_claim(statement=LONG_TEXT), [1, 2, 3, 6])]
+    table = claims.show(checked).html()
+    assert '<table class="claims-table claims-verdicts">' in table
+    header = table[table.index("<thead>"):table.index("</thead>")]
+    assert header.index(">verdict<") < header.index(">claim<") < header.index(">statement<")
+    assert "…" not in table and "..." not in table
+    assert "|w_k| growing with n_k &lt;b&gt;*bold?*&lt;/b&gt; $5" in table  # whole and escaped
+    # mean 3.0, 95 % interval 3 ± 3.437 (t(0.975, 3) · sd / 2) = [-0.4, 6.4], n=4; L <= 0
+    assert ("<strong>inconclusive</strong><br><span class=\"claim-estimate\">"
+            "3.0 [-0.4, 6.4] n=4</span>") in table
+    assert '<a href="../book/references.html#cite-cui2019class">Cui et al., 2019</a>' in table
+    assert ">cui2019class<" not in table
+
+
+def test_show_reads_as_the_verdict_lines_in_plain_text():
+    from lt_lab.book import claims
+
+    checked = [claims.check(book_claim(), [1, 2, 3, 6])]
+    assert repr(claims.show(checked)) == "\n".join(claims.verdict_lines(checked))
+
+
+def test_show_of_the_declared_claims_has_no_verdict():
+    from lt_lab.book import claims
+
+    table = claims.show([book_claim()], view="declared").html()
+    assert "claims-declared" in table and ">verdict<" not in table
+    assert "balanced minus imbalanced accuracy" in table and "&gt; 2 points" in table
+
+
+def test_a_key_missing_from_the_bibliography_stays_visible():
+    from lt_lab.book.bib import cite_html, label
+
+    assert label("cui2019class") == "Cui et al., 2019"
+    assert label("hasegawa2024exploring") == "Hasegawa and Sato, 2024"  # two authors
+    assert cite_html("nobody2000") == "<code>nobody2000</code>"
+
+
+# --- a second column of evidence -------------------------------------------------------------
+
+LONG = "papers' schedule (200 epochs)"
+
+
+def two_columns():
+    from lt_lab.book import claims
+
+    short = [claims.check(book_claim("gap"), [1, 2, 3, 6]),
+             claims.check(book_claim("tail"), [5, 6, 7])]
+    # gap at the papers' schedule: [4, 5, 6], mean 5, sd 1, half 4.303/sqrt(3) = 2.484:
+    # [2.5, 7.5], L > 0 and m >= 2: reproduced; tail not measured there
+    long = [claims.check(book_claim("gap"), [4, 5, 6])]
+    return short, long
+
+
+def test_show_gives_one_verdict_column_per_column_of_evidence():
+    from lt_lab.book import claims
+
+    short, long = two_columns()
+    table = claims.show(short, {LONG: long, claims.GPU_COLUMN: None}, label="16 epochs").html()
+    header = table[table.index("<thead>"):table.index("</thead>")]
+    assert header.index("verdict, 16 epochs") < header.index("papers&#x27; schedule") \
+        < header.index("full protocol (GPU)") < header.index(">claim<")
+    gap = table[table.index("<tr><td"):]
+    assert "5.0 [2.5, 7.5] n=3" in gap and gap.count("not yet run") == 2  # two rows
+    assert "<strong>—</strong>" in table  # tail: not measured at the papers' schedule
+
+
+def test_print_verdicts_adds_the_columns_after_the_main_lines(capsys):
+    from lt_lab.book import claims
+
+    short, long = two_columns()
+    claims.print_verdicts(short, {LONG: long, claims.GPU_COLUMN: None})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == claims.verdict_lines(short)
+    assert lines[2:] == [f"-- {LONG} --", *claims.verdict_lines(long),
+                         f"-- {claims.GPU_COLUMN} --", "not yet run"]
+
+
+def test_publish_and_the_ledger_name_each_column(tmp_path):
+    from lt_lab.book import claims
+    from lt_lab.book.ledger import render_ledger, render_summary
+
+    short, long = two_columns()
+    claims.publish("02_margins", "Margins", short, tmp_path, label="16 epochs",
+                   columns={LONG: long, claims.GPU_COLUMN: None})
+    claims.publish("01_old", "Old", short, tmp_path)  # one column, as before
+    (old, margins) = claims.load_published(tmp_path)
+    assert margins["label"] == "16 epochs"
+    assert margins["columns"][1] == {"label": claims.GPU_COLUMN, "claims": None}
+    assert claims.published_columns(old) == {}
+    assert claims.published_columns(margins)[LONG]["gap"] == long[0]
+    text = render_ledger(tmp_path, {"claims": {}}, lambda claim_id: None)
+    old_part, margins_part = text.split("## [Margins]")
+    assert "* - verdict\n  - claim\n" in old_part
+    assert ("* - verdict, 16 epochs\n  - papers' schedule (200 epochs)\n"
+            "  - full protocol (GPU)\n  - claim\n") in margins_part
+    assert ("* - **inconclusive**\\\n    3.0 \\[-0.4, 6.4\\] n=4\n"
+            "  - **reproduced**\\\n    5.0 \\[2.5, 7.5\\] n=3\n  - not yet run\n"
+            "  - gap\n  - {cite}`cui2019class`\n") in margins_part
+    summary = render_summary(tmp_path)
+    assert f"Column *{LONG}*" in summary.replace("\\", "")
+    assert "| [Margins](../chapters/02_margins.ipynb) | 1 | 1 | 0 | 0 | 0 | 0 |" in summary
+    assert "| [Margins](../chapters/02_margins.ipynb) | not yet run |" in summary
+
+
+def test_the_forest_plot_draws_each_column_under_the_claim():
+    import matplotlib.pyplot as plt
+
+    from lt_lab.book import claims
+
+    short, long = two_columns()
+    figure = claims.forest_plot(short, {LONG: long, claims.GPU_COLUMN: None}, label="16 epochs")
+    texts = [t.get_text() for ax in figure.axes for t in ax.texts]
+    assert "● inconclusive" in texts and "■ reproduced" in texts  # gap, both columns
+    legend = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert "16 epochs" in legend and LONG in legend and claims.GPU_COLUMN not in legend
+    gap = figure.axes[0]
+    assert any(list(line.get_xdata()) == pytest.approx([5 - 2.4841, 5 + 2.4841], abs=1e-3)
+               for line in gap.lines)
+    plt.close(figure)
+
+
+def test_markdown_escaping_keeps_a_claims_text_as_typed():
+    from lt_lab.book.claim_tables import escape_markdown, list_table
+
+    assert escape_markdown("||w_k|| *grows*") == "\\|\\|w\\_k\\|\\| \\*grows\\*"
+    assert escape_markdown("costs $5\nor <b>") == "costs \\$5 or \\<b\\>"
+    # only at the start of a cell does a "1." or a "- " start a list
+    assert escape_markdown("1. first") == "1\\. first" and escape_markdown("- a") == "\\- a"
+    assert escape_markdown("3.0 -0.4 a-b") == "3.0 -0.4 a-b"
+    assert list_table(["a", "b"], [["x\\\ny", "z"]]).split("\n") == [
+        "```{list-table}", ":header-rows: 1", ":class: claims-table", "",
+        "* - a", "  - b", "* - x\\", "    y", "  - z", "```"]
+
+
+# --- the student edition -------------------------------------------------------------------
+
+EXERCISE = """# Exercises
+
+```{exercise}
+:label: counts
+How many images does the rarest class keep?
+```
+
+```{solution} counts
+:class: dropdown
+Five: SECRET-ANSWER.
+```
+
+:::{solution} counts
+Also: COLON-ANSWER.
+:::
+"""
+
+
+def test_the_student_config_hides_solutions_and_says_so():
+    import yaml
+
+    from lt_lab.book.edition import student_config
+
+    config = yaml.safe_load(student_config((book.ROOT / "_config.yml").read_text()))
+    assert config["sphinx"]["config"]["hide_solutions"] is True
+    assert config["title"].endswith("(student edition)")
+    published = yaml.safe_load((book.ROOT / "_config.yml").read_text())
+    assert published["sphinx"]["config"]["hide_solutions"] is False
+    assert config["repository"] == published["repository"]  # the same Colab buttons
+
+
+@pytest.mark.slow  # copies book/ (MathJax included)
+def test_staging_the_student_edition_leaves_the_site_alone(tmp_path, build):
+    import yaml
+
+    site = build / "src" / "chapters"
+    site.mkdir(parents=True)
+    for notebook in book.toc_chapters():  # executed chapters, as `book execute` leaves them
+        nbformat.write(nbformat.v4.new_notebook(), site / notebook.name)
+    student = book.stage(stage_dir=build / "student" / "src", student=True)
+    assert yaml.safe_load((student / "_config.yml").read_text())["sphinx"]["config"][
+        "hide_solutions"] is True
+    assert sorted(p.name for p in (student / "chapters").iterdir()) == sorted(
+        nb.name for nb in book.toc_chapters())
+    assert (student / "book" / "fork.md").exists()
+    assert not (build / "src" / "_config.yml").exists()  # the site's staging untouched
+
+
+def test_strip_solutions_leaves_the_exercises(tmp_path):
+    from lt_lab.book.edition import strip_solutions
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell(EXERCISE),
+                      nbformat.v4.new_markdown_cell("```{solution} counts\nonly this\n```"),
+                      nbformat.v4.new_code_cell("x = 1")]
+    source = tmp_path / "00_x.ipynb"
+    nbformat.write(notebook, source)
+    assert strip_solutions(source, tmp_path / "out" / "00_x.ipynb") == 3
+    stripped = nbformat.read(tmp_path / "out" / "00_x.ipynb", as_version=4)
+    assert len(stripped.cells) == 2  # the cell that held only a solution is gone
+    text = stripped.cells[0].source
+    assert "{exercise}" in text and "rarest class" in text
+    assert "SECRET-ANSWER" not in text and "COLON-ANSWER" not in text and "{solution}" not in text
+
+
+@pytest.mark.slow
+def test_hide_solutions_builds_the_exercises_without_their_solutions(tmp_path):
+    """The flag the student edition sets, in a one-page Sphinx build with the book's
+    extensions: the exercise is there, its solution is not."""
+    import subprocess
+    import sys
+
+    (tmp_path / "index.md").write_text(EXERCISE)
+    (tmp_path / "conf.py").write_text(
+        'extensions = ["myst_parser", "sphinx_exercise"]\n'
+        'myst_enable_extensions = ["colon_fence"]\nhide_solutions = True\n')
+    sphinx = [sys.executable, "-m", "sphinx", "-q", "-b", "html", str(tmp_path),
+              str(tmp_path / "html")]
+    subprocess.run(sphinx, check=True, capture_output=True)
+    page = (tmp_path / "html" / "index.html").read_text()
+    assert "rarest class" in page and "SECRET-ANSWER" not in page
+    assert "COLON-ANSWER" not in page
+
+
+# --- one display of the claims per chapter: the chapters' cells rewritten ----------------
+
+
+def test_migrate_rewrites_only_the_claim_cells_of_a_chapter_copy(tmp_path):
+    import shutil
+
+    from lt_lab.book.lock import declared_claims
+    from lt_lab.book.verdict_cells import HIDDEN, migrate
+
+    copy = tmp_path / "00_long_tail.ipynb"
+    shutil.copy2(book.CHAPTERS / "00_long_tail.ipynb", copy)
+    before = nbformat.read(copy, as_version=4).cells
+    changed = migrate(copy)
+    after = nbformat.read(copy, as_version=4).cells
+    assert len(changed) == 3 and migrate(copy) == []  # once only
+    differ = [i for i, (a, b) in enumerate(zip(before, after, strict=True))
+              if a.source != b.source or a.metadata != b.metadata]
+    assert len(differ) == 3
+    claims_cell, check_cell, table_cell = (after[i] for i in differ)
+    assert claims_cell.source.endswith('claims.show(declared.values(), view="declared")')
+    assert HIDDEN in check_cell.metadata["tags"] and check_cell.outputs  # nbval still checks it
+    assert check_cell.outputs == before[differ[1]].outputs
+    assert table_cell.source.endswith("claims.show(checked)")
+    assert "claims_table" not in table_cell.source
+    # the lock still reads the declared claims from the rewritten cell
+    assert [c.id for c in declared_claims(copy)] == [
+        c.id for c in declared_claims(book.CHAPTERS / "00_long_tail.ipynb")]
+
+
+def test_a_column_with_too_few_seeds_shows_values_without_a_verdict():
+    from lt_lab.book import claims
+
+    one_seed = claims.check(book_claim("gap"), [4.0, 5.0])  # n=2: an interval, a verdict
+    assert one_seed.verdict != claims.PROVISIONAL
+    (shown,) = claims.provisional([one_seed], min_seeds=3)
+    assert shown.verdict == claims.PROVISIONAL and shown.values == (4.0, 5.0)
+    assert claims.provisional([claims.check(book_claim(), [])]) == [
+        claims.check(book_claim(), [])]  # not run stays not run
+    table = claims.show([one_seed], {claims.GPU_COLUMN: [shown]}).html()
+    assert "<strong>no verdict yet</strong><br><span class=\"claim-estimate\">4.5" in table

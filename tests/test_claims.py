@@ -465,38 +465,41 @@ def test_render_ledger_without_claims(tmp_path):
 
 
 def test_render_ledger_one_chapter(tmp_path):
-    from lt_lab.book.ledger import LEDGER_HEADER, SANITY_HEADING, render_ledger
+    from lt_lab.book.ledger import SANITY_HEADING, render_ledger
 
     publish("03_reweighting", "Reweighting", example_claims(), directory=tmp_path)
-    lines = render_ledger(tmp_path, LOCK, history).split("\n")
+    text = render_ledger(tmp_path, LOCK, history)
+    lines = text.split("\n")
     assert lines[:2] == ["## [Reweighting](../chapters/03_reweighting.ipynb)", ""]
-    assert lines[2:4] == LEDGER_HEADER.split("\n")
-    assert lines[2] == ("| claim | paper | statement | paper reported | category | mean | "
-                        "95 % interval | n | needs | verdict | declared on |")
-    assert lines[4] == (
-        "| gap | {cite}`cui2019` | Imbalance lowers accuracy | 10 points [readme] | claim | "
-        "3.00 | [-0.44, 6.44] | 4 | > 2 points | **inconclusive** | 2026-11-27 (`cb8d77a`), "
-        "declared with results; 1 amendment |")
-    assert lines[5].startswith("| tail | ") and "| — | — | 0 | < 0.5 % | **not run at this "\
-        "profile** | not committed yet; not in the lock |" in lines[5]
-    assert lines[6].startswith("| seed-spread | ")
-    assert lines[7].startswith("| best-tau | ") and "| descriptive | 0.0 | — | 1 | — | — |" \
-        in lines[7]
-    assert lines[8:11] == ["", SANITY_HEADING, ""]
-    assert lines[13] == (
-        "| setup | {cite}`cui2019` | Imbalance lowers accuracy | 10 points [readme] | sanity | "
-        "11.0 | [8.5, 13.5] | 3 | > 5 points | **passes** | 2026-12-02 (`abc1234`) |")
+    # a MyST list-table, verdict first (with its mean, 95 % interval and n below it)
+    assert lines[2:5] == ["```{list-table}", ":header-rows: 1", ":class: claims-table"]
+    assert lines[6:14] == ["* - verdict", "  - claim", "  - paper", "  - statement",
+                           "  - paper reported", "  - category", "  - needs", "  - declared on"]
+    assert lines[14:23] == [
+        "* - **inconclusive**\\", "    3.00 \\[-0.44, 6.44\\] n=4", "  - gap",
+        "  - {cite}`cui2019`", "  - Imbalance lowers accuracy", "  - 10 points \\[readme\\]",
+        "  - claim", "  - \\> 2 points",
+        "  - 2026-11-27 (`cb8d77a`), declared with results; 1 amendment"]
+    assert lines[23:25] == ["* - **not run**", "  - tail"]
+    assert "  - \\< 0.5 %\n  - not committed yet; not in the lock" in text
+    best_tau = text[text.index("* - **descriptive**"):]
+    assert best_tau.startswith("* - **descriptive**\\\n    0.0 n=1\n  - best-tau\n")
+    assert "  - descriptive\n  - —\n" in best_tau
+    counted, sanity = text.split(SANITY_HEADING)
+    assert "setup" not in counted and "  - setup\n" in sanity
+    assert "* - **passes**\\\n    11.0 \\[8.5, 13.5\\] n=3\n" in sanity
+    assert sanity.rstrip().endswith("  - 2026-12-02 (`abc1234`)\n```")
 
 
 def test_render_ledger_escapes_pipes_and_keeps_chapter_order(tmp_path):
     from lt_lab.book import render_ledger
 
-    publish("05_later", "Later", [make(measure="|a − b|", statement="x | y")],
+    publish("05_later", "Later", [make(measure="|a − b|", statement="x | y *z*")],
             directory=tmp_path)
     publish("01_earlier", "Earlier", [make()], directory=tmp_path)
     text = render_ledger(tmp_path, LOCK, history)
     assert text.index("../chapters/01_earlier.ipynb") < text.index("../chapters/05_later.ipynb")
-    assert "| x \\| y |" in text
+    assert "  - x \\| y \\*z\\*\n" in text
 
 
 def test_render_summary_counts_claims_sanity_and_descriptive_apart(tmp_path):

@@ -1,6 +1,8 @@
 """Chapter code cells stay short: at most 15 lines each, so a reader sees one idea a cell and
 the machinery lives in lt_lab. The ``parameters`` cell (papermill's) and the ``claims`` cell
-(a chapter's declared claims) are exempt: they are lists, not logic."""
+(a chapter's declared claims) are exempt: they are lists, not logic; so is the Colab install
+cell (``colab-install``): removed from the site, written by ``lt-lab book set-repo`` from a
+template in lt_lab.book.colab, and run before lt_lab exists to hold it."""
 
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 
 CHAPTERS = sorted((Path(__file__).resolve().parents[1] / "chapters").glob("[0-9][0-9]_*.ipynb"))
 MAX_LINES = 15
-EXEMPT_TAGS = {"parameters", "claims"}
+EXEMPT_TAGS = {"parameters", "claims", "colab-install"}
 
 
 def long_cells(path: Path) -> list[str]:

@@ -30,7 +30,17 @@ fails and never counted as a reproduction); ``descriptive`` (a single value, sho
 verdict). With no measurement the verdict is ``not run at this profile``.
 
 The printed verdict table is the cell nbval checks: a change to lt_lab that moves a
-verdict, or a number in it, fails the test suite until the chapter is re-frozen.
+verdict, or a number in it, fails the test suite until the chapter is re-frozen. Readers see
+one display of the verdicts, :func:`show` (an HTML table, verdict first, full text, papers as
+author–year labels); the nbval cell is left out of the page (tag ``remove-cell``; nbval still
+checks it).
+
+A claim may be measured in more than one regime: the chapter's own runs (the main column,
+e.g. 16 epochs) and further *columns of evidence*, e.g. the papers' schedule
+(:data:`LONG_COLUMN`) or the full protocol on a GPU (:data:`GPU_COLUMN`), each a list of
+checked claims with the same ids, or None while not yet run. ``show``, ``print_verdicts``,
+``forest_plot`` and ``publish`` take them as ``columns={label: claims}``; the ledger shows
+each claim's verdict in every column and names the column.
 """
 
 from __future__ import annotations
@@ -42,6 +52,7 @@ import statistics
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from lt_lab.book.claim_tables import DEFAULT_LABEL, NOT_YET_RUN, category_text
 from lt_lab.errors import ConfigError, check_choice
 
 NOT_RUN = "not run at this profile"
@@ -54,6 +65,12 @@ DIRECTIONS = (">", "<")
 STATISTICS = ("mean", "sd")
 CONFIDENCE = 0.95  # of every interval in the book
 CLAIMS_ENV = "LT_LAB_CLAIMS_DIR"  # set by `lt-lab book execute`: where chapters publish
+# set by `lt-lab book execute`: the parameters that are not the chapter's defaults (JSON),
+# published with the claims so the ledger marks them
+PARAMETERS_ENV = "LT_LAB_BOOK_PARAMETERS"
+# Columns of evidence beyond a chapter's own runs (their labels, as the ledger shows them).
+LONG_COLUMN = "papers' schedule (200 epochs)"
+GPU_COLUMN = "full protocol (GPU)"
 # The rule's one escalation: a `quick` claim inconclusive at three seeds is declared
 # ``escalated=True`` (an amendment in the lock, committed before its runs) and rerun once at
 # seeds 0-9; that verdict is final. Other profiles never escalate.
@@ -280,6 +297,17 @@ def share_per_seed(part, whole) -> list[float]:
     return [p / w if w > 0 else math.nan for p, w in zip(part, whole, strict=True)]
 
 
+PROVISIONAL = "no verdict yet"  # a column's claim measured on fewer seeds than it needs
+
+
+def provisional(claims, min_seeds: int = 3) -> list[Claim]:
+    """``claims`` where those measured on fewer than ``min_seeds`` values keep their values and
+    interval but get no verdict (:data:`PROVISIONAL`), e.g. a GPU column while only some
+    seeds have run; the ledger counts them under no verdict."""
+    return [c if c.measured is None or c.n >= min_seeds else replace(c, verdict=PROVISIONAL)
+            for c in claims]
+
+
 def counted(claims) -> list[Claim]:
     """The claims a ledger counts as reproductions or not: neither sanity nor descriptive."""
     return [c for c in claims if c.category == "claim"]
@@ -302,19 +330,47 @@ def verdict_lines(claims: list[Claim]) -> list[str]:
             f"{_needs(c)}" for c in claims]
 
 
-def print_verdicts(claims: list[Claim]) -> None:
-    """Print the verdict table (the cell a chapter marks ``# NBVAL_CHECK_OUTPUT``)."""
-    print("\n".join(verdict_lines(claims)))
+def column_lines(claims: list[Claim], columns: dict | None = None) -> list[str]:
+    """:func:`verdict_lines`, then per further column of evidence a heading ``-- label --``
+    and its lines (``not yet run`` for a column that is None)."""
+    lines = verdict_lines(claims)
+    for name, members in (columns or {}).items():
+        lines.append(f"-- {name} --")
+        lines += [NOT_YET_RUN] if members is None else verdict_lines(list(members))
+    return lines
+
+
+def print_verdicts(claims: list[Claim], columns: dict | None = None) -> None:
+    """Print the verdict table (the cell a chapter marks ``# NBVAL_CHECK_OUTPUT`` and tags
+    ``remove-cell``: nbval checks it, readers see :func:`show`); ``columns``: further
+    columns of evidence, ``{label: checked claims or None}``."""
+    print("\n".join(column_lines(claims, columns)))
+
+
+def show(claims, columns: dict | None = None, *, label: str | None = None,
+         view: str = "verdicts"):
+    """The chapter's one display of its claims, as a notebook shows it (an HTML table, with
+    the text lines of :func:`print_verdicts` as its plain-text form).
+
+    ``view="verdicts"``: verdict first (then one verdict column per further column of
+    evidence, ``columns={label: checked claims or None}``; ``label`` names the main one),
+    then claim, paper (author–year, linked to the references page), statement, what the
+    paper reported, what the claim needs and its category; full text, nothing cut.
+    ``view="declared"``: the declaration before any run (claim, paper, statement, how we
+    measure, needs, category), for a chapter's claims cell.
+    """
+    from lt_lab.book.claim_tables import ClaimsTable, needs_text
+
+    check_choice("view", view, ("verdicts", "declared"))
+    claims, columns = list(claims), dict(columns or {})
+    text = ("\n".join(f"{c.id:<28} {needs_text(c)}" for c in claims) if view == "declared"
+            else "\n".join(column_lines(claims, columns)))
+    return ClaimsTable(claims, columns, label, view, text)
 
 
 def _format(claim: Claim) -> str:
     value = claim.value_text()
     return value if claim.measured is None else f"{value} (n={claim.n})"
-
-
-def category_text(claim: Claim) -> str:
-    """``claim``, ``claim (no effect)``, ``sanity`` or ``descriptive``."""
-    return f"{claim.category} (no effect)" if claim.no_effect else claim.category
 
 
 def claims_table(claims):
@@ -341,29 +397,43 @@ def claims_table(claims):
     ]).set_index("claim")
 
 
-def forest_plot(claims, **options):
+def forest_plot(claims, columns: dict | None = None, **options):
     """Each measured claim's effect with its 95 % interval against its thresholds, sanity
-    checks apart (:func:`lt_lab.book.forest.forest_plot`); returns the figure."""
+    checks apart (:func:`lt_lab.book.forest.forest_plot`); ``columns``: further columns of
+    evidence drawn under each claim's own (``{label: checked claims or None}``); returns the
+    figure."""
     from lt_lab.book.forest import forest_plot as plot
 
-    return plot(list(claims), **options)
+    return plot(list(claims), extra=columns, **options)
 
 
 # --- publishing for the ledger -------------------------------------------------------------
 
 
-def publish(chapter: str, title: str, claims: list[Claim], directory: str | Path | None = None):
+def publish(chapter: str, title: str, claims: list[Claim], directory: str | Path | None = None,
+            *, columns: dict | None = None, label: str = DEFAULT_LABEL):
     """Write the chapter's checked claims as JSON for the book's claims ledger.
 
-    Does nothing unless ``directory`` is given or ``$LT_LAB_CLAIMS_DIR`` is set (the book
-    build sets it), so running a chapter by hand leaves no files behind.
+    ``columns``: further columns of evidence, ``{label: checked claims, or None while not yet
+    run}`` (e.g. ``{LONG_COLUMN: checked_long, GPU_COLUMN: None}``); ``label`` names the main
+    column (e.g. ``"16 epochs"``). The parameters that were not the chapter's defaults (set
+    by ``lt-lab book execute`` in ``$LT_LAB_BOOK_PARAMETERS``) are published too, so the
+    ledger marks them. Does nothing unless ``directory`` is given or ``$LT_LAB_CLAIMS_DIR`` is
+    set (the book build sets it), so running a chapter by hand leaves no files behind.
     """
     directory = directory or os.environ.get(CLAIMS_ENV)
     if not directory:
         return None
     from lt_lab.io import write_json_atomic
 
-    payload = {"chapter": chapter, "title": title, "claims": [asdict(c) for c in claims]}
+    payload = {"chapter": chapter, "title": title, "claims": [asdict(c) for c in claims],
+               "label": label,
+               "columns": [{"label": name, "claims": None if members is None
+                            else [asdict(c) for c in members]}  # a list: keys get sorted
+                           for name, members in (columns or {}).items()]}
+    changed = json.loads(os.environ.get(PARAMETERS_ENV) or "{}")
+    if changed:
+        payload["non_default_parameters"] = changed
     return write_json_atomic(Path(directory) / f"{chapter}.json", payload)
 
 
@@ -379,3 +449,12 @@ def from_published(fields: dict) -> Claim:
     values = {name: value for name, value in fields.items() if name in known}
     values["values"] = tuple(values.get("values", ()))
     return Claim(**values)
+
+
+def published_columns(chapter: dict) -> dict[str, dict[str, Claim] | None]:
+    """The further columns of evidence of a published chapter: ``{label: {claim id: claim}}``,
+    None for a column not yet run; ``{}`` for a chapter that published one column (or an
+    older ledger)."""
+    return {column["label"]: None if column["claims"] is None else
+            {fields["id"]: from_published(fields) for fields in column["claims"]}
+            for column in chapter.get("columns") or []}

@@ -5,7 +5,9 @@ cosines shares no scale): the seeds' values (hollow dots; none for a claim on th
 mean (a filled dot) and its 95 % interval (the bar), coloured by verdict; the threshold
 (dashed), the partly level (dotted), the value of no effect (grey) and, for a claim of no
 effect, the band ± its margin. Sanity checks are drawn apart, under their own heading, and
-descriptive values in purple.
+descriptive values in purple. Further columns of evidence (the same claim measured again, e.g.
+at the papers' schedule) are drawn under the claim's own interval, each with its marker
+(square, diamond) and its verdict beside it.
 Duck-typed on :class:`lt_lab.book.claims.Claim` (this module imports no other part of the
 book). Needs the ``book`` extra (matplotlib, seaborn).
 """
@@ -28,6 +30,8 @@ VERDICT_WIDTH = 1.4  # inches right of each axis: the verdict and the unit
 LEGEND_HEIGHT = 0.55  # inches at the top (one row of legend entries; two in one column)
 BOTTOM = 0.3  # inches below the last row: its tick labels
 SANITY_HEADING = "sanity checks (not counted as reproductions)"
+EXTRA_MARKERS = ("s", "D", "^")  # one marker per further column of evidence
+EXTRA_ROW = 0.32  # inches a row grows per further column measured for its claim
 
 # palette index of each verdict (seaborn's colour-blind palette)
 _VERDICT_COLOUR = {"reproduced": 2, "passes": 2, "partly": 1, "partly passes": 1,
@@ -70,41 +74,94 @@ def _split(rows: list, columns: int) -> list[list]:
     return [*parts, current]
 
 
-def _height(rows: list) -> float:
-    return sum(HEADER_HEIGHT if kind == "heading" else ROW_HEIGHT for kind, _ in rows)
+def _extras(claim, extra: dict) -> list[tuple[str, str, object]]:
+    """``(label, marker, claim)`` of each further column that measured ``claim``."""
+    found = []
+    for (name, members), marker in zip(extra.items(), EXTRA_MARKERS, strict=False):
+        other = members.get(claim.id) if members else None
+        if other is not None and other.measured is not None:
+            found.append((name, marker, other))
+    return found
 
 
-def forest_plot(claims=None, groups: dict | None = None, columns: int = 1, title: str = ""):
+def _step(kind: str, item, extra: dict) -> float:
+    if kind == "heading":
+        return HEADER_HEIGHT
+    return ROW_HEIGHT + EXTRA_ROW * len(_extras(item, extra))
+
+
+def _height(rows: list, extra: dict) -> float:
+    return sum(_step(kind, item, extra) for kind, item in rows)
+
+
+def _by_id(extra: dict | None) -> dict:
+    """``{label: claims or None}`` as ``{label: {id: claim}}`` (None: an empty column)."""
+    return {name: {} if members is None else
+            (members if isinstance(members, dict) else {c.id: c for c in members})
+            for name, members in (extra or {}).items()}
+
+
+def forest_plot(claims=None, groups: dict | None = None, columns: int = 1, title: str = "",
+                extra: dict | None = None, label: str | None = None):
     """A forest plot of ``claims`` (or of ``groups``: ``{heading: claims}``, in order), in
-    ``columns`` columns; returns the figure."""
+    ``columns`` columns; ``extra``: further columns of evidence, ``{label: claims or None}``,
+    drawn under each claim's own (``label`` names the main one in the legend); returns the
+    figure."""
     use_book_style()
+    extra = _by_id(extra)
     groups = default_groups(claims or []) if groups is None else groups
     parts = _split(_rows(groups), columns)
     column_width = LABEL_WIDTH + PLOT_WIDTH + VERDICT_WIDTH
     legend_height = LEGEND_HEIGHT * (1.5 if len(parts) == 1 else 1)
-    height = max(_height(part) for part in parts) + legend_height + BOTTOM + (0.3 if title else 0)
+    drawn = [name for name, members in extra.items()
+             if any(c.measured is not None for c in members.values())]
+    legend_height += 0.25 if drawn else 0
+    height = (max(_height(part, extra) for part in parts) + legend_height + BOTTOM
+              + (0.3 if title else 0))
     width = column_width * len(parts)
     figure = plt.figure(figsize=(width, height))
     for index, part in enumerate(parts):
         top = height - legend_height - (0.3 if title else 0.0)
         for kind, item in part:
-            step = HEADER_HEIGHT if kind == "heading" else ROW_HEIGHT
+            step = _step(kind, item, extra)
             left = index * column_width
             if kind == "heading":
                 figure.text((left + 0.1) / width, (top - step * 0.65) / height, item,
                             fontsize=10, fontweight="bold", ha="left", va="center")
             else:
-                box = [(left + LABEL_WIDTH) / width, (top - step * 0.8) / height,
-                       PLOT_WIDTH / width, step * 0.6 / height]
-                _draw_claim(figure.add_axes(box), item)
+                box = [(left + LABEL_WIDTH) / width, (top - step + ROW_HEIGHT * 0.2) / height,
+                       PLOT_WIDTH / width, (step - ROW_HEIGHT * 0.4) / height]
+                _draw_claim(figure.add_axes(box), item, _extras(item, extra))
             top -= step
-    _legend(figure, height, title, columns=3 if len(parts) == 1 else 6)
+    _legend(figure, height, title, columns=3 if len(parts) == 1 else 6,
+            markers=[(label or "this page's runs", "o")] + [
+                (name, marker) for name, marker in zip(extra, EXTRA_MARKERS, strict=False)
+                if name in drawn] if drawn else [])
     return figure
 
 
-def _draw_claim(ax, claim) -> None:
-    """One row: seeds, mean and interval in the verdict's colour, against the claim's lines."""
+def _draw_estimate(ax, claim, y: float, marker: str) -> list[float]:
+    """One column's seeds, interval and mean at height ``y``; the positions drawn."""
     colour = verdict_colour(claim.verdict)
+    seeds = claim.values if claim.statistic == "mean" else ()  # an sd claim: no seeds
+    ax.plot(seeds, [y] * len(seeds), marker, markersize=3.5, markerfacecolor="none",
+            markeredgecolor="0.45", markeredgewidth=0.8, linestyle="none")
+    if claim.low is not None:
+        ax.plot([claim.low, claim.high], [y, y], color=colour, linewidth=2.4,
+                solid_capstyle="butt")
+    ax.plot([claim.measured], [y], marker, color=colour, markersize=6)
+    return [claim.measured, *seeds] + ([] if claim.low is None else [claim.low, claim.high])
+
+
+def _verdict_text(ax, claim, y: float, prefix: str = "") -> None:
+    verdict = "not run" if claim.measured is None else claim.verdict
+    ax.text(1.04, y, prefix + verdict, transform=ax.get_yaxis_transform(), ha="left",
+            va="center", fontsize=8, color=verdict_colour(claim.verdict), fontweight="bold")
+
+
+def _draw_claim(ax, claim, extras=()) -> None:
+    """One row: seeds, mean and interval in the verdict's colour, against the claim's lines;
+    under it, each further column's (``extras``: ``(label, marker, claim)``)."""
     ax.set_yticks([])
     ax.set_ylim(-1, 1)
     ax.tick_params(axis="x", labelsize=7, pad=1, length=2)
@@ -113,23 +170,23 @@ def _draw_claim(ax, claim) -> None:
         ax.spines[side].set_visible(False)
     ax.text(-0.04, 0.0, claim.id, transform=ax.get_yaxis_transform(), ha="right", va="center",
             fontsize=8)
-    verdict = "not run" if claim.measured is None else claim.verdict
-    ax.text(1.04, 0.35, verdict, transform=ax.get_yaxis_transform(), ha="left",
-            va="center", fontsize=8, color=colour, fontweight="bold")
-    ax.text(1.04, -0.55, claim.unit, transform=ax.get_yaxis_transform(), ha="left",
-            va="center", fontsize=7, color="0.4")
+    ys = [0.0] if not extras else list(_positions(1 + len(extras)))
+    _verdict_text(ax, claim, 0.35 if not extras else ys[0], "● " if extras else "")
+    ax.text(1.04, -0.55 if not extras else -0.92, claim.unit, transform=ax.get_yaxis_transform(),
+            ha="left", va="center", fontsize=7, color="0.4")
     marks = _reference_lines(ax, claim)
     if claim.measured is not None:
-        seeds = claim.values if claim.statistic == "mean" else ()  # an sd claim: no seeds
-        ax.plot(seeds, [0.0] * len(seeds), "o", markersize=3.5, markerfacecolor="none",
-                markeredgecolor="0.45", markeredgewidth=0.8)
-        if claim.low is not None:
-            ax.plot([claim.low, claim.high], [0.0, 0.0], color=colour, linewidth=2.4,
-                    solid_capstyle="butt")
-        ax.plot([claim.measured], [0.0], "o", color=colour, markersize=6)
-        marks += [claim.measured, *seeds]
-        marks += [] if claim.low is None else [claim.low, claim.high]
+        marks += _draw_estimate(ax, claim, ys[0], "o")
+    for (_, marker, other), y in zip(extras, ys[1:], strict=True):
+        marks += _draw_estimate(ax, other, y, marker)
+        _verdict_text(ax, other, y, {"s": "■ ", "D": "◆ ", "^": "▲ "}[marker])
     _limits(ax, marks)
+
+
+def _positions(count: int):
+    """``count`` heights from top to bottom of a row's axis (-1 to 1)."""
+    step = 1.4 / count
+    return (0.7 - step * (i + 0.5) for i in range(count))
 
 
 def _reference_lines(ax, claim) -> list[float]:
@@ -154,7 +211,7 @@ def _limits(ax, marks: list[float]) -> None:
     ax.set_xlim(low - pad, high + pad)
 
 
-def _legend(figure, height: float, title: str, columns: int) -> None:
+def _legend(figure, height: float, title: str, columns: int, markers=()) -> None:
     handles = [
         Line2D([], [], marker="o", linestyle="-", color="0.2", linewidth=2.4, markersize=6,
                label="mean, 95 % interval"),
@@ -165,6 +222,8 @@ def _legend(figure, height: float, title: str, columns: int) -> None:
         Line2D([], [], color="0.55", label="no effect"),
         Patch(color=colours(10)[2], alpha=0.15, label="± margin (no-effect claim)"),
     ]
+    handles += [Line2D([], [], marker=marker, linestyle="none", color="0.2", markersize=6,
+                       label=name) for name, marker in markers]
     top = 1 - (0.3 / height if title else 0.0)
     figure.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, top), ncol=columns,
                   fontsize=7, frameon=False, handlelength=1.6, columnspacing=1.0)

@@ -10,18 +10,28 @@ was declared: the first commit whose chapters contain its id (:func:`lock.declar
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 from lt_lab.book import lock as claims_lock
+from lt_lab.book.claim_tables import (
+    column_cells,
+    column_labels,
+    escape_markdown,
+    list_table,
+    needs_text,
+    verdict_markdown,
+)
 from lt_lab.book.claims import (
-    DESCRIPTIVE,
+    NOT_YET_RUN,
     SANITY_VERDICTS,
     VERDICTS,
     Claim,
     category_text,
     from_published,
     load_published,
+    published_columns,
 )
 
 LEDGER_MARKER = "<!-- claims-ledger -->"
@@ -29,9 +39,8 @@ SUMMARY_MARKER = "<!-- claims-summary -->"
 FOREST_MARKER = "<!-- claims-forest -->"
 AMENDMENTS_MARKER = "<!-- claims-amendments -->"
 FOREST_IMAGE = "ledger_forest.png"
-COLUMNS = ("claim", "paper", "statement", "paper reported", "category", "mean",
-           "95 % interval", "n", "needs", "verdict", "declared on")
-LEDGER_HEADER = "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS)
+COLUMNS = ("claim", "paper", "statement", "paper reported", "category", "needs",
+           "declared on")  # after the verdict columns
 SANITY_HEADING = "Sanity checks of this chapter (the setup behaves as expected; not counted "\
                  "as reproductions):"
 
@@ -44,6 +53,21 @@ def _published(claims_dir: Path) -> list[dict]:
 
 def _chapter_link(chapter: dict) -> str:
     return f"[{chapter['title']}](../chapters/{chapter['chapter']}.ipynb)"
+
+
+def _parameters_text(chapter: dict) -> str:
+    return ", ".join(f"`{name}={json.dumps(value)}`"
+                     for name, value in chapter.get("non_default_parameters", {}).items())
+
+
+def non_default_note(chapter: dict) -> str:
+    """The warning under a chapter's heading when its claims were made with non-default
+    parameters; empty otherwise."""
+    if not chapter.get("non_default_parameters"):
+        return ""
+    return ("```{admonition} Not the book's defaults\n:class: warning\n"
+            f"These verdicts were made with {_parameters_text(chapter)}, not the chapter's "
+            "defaults: they are not the book's.\n```\n")
 
 
 def _claims(chapter: dict) -> list[Claim]:
@@ -70,23 +94,47 @@ def _count_cells(counts: list, bold: bool = False) -> list[str]:
     return [f"**{cell}**" for cell in cells] if bold else cells
 
 
-def render_summary(claims_dir: Path) -> str:
-    """One row per chapter: how many of its claims got each verdict, its descriptive values
-    and its sanity checks passed; then the totals."""
-    chapters = _published(claims_dir)
-    if not chapters:
-        return ""
+def _summary_table(rows_in: list[tuple[str, list[Claim] | None]]) -> list[str]:
+    """The summary table of ``(chapter cell, claims or None for not yet run)`` rows, with
+    the totals."""
     head = ["chapter", "claims", *VERDICTS, "descriptive", "sanity checks passed"]
     rows = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     totals = [0] * (len(VERDICTS) + 1) + [(0, 0)]
-    for chapter in chapters:
-        counts = _counts(_claims(chapter))
+    for chapter_cell, claims in rows_in:
+        if claims is None:
+            rows.append(f"| {chapter_cell} | {NOT_YET_RUN} |" + " |" * (len(head) - 2))
+            continue
+        counts = _counts(claims)
         totals = [*(a + b for a, b in zip(totals[:-1], counts[:-1], strict=True)),
                   tuple(a + b for a, b in zip(totals[-1], counts[-1], strict=True))]
-        rows.append(f"| {_chapter_link(chapter)} | {sum(counts[:len(VERDICTS)])} | "
+        rows.append(f"| {chapter_cell} | {sum(counts[:len(VERDICTS)])} | "
                     + " | ".join(_count_cells(counts)) + " |")
     rows.append(f"| **all chapters** | **{sum(totals[:len(VERDICTS)])}** | "
                 + " | ".join(_count_cells(totals, bold=True)) + " |")
+    return rows
+
+
+def _chapter_cell(chapter: dict) -> str:
+    mark = " (**non-default parameters**)" if chapter.get("non_default_parameters") else ""
+    return _chapter_link(chapter) + mark
+
+
+def render_summary(claims_dir: Path) -> str:
+    """One row per chapter: how many of its claims got each verdict, its descriptive values
+    and its sanity checks passed; then the totals. Then the same for each further column of
+    evidence the chapters published (a chapter's claims measured again, e.g. at the papers'
+    schedule), naming the column."""
+    chapters = _published(claims_dir)
+    if not chapters:
+        return ""
+    rows = _summary_table([(_chapter_cell(c), _claims(c)) for c in chapters])
+    labels = dict.fromkeys(name for c in chapters for name in published_columns(c))
+    for name in labels:
+        measured = [(c, published_columns(c)) for c in chapters if name in published_columns(c)]
+        rows += ["", f"Column *{escape_markdown(name)}* (the same claims measured again):", ""]
+        rows += _summary_table([(_chapter_cell(c), None if columns[name] is None
+                                 else list(columns[name].values()))
+                                for c, columns in measured])
     return "\n".join(rows) + "\n"
 
 
@@ -107,14 +155,21 @@ def _declared_text(claim_id: str, entry: dict | None, history: History) -> str:
     return "; ".join(parts)
 
 
-def _claim_row(claim: Claim, entry: dict | None, history: History) -> str:
-    mean = "—" if claim.measured is None else claim._number(claim.measured)
-    needs = "—" if claim.category == "descriptive" else claim.target
-    verdict = "—" if claim.verdict == DESCRIPTIVE else f"**{claim.verdict}**"
-    cells = [claim.id, f"{{cite}}`{claim.paper}`", claim.statement, claim.reported,
-             category_text(claim), mean, claim.interval_text(), str(claim.n), needs, verdict,
-             _declared_text(claim.id, entry, history)]
-    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+def _claim_row(claim: Claim, columns: dict, entry: dict | None, history: History) -> list[str]:
+    verdicts = [verdict_markdown(*cell) for cell in column_cells(claim, columns)]
+    text = [escape_markdown(value) for value in (
+        claim.id, claim.statement, claim.reported, category_text(claim), needs_text(claim))]
+    # the declared-on text is ours (a date and a commit in code): markdown as written
+    return [*verdicts, text[0], f"{{cite}}`{claim.paper}`", *text[1:],
+            _declared_text(claim.id, entry, history)]
+
+
+def claims_block(claims: list[Claim], columns: dict, label: str | None, entries: dict,
+                 history: History) -> str:
+    """One chapter's claims as a ``list-table``: its verdict columns first, then the claim."""
+    header = [*column_labels(label, columns), *COLUMNS]
+    return list_table(header, [_claim_row(c, columns, entries.get(c.id), history)
+                               for c in claims])
 
 
 def _cached(history: History) -> History:
@@ -139,16 +194,18 @@ def render_ledger(claims_dir: Path, lock: dict | None = None,
     history = _cached(history or claims_lock.declared_on)
     blocks = []
     for chapter in chapters:
-        claims = _claims(chapter)
+        claims, columns = _claims(chapter), published_columns(chapter)
+        label = chapter.get("label")
         counted = [c for c in claims if c.category != "sanity"]
         sanity = [c for c in claims if c.category == "sanity"]
         blocks += [f"## {_chapter_link(chapter)}\n"]
+        note = non_default_note(chapter)
+        blocks += [note] if note else []
         if counted:
-            blocks += [LEDGER_HEADER, *(_claim_row(c, entries.get(c.id), history)
-                                        for c in counted), ""]
+            blocks += [claims_block(counted, columns, label, entries, history), ""]
         if sanity:
-            blocks += [SANITY_HEADING, "", LEDGER_HEADER,
-                       *(_claim_row(c, entries.get(c.id), history) for c in sanity), ""]
+            blocks += [SANITY_HEADING, "", claims_block(sanity, columns, label, entries,
+                                                        history), ""]
     return "\n".join(blocks)
 
 
@@ -198,7 +255,11 @@ def write_forest(image: Path, claims_dir: Path) -> Path | None:
 
     from lt_lab.book.forest import forest_plot
 
-    figure = forest_plot(groups=groups, columns=2)
+    extra: dict = {}  # every chapter's further columns, by label (claim ids are unique)
+    for chapter in _published(claims_dir):
+        for name, members in published_columns(chapter).items():
+            extra.setdefault(name, {}).update(members or {})
+    figure = forest_plot(groups=groups, columns=2, extra=extra)
     image.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(image, dpi=110)
     plt.close(figure)
@@ -213,7 +274,9 @@ def forest_figure(image_name: str = FOREST_IMAGE) -> str:
             "seeds' values (hollow), their mean and its 95 % interval coloured by verdict, "
             "against the threshold (dashed), the partly level (dotted), the value of no effect "
             "(grey) and, for a claim of no effect, the band ± its margin. Each row has its own "
-            "axis, in the claim's unit.\n```\n")
+            "axis, in the claim's unit; a claim measured in a further column of evidence (the "
+            "papers' schedule, the full protocol) has that column's interval under its own, "
+            "marked as in the legend.\n```\n")
 
 
 def fill_ledger(page: Path, claims_dir: Path, lock: dict | None = None,

@@ -4,17 +4,28 @@
     _config.yml, _toc.yml, book/ ──copied──────────► _build/src/
     claims published by each chapter ──────────────► _build/src/book/ledger.md
     _build/src ──jupyter-book build──► _build/html
+
+A chapter executed with parameters other than its defaults goes to a folder of its own,
+``_build/variants/<parameters>/`` (its executed copy and its claims), so that neither the site
+nor the ledger picks it up (:func:`lt_lab.book.execute.destination`).
+
+``$LT_LAB_BOOK_BUILD`` moves the whole build folder (read once, at import) into that folder's
+``_build/``, e.g. to build the site into a temporary folder (jupyter-book always writes to
+``<folder>/_build/html``).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+BUILD_ENV = "LT_LAB_BOOK_BUILD"
 ROOT = Path(__file__).resolve().parents[2]  # lt_lab/book/paths.py -> the repository
 CHAPTERS = ROOT / "chapters"
-BUILD = ROOT / "_build"
+BUILD = (Path(os.environ[BUILD_ENV]) if os.environ.get(BUILD_ENV) else ROOT) / "_build"
 STAGE = BUILD / "src"  # the site's sources: config, prose pages, executed chapters
 CLAIMS = BUILD / "claims"  # where executed chapters publish their claims
+VARIANTS = BUILD / "variants"  # executions with non-default parameters, one folder each
 
 
 def chapter_notebooks() -> list[Path]:

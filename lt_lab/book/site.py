@@ -4,36 +4,56 @@ The check opens every page of the built site as a reader's browser renders it (s
 run for a few virtual seconds), counts figures and tables in the resulting DOM, counts the
 forest plots of the claims (figures of class ``forest-plot`` holding an image), looks for
 the phrases each page must show, checks that MathJax typeset the formulas (offline: it is
-served from the site itself) and saves a screenshot of each page.
+served from the site itself) and saves a screenshot of each page at 1280 and 390 px wide.
+
+It also reads each page as a reader would at both widths (:mod:`lt_lab.book.readability`): a
+cut "…" in a claim table, a raw BibTeX key, a verdict column off screen, a figure without a
+caption or alt text, a chapter longer than 15 screens. Each of these checks fails the site
+check unless the page is listed among its known exceptions (:data:`KNOWN_EXCEPTIONS`), which
+are reported without failing; ``strict`` fails on them too.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import html
+import json
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from lt_lab.book.execute import stage
-from lt_lab.book.paths import BUILD, STAGE, toc_chapters
+from lt_lab.book import paths
+from lt_lab.book.execute import marked_pages, stage
+from lt_lab.book.paths import BUILD, toc_chapters
 
 
 class BookBuildError(RuntimeError):
     """The site did not build."""
 
 
-def build_site(strict: bool = True) -> Path:
-    """Stage the sources, then ``jupyter-book build`` them into ``_build/html``."""
-    stage()
-    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(STAGE),
-               "--path-output", str(BUILD.parent), "--builder", "html"]
+def build_site(strict: bool = True, student: bool = False) -> Path:
+    """Stage the sources, then ``jupyter-book build`` them into ``_build/html`` (the student
+    edition, without solutions: staged in ``_build/student/src``, built into
+    ``_build/student/_build/html``); the folder of the HTML."""
+    if student:
+        source = stage(stage_dir=paths.BUILD / "student" / "src", student=True)
+        output = paths.BUILD / "student"
+    else:
+        source, output = stage(), paths.BUILD.parent
+    for name, changed in marked_pages(paths.STAGE / "chapters").items():
+        print(f"warning: {name} was executed with non-default parameters {changed}; its page "
+              "and its ledger rows are marked", file=sys.stderr)
+    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(source),
+               "--path-output", str(output), "--builder", "html"]
     if strict:
         command += ["-W", "-n", "--keep-going"]
     if subprocess.run(command).returncode != 0:
         raise BookBuildError("jupyter-book build failed (warnings are errors); see its log above")
-    return BUILD / "html"
+    return output / "_build" / "html"
 
 
 # What a reader must see on each page: (least figures, least tables, phrases, least forest
@@ -54,25 +74,130 @@ def site_pages() -> dict:
     return {**PROSE_PAGES, **chapters}
 
 
+# Readability checks a page may be excused from while its chapter is being fixed: check name
+# -> page patterns (fnmatch, e.g. "chapters/*"). A page listed here is still checked and
+# its findings printed, but they fail the site check only with ``strict``. Remove an entry
+# once its pages pass (see lt_lab.book.readability.CHECKS for the names).
+KNOWN_EXCEPTIONS: dict[str, tuple[str, ...]] = {
+    "figure-caption": ("chapters/*",),
+    "page-length": ("chapters/*",),
+}
+WIDTHS = (1280, 390)  # a laptop and a phone, in CSS px
+SCREEN = (1280, 800)  # the screen a page's length is counted in
+
+
+@dataclass
+class SiteReport:
+    """What the site check found: ``problems`` fail it; ``excused`` are findings on pages
+    with a known exception (reported, not failing)."""
+
+    problems: list[str] = field(default_factory=list)
+    excused: list[str] = field(default_factory=list)
+
+    def __iter__(self):  # ``problems = check_site()`` still reads as the list of problems
+        return iter(self.problems)
+
+    def __bool__(self):
+        return bool(self.problems)
+
+
+def excused(check: str, page: str, exceptions: dict | None = None) -> bool:
+    """Is ``page`` a known exception of ``check``?"""
+    patterns = (KNOWN_EXCEPTIONS if exceptions is None else exceptions).get(check, ())
+    return any(fnmatch.fnmatch(page, pattern) for pattern in patterns)
+
+
 def check_site(html_dir: Path = BUILD / "html", screenshots: Path = BUILD / "screenshots",
-               browser: str = "chromium") -> list[str]:
-    """Load every page of the built site in headless Chromium; what is missing (empty: ok)."""
+               browser: str = "chromium", strict: bool = False,
+               exceptions: dict | None = None) -> SiteReport:
+    """Load every page of the built site in headless Chromium at each of :data:`WIDTHS`;
+    what is missing or hard to read. Screenshots: ``<page>-<width>.png``."""
+    from lt_lab.book.bib import labels
+    from lt_lab.book.readability import problems as readability_problems
+
+    report = SiteReport()
     executable = shutil.which(browser)
     if executable is None:
-        return [f"{browser} not found: install Debian's chromium (apt-get install chromium)"]
+        report.problems.append(f"{browser} not found: install Debian's chromium "
+                               "(apt-get install chromium)")
+        return report
     screenshots.mkdir(parents=True, exist_ok=True)
-    problems = []
+    keys = set(labels())
     for page, expected in site_pages().items():
         path = html_dir / page
         if not path.exists():
-            problems.append(f"{page}: not built")
+            report.problems.append(f"{page}: not built")
             continue
-        url = path.resolve().as_uri()
-        dom = _chromium(executable, ["--dump-dom", url])
-        _chromium(executable, [f"--screenshot={screenshots / (path.stem + '.png')}",
-                               "--window-size=1280,2400", url])
-        problems += check_page(page, dom, *expected)
-    return problems
+        dom = _chromium(executable, ["--dump-dom", path.resolve().as_uri()])
+        report.problems += check_page(page, dom, *expected)
+        measured = {width: measure_page(executable, path, width,
+                                        screenshots / f"{path.stem}-{width}.png")
+                    for width in WIDTHS}
+        for check, message in readability_problems(page, measured, keys):
+            if excused(check, page, exceptions) and not strict:
+                report.excused.append(f"{message} [{check}: known exception]")
+            else:
+                report.problems.append(f"{message} [{check}]")
+    return report
+
+
+# Run in the page once it has loaded (and MathJax had its virtual seconds): what a reader
+# sees, posted to the frame around the page, which writes it into an attribute of its <html>
+# that --dump-dom returns. The frame gives the page its exact width: a headless window is at
+# least 500 px wide, a phone 390.
+MEASURE = """<script>
+window.addEventListener("load", () => setTimeout(() => {
+  const article = document.querySelector("article") || document.querySelector("main")
+    || document.body;
+  const text = (node) => (node.innerText || node.textContent || "").trim();
+  const tables = [...article.querySelectorAll("table")].map((table) => {
+    const verdict = [...table.querySelectorAll("th")].find(
+      (th) => text(th).toLowerCase().startsWith("verdict"));
+    const box = verdict ? verdict.getBoundingClientRect() : null;
+    return {classes: table.className, heads: [...table.querySelectorAll("th")].map(text),
+            cells: [...table.querySelectorAll("td, th")].map(text),
+            verdict: box && {left: box.left, right: box.right, width: box.width}};
+  });
+  const images = [...article.querySelectorAll("img")].map((img) => {
+    const figure = img.closest("figure");
+    const caption = figure && figure.querySelector("figcaption");
+    return {src: img.getAttribute("src") || "", alt: img.getAttribute("alt") || "",
+            caption: caption ? text(caption) : ""};
+  });
+  const prose = article.cloneNode(true);
+  prose.querySelectorAll("pre, code, script, style, table, .cell_input").forEach(
+    (node) => node.remove());
+  parent.postMessage({width: window.innerWidth, height: window.innerHeight,
+    scrollHeight: document.documentElement.scrollHeight, tables, images,
+    prose: prose.textContent}, "*");
+}, 1000));
+</script>"""
+FRAME = """<!doctype html><html><head><style>body{{margin:0}}iframe{{border:0;display:block}}
+</style></head><body><iframe src="{page}" width="{width}" height="{height}"></iframe><script>
+window.addEventListener("message", (event) => document.documentElement.setAttribute(
+  "data-lt-check", JSON.stringify(event.data)));
+</script></body></html>"""
+MEASURED = re.compile(r'<html[^>]*\sdata-lt-check="([^"]*)"')
+SHOT_HEIGHT = 2400  # px of a page in its screenshot
+
+
+def measure_page(executable: str, path: Path, width: int, screenshot: Path | None = None
+                 ) -> dict:
+    """Open ``path`` in a frame ``width`` CSS px wide: what :data:`MEASURE` found (``{}``
+    when it did not report); a screenshot of the frame into ``screenshot``."""
+    page = path.read_text(encoding="utf-8")
+    base = f'<base href="{path.parent.resolve().as_uri()}/">'
+    page = re.sub(r"<head([^>]*)>", lambda m: f"<head{m.group(1)}>{base}", page, count=1)
+    with tempfile.TemporaryDirectory() as folder:
+        copy, frame = Path(folder) / path.name, Path(folder) / "frame.html"
+        copy.write_text(page.replace("</body>", MEASURE + "</body>", 1), encoding="utf-8")
+        frame.write_text(FRAME.format(page=copy.as_uri(), width=width, height=SHOT_HEIGHT))
+        arguments = ["--dump-dom", f"--window-size={max(width, 500)},{SHOT_HEIGHT}",
+                     frame.as_uri()]
+        if screenshot is not None:
+            arguments.insert(0, f"--screenshot={screenshot}")
+        found = MEASURED.search(_chromium(executable, arguments))
+    return json.loads(html.unescape(found.group(1))) if found else {}
 
 
 def forest_plots(dom: str) -> int:

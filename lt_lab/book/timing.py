@@ -13,8 +13,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from lt_lab.book.execute import environment, execute
-from lt_lab.book.paths import CLAIMS, ROOT, STAGE, chapter_notebooks
+from lt_lab.book.execute import AUTO, environment, execute
+from lt_lab.book.paths import ROOT, chapter_notebooks
 from lt_lab.book.site import build_site
 
 
@@ -55,11 +55,14 @@ def time_book(
     notebooks: list[Path] | None = None,
     build: bool = True,
     output: str | Path | None = None,
-    output_dir: str | Path = STAGE / "chapters",
-    claims_dir: str | Path | None = CLAIMS,
+    output_dir: str | Path | None = None,
+    claims_dir: str | Path | None = AUTO,
     log=print,
 ) -> dict:
     """Time ``make book``: every chapter executed against ``results_dir``, then the build.
+
+    The executed chapters go where :func:`lt_lab.book.execute.destination` says (the site at
+    the defaults; a folder of their own with other parameters) unless ``output_dir`` is given.
 
     Writes the JSON record to ``output`` (by default ``data/bench/book-<device>-<time>.json``)
     and returns it, with its ``path``.

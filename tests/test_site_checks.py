@@ -1,0 +1,143 @@
+"""The site check reads each page as a reader does: cut claim text, raw BibTeX keys, a verdict
+column off screen, figures without caption or alt text, chapters too long to read.
+
+The findings are computed from what Chromium measured (:mod:`lt_lab.book.readability`); the
+last test measures two small pages in headless Chromium itself."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from lt_lab.book import readability
+from lt_lab.book.site import SiteReport, excused
+
+KEYS = {"cui2019class", "cao2019learning"}
+
+
+def table(cells, verdict=None, classes="claims-table", heads=("verdict", "claim")):
+    return {"classes": classes, "heads": list(heads), "cells": list(cells), "verdict": verdict}
+
+
+def measured(tables=(), images=(), prose="", scroll_height=8000):
+    return {"width": 1280, "height": 800, "scrollHeight": scroll_height,
+            "tables": list(tables), "images": list(images), "prose": prose}
+
+
+def checks(page, by_width):
+    return [check for check, _ in readability.problems(page, by_width, KEYS)]
+
+
+def test_a_readable_page_has_no_findings():
+    shown = table(["reproduced", "gap", "Cui et al., 2019", "Imbalance lowers accuracy"],
+                  verdict={"left": 0, "right": 120, "width": 120})
+    figure = {"src": "../_images/a.png", "alt": "accuracy against class size",
+              "caption": "Fig. 1 Accuracy falls with class size."}
+    page = measured([shown], [figure], prose="as Cui et al. showed")
+    assert readability.problems("chapters/00_a.html", {1280: page, 390: page}, KEYS) == []
+
+
+def test_a_cell_cut_short_is_found_but_a_leading_ellipsis_is_not():
+    cut = table(["Class imbalance lowers accuracy on a balanced ...", "fine…", "…continued"])
+    (finding,) = readability.ellipsis("p.html", [cut])
+    assert finding == ("p.html: 2 cell(s) of its claim tables cut short, e.g. "
+                       "'Class imbalance lowers accuracy on a balanced ...'")
+    assert readability.ellipsis("p.html", [table(["…with lengths that grow"])]) == []
+    # not a claim table: a table of runs may abbreviate as it likes
+    runs = table(["abc..."], classes="dataframe", heads=("key", "seed"))
+    assert readability.ellipsis("p.html", [runs]) == []
+
+
+def test_pandas_tables_of_claims_count_as_claim_tables():
+    assert readability.is_claim_table(table([], classes="dataframe", heads=["paper", "verdict"]))
+    assert readability.is_claim_table(table([], classes="", heads=["statement"]))
+    assert not readability.is_claim_table(table([], classes="dataframe", heads=["ρ", "seed"]))
+
+
+def test_raw_keys_in_claim_tables_or_prose_are_found():
+    page = measured([table(["cui2019class", "cao2019learning-like"])],
+                    prose="see cao2019learning.")
+    (finding,) = readability.raw_keys("p.html", page, KEYS)
+    assert "cao2019learning, cui2019class" in finding
+    # a key inside a longer word or id is not shown as a key
+    assert readability.raw_keys("p.html", measured(prose="xcui2019class-2"), KEYS) == []
+
+
+def test_a_verdict_column_off_screen_is_found_at_its_width():
+    far = table(["x"], verdict={"left": 626, "right": 720, "width": 94})
+    near = table(["x"], verdict={"left": 10, "right": 104, "width": 94})
+    declared = table(["x"], verdict=None)  # no verdict column yet: nothing to see
+    assert readability.verdict_visible("p.html", 1280, [far, near, declared]) == []
+    assert readability.verdict_visible("p.html", 390, [near, far, declared]) == [
+        "p.html: the verdict column of claim table 2 is off screen at 390 px (its header "
+        "spans 626 to 720 px)"]
+
+
+def test_figures_need_a_caption_and_an_alt_text_that_is_not_a_file_name():
+    good = {"src": "a.png", "alt": "forest plot of the claims", "caption": "Fig. 1 ..."}
+    hashed = {"src": "../_images/80dadfe11172a55a1749922b.png",
+              "alt": "../_images/80dadfe11172a55a1749922b.png", "caption": "Fig. 2"}
+    bare = {"src": "b.png", "alt": "a figure", "caption": ""}
+    assert readability.figure_captions("p.html", [good]) == []
+    (finding,) = readability.figure_captions("p.html", [good, hashed, bare])
+    assert finding.startswith("p.html: 2 of 3 figures lack a caption or an alt text")
+    assert "80dadfe11172a55a" in finding and "b.png" in finding
+
+
+def test_a_chapter_over_15_screens_is_too_long_but_the_ledger_may_be():
+    # 12,001 px at 800 px a screen: 15.0 screens and one pixel
+    assert readability.page_length("chapters/04_x.html", measured(scroll_height=12001)) == [
+        "chapters/04_x.html: 15.0 screens long at 1280×800 (at most 15)"]
+    assert readability.page_length("chapters/04_x.html", measured(scroll_height=12000)) == []
+    assert readability.page_length("book/ledger.html", measured(scroll_height=40000)) == []
+
+
+def test_findings_are_named_by_their_check_and_an_unmeasured_page_is_one():
+    page = measured([table(["cut ..."], verdict={"left": 500, "right": 600, "width": 100})],
+                    [{"src": "a.png", "alt": "", "caption": ""}], scroll_height=20000)
+    assert checks("chapters/00_a.html", {1280: page, 390: page}) == [
+        "verdict-visible", "ellipsis", "figure-caption", "page-length"]
+    assert checks("book/intro.html", {1280: {}, 390: measured()}) == ["measured"]
+    assert set(readability.CHECKS) >= {"ellipsis", "raw-key", "verdict-visible",
+                                       "figure-caption", "page-length"}
+
+
+def test_known_exceptions_are_reported_without_failing():
+    exceptions = {"page-length": ("chapters/*",)}
+    assert excused("page-length", "chapters/04_x.html", exceptions)
+    assert not excused("page-length", "book/ledger.html", exceptions)
+    assert not excused("ellipsis", "chapters/04_x.html", exceptions)
+    report = SiteReport(problems=[], excused=["chapters/04_x.html: 23.0 screens"])
+    assert not report and list(report) == []  # what the CLI fails on: problems only
+
+
+CHROMIUM = shutil.which("chromium")
+WIDE_TABLE = ("<table class='claims-table'><thead><tr>" + "<th>claim text</th>" * 8
+              + "<th>verdict</th></tr></thead><tbody><tr>" + "<td>a long statement</td>" * 8
+              + "<td>reproduced</td></tr></tbody></table>")
+VERDICT_FIRST = WIDE_TABLE.replace("<th>verdict</th>", "").replace(
+    "<tr><th>", "<tr><th>verdict</th><th>", 1)
+PAGE = ("<!doctype html><html><head><meta name='viewport' content='width=device-width'></head>"
+        "<body><article><p>see cui2019class</p><div style='overflow-x:auto'>{table}</div>"
+        "<figure><img src='x.png' alt='x.png'></figure></article></body></html>")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium")
+def test_chromium_measures_the_verdict_column_at_390_and_1280_px(tmp_path):
+    from lt_lab.book.site import measure_page
+
+    found = {}
+    for name, markup in (("last", WIDE_TABLE), ("first", VERDICT_FIRST)):
+        path = tmp_path / f"{name}.html"
+        path.write_text(PAGE.format(table=markup))
+        by_width = {width: measure_page(CHROMIUM, path, width, tmp_path / f"{name}-{width}.png")
+                    for width in (1280, 390)}
+        assert by_width[390]["width"] == 390 and by_width[1280]["width"] == 1280
+        found[name] = readability.problems(f"chapters/{name}.html", by_width, KEYS)
+        assert (tmp_path / f"{name}-390.png").exists()
+    last = [message for check, message in found["last"] if check == "verdict-visible"]
+    assert len(last) == 1 and "at 390 px" in last[0]  # 9 columns fit in 1280, not in 390
+    assert "verdict-visible" not in [check for check, _ in found["first"]]
+    assert {"raw-key", "figure-caption"} <= {check for check, _ in found["first"]}
