@@ -4,6 +4,7 @@ accessors through which chapters read run records (:func:`select`, :func:`metric
 from __future__ import annotations
 
 import math
+import statistics
 
 import numpy as np
 
@@ -155,3 +156,21 @@ def shot_labels(class_counts, many_threshold: int = 100, few_threshold: int = 20
     groups = shot_groups(list(class_counts), many_threshold, few_threshold)
     return [next(name for name, members in groups.items() if c in members)
             for c in range(len(class_counts))]
+
+
+CONFIDENCE = 0.95  # of every interval in the book
+
+
+def t_quantile(df: int, confidence: float = CONFIDENCE) -> float:
+    """The two-sided Student-t quantile: ``t_{(1+confidence)/2, df}`` (4.303 at df = 2)."""
+    from scipy import stats
+
+    return float(stats.t.ppf((1 + confidence) / 2, df))
+
+
+def mean_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The Student-t interval of the mean of ``values`` (at least two)."""
+    n = len(values)
+    mean, sd = statistics.fmean(values), statistics.stdev(values)
+    half = t_quantile(n - 1, confidence) * sd / math.sqrt(n)
+    return mean - half, mean + half

@@ -54,6 +54,7 @@ from pathlib import Path
 
 from lt_lab.book.claim_tables import DEFAULT_LABEL, NOT_YET_RUN, category_text
 from lt_lab.errors import ConfigError, check_choice
+from lt_lab.stats import CONFIDENCE, mean_interval, t_quantile  # noqa: F401  (the rule)
 
 NOT_RUN = "not run at this profile"
 VERDICTS = ("reproduced", "partly", "inconclusive", "not reproduced", NOT_RUN)  # of a claim
@@ -63,7 +64,7 @@ DESCRIPTIVE = "descriptive"  # the verdict of a descriptive claim: none
 CATEGORIES = ("claim", "sanity", "descriptive")
 DIRECTIONS = (">", "<")
 STATISTICS = ("mean", "sd")
-CONFIDENCE = 0.95  # of every interval in the book
+# CONFIDENCE (0.95) is lt_lab.stats.CONFIDENCE: every interval in the book
 CLAIMS_ENV = "LT_LAB_CLAIMS_DIR"  # set by `lt-lab book execute`: where chapters publish
 # set by `lt-lab book execute`: the parameters that are not the chapter's defaults (JSON),
 # published with the claims so the ledger marks them
@@ -199,21 +200,6 @@ def declare(*claims: Claim) -> dict[str, Claim]:
 
 
 # --- the rule -------------------------------------------------------------------------------
-
-
-def t_quantile(df: int, confidence: float = CONFIDENCE) -> float:
-    """The two-sided Student-t quantile: ``t_{(1+confidence)/2, df}`` (4.303 at df = 2)."""
-    from scipy import stats
-
-    return float(stats.t.ppf((1 + confidence) / 2, df))
-
-
-def mean_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """The Student-t interval of the mean of ``values`` (at least two)."""
-    n = len(values)
-    mean, sd = statistics.fmean(values), statistics.stdev(values)
-    half = t_quantile(n - 1, confidence) * sd / math.sqrt(n)
-    return mean - half, mean + half
 
 
 def sd_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float]:

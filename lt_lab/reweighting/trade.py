@@ -4,7 +4,7 @@
 (over-sampling, for one) may move the tail without a head cost the seeds can show. This table
 says which, recipe by recipe: the per-seed paired difference of each shot group's accuracy
 against the reference run of the same seed, its mean and 95 % Student-t interval
-(:func:`lt_lab.book.claims.mean_interval`), in points.
+(:func:`lt_lab.stats.mean_interval`), in points.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ SHOT_METRICS = {"many_shot_acc": "many-shot", "few_shot_acc": "few-shot"}
 def interval_text(values, digits: int = 1) -> str:
     """``"+1.2 [-0.4, +2.8]"``: the mean with its 95 % interval; the mean alone for one value,
     ``"—"`` for none."""
-    from lt_lab.book.claims import mean_interval
+    from lt_lab.stats import mean_interval
 
     if not values:
         return "—"
@@ -40,7 +40,7 @@ def head_cost_unclear(runs: dict[str, list[dict]], reference: str = "CE",
                       metric: str = "many_shot_acc") -> list[str]:
     """The recipes whose head change against ``reference`` has a 95 % interval containing 0
     (or too few seeds for one): the seeds cannot show that they cost the head anything."""
-    from lt_lab.book.claims import mean_interval
+    from lt_lab.stats import mean_interval
 
     unclear = []
     for name in runs:
