@@ -32,3 +32,19 @@ def test_a_chapter_reads_long_runs_and_says_how_to_train_the_missing_ones(tmp_pa
     message = capsys.readouterr().out
     assert "3 of 3 runs are not in the results store" in message
     assert "-p long_schedule True" in message
+
+
+def test_partial_long_runs_keep_only_the_methods_with_every_seed_stored(tmp_path, capsys):
+    from lt_lab.train import fit
+
+    store = ResultsStore(tmp_path)
+    (config,) = schedule.long_configs({"CE": {}}, [0], imbalance_ratio=100).values()
+    fake = fit(make_config("smoke", epochs=1, imbalance_ratio=10, test_per_class=5), cache=False,
+               save=False)  # a stand-in record, filed under the long config's key
+    store.save({**fake.record, "key": config.key(), "config": config.to_dict()})
+    found = schedule.long_runs({"CE": {}, "focal": {"loss": "focal"}}, [0], partial=True,
+                               store=store, imbalance_ratio=100)
+    assert list(found) == ["CE"] and found["CE"][0]["key"] == config.key()
+    assert "1 of 2 runs are not in the results store" in capsys.readouterr().out
+    assert schedule.long_runs({"CE": {}, "focal": {"loss": "focal"}}, [0], store=store,
+                              imbalance_ratio=100) is None

@@ -40,11 +40,12 @@ def long_configs(methods: dict[str, dict], seeds, **common) -> dict:
             for name, overrides in methods.items() for seed in seeds}
 
 
-def long_runs(methods: dict[str, dict], seeds, *, train: bool = False, store=None,
-              **common) -> dict[str, list[dict]] | None:
-    """The ``long`` runs of ``methods`` by method (one record per seed), or None when some
-    are not stored and ``train`` is False: then one line says how many are missing and how
-    to train them (``long_schedule=True``) at about what cost."""
+def long_runs(methods: dict[str, dict], seeds, *, train: bool = False, partial: bool = False,
+              store=None, **common) -> dict[str, list[dict]] | None:
+    """The ``long`` runs of ``methods`` by method (one record per seed). Unless ``train``,
+    nothing is trained: with runs missing, one line says how many and how to train them
+    (``long_schedule=True``) at about what cost, and the result is None, or with ``partial``
+    only the methods whose every seed is stored."""
     from lt_lab.grid import run_grid
 
     configs = long_configs(methods, seeds, **common)
@@ -56,8 +57,11 @@ def long_runs(methods: dict[str, dict], seeds, *, train: bool = False, store=Non
         missing = [key for key, record in records.items() if record is None]
         if missing:
             print(missing_message(len(missing), len(configs), store))
-            return None
-    return {name: [records[(name, seed)] for seed in seeds] for name in methods}
+            if not partial:
+                return None
+    complete = [name for name in methods
+                if all(records[(name, seed)] is not None for seed in seeds)]
+    return {name: [records[(name, seed)] for seed in seeds] for name in complete}
 
 
 def run_minutes(store=None) -> float | None:
