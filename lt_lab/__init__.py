@@ -8,12 +8,14 @@ registering losses, analyses and run kinds on import, which happens here.
 __version__ = "0.1.0"
 
 # The method families register their losses, analyses and run kinds on import; the SLURM
-# launcher (lt_lab.launch) registers itself with lt_lab.grid (submitit is loaded only to submit).
+# launcher (lt_lab.launch) and the packed trainer (lt_lab.pack) register themselves with
+# lt_lab.grid (submitit is loaded only to submit).
 from lt_lab import (  # noqa: E402, F401
     collapse,
     decoupling,
     launch,
     margins,
+    pack,
     regression,
     reweighting,
     train,

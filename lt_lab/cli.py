@@ -5,12 +5,16 @@
     lt-lab grid configs.json      # a JSON list of {"kind": ..., "profile": ..., field: value}
     lt-lab grid configs.json --launcher slurm --partition gpu --gpus-per-task 1 --time 300
     lt-lab grid configs.json --status   # stored, pending, running, failed (SLURM)
+    lt-lab grid configs.json --pack 8   # classification runs in packs of 8, one model each
     lt-lab data check             # which datasets are here, and from where
     lt-lab results                # the stored records, one line each
     lt-lab book execute chapters/00_long_tail.ipynb -p profile paper -p seeds "[1, 2]"
     lt-lab book execute --all && lt-lab book build && lt-lab book check
     lt-lab book freeze chapters/00_long_tail.ipynb   # store the claim verdicts nbval checks
     lt-lab book lock [--amend "reason"]   # lock new claims (book/claims.lock.json)
+    lt-lab book set-repo https://github.com/me/lt-book --ref v0.1.0   # Colab: your fork
+    lt-lab book build --student   # the site without solutions, in _build/student/
+    lt-lab book strip-solutions --output chapters   # a student branch's notebooks
     lt-lab book time --results-dir /tmp/empty   # time `make book` from an empty store
     lt-lab bench                  # throughput: lt_lab's trainer vs a DataLoader pipeline
 """
@@ -143,6 +147,11 @@ def cmd_grid(args) -> int:
     entries = _read_grid_file(args.file)
     configs = [_from_input(f"{args.file}, entry {number}", grid_config, entry)
                for number, entry in enumerate(entries, 1)]
+    if args.launcher == "local" and args.pack != 1:  # packs of one model; --status too
+        import lt_lab.pack  # noqa: F401  (registers the classification packer)
+        from lt_lab.grid import with_pack
+
+        configs = with_pack(configs, args.pack)
     if args.status or args.launcher != "local":
         from lt_lab import launch
 
@@ -150,8 +159,23 @@ def cmd_grid(args) -> int:
     progress = True if args.progress is None else args.progress
     records = run_grid(configs, cache=not args.no_cache, store=_store(args), progress=progress)
     for record in records:
-        print(f"{record['key']}  {_describe_record(record)}")
+        packed = record.get("pack")
+        member = f"  [pack member {packed['member'] + 1}/{packed['members']}]" if packed else ""
+        print(f"{record['key']}  {_describe_record(record)}{member}")
     return 0
+
+
+def _explain_pack(grid: argparse.ArgumentParser) -> None:
+    """``--pack K`` (a launcher option) means K runs together under either launcher: one
+    batched model here (lt_lab.pack), K runs one after another in each SLURM task."""
+    for action in grid._actions:
+        if "--pack" in action.option_strings:
+            action.metavar = "K"
+            action.help = ("K runs together: with --launcher local, classification runs that "
+                           "share data, model and schedule train in packs of up to K as one "
+                           "batched model (pack=K is then in their configs and keys); with "
+                           "--launcher slurm, K runs one after another in each array task "
+                           "(default 1)")
 
 
 def _read_grid_file(path: str) -> list:
@@ -238,8 +262,15 @@ def cmd_book(args) -> int:
 
         for notebook in notebooks:
             print(f"executing {notebook} {parameters or ''}", flush=True)
+            output_dir, claims_dir = book.destination(notebook, parameters, args.output)
+            if output_dir.resolve() != (book.paths.STAGE / "chapters").resolve():
+                print(f"  not the site: the executed copy goes to {output_dir}, its claims to "
+                      f"{claims_dir}; the site and the ledger are untouched", flush=True)
+            elif book.non_default(Path(notebook).resolve(), parameters):
+                print("  warning: non-default parameters into the site: the page and its "
+                      "ledger rows are marked as such", flush=True)
             try:
-                print(f"  -> {book.execute(notebook, parameters)}")
+                print(f"  -> {book.execute(notebook, parameters, output_dir=output_dir)}")
             except PapermillExecutionError as error:
                 raise ConfigError(f"{notebook} stopped in cell [{error.exec_count}]: "
                                   f"{error.ename}: {error.evalue}") from None
@@ -251,7 +282,23 @@ def cmd_book(args) -> int:
         print(book.format_book_time(record))
         print(f"record: {record['path']}")
     elif args.action == "build":
-        print(f"site: {book.build_site(strict=not args.no_strict) / 'index.html'}")
+        site = book.build_site(strict=not args.no_strict, student=args.student)
+        print(f"site{' (student edition)' if args.student else ''}: {site / 'index.html'}")
+    elif args.action == "set-repo":
+        from lt_lab.book.colab import set_repo
+
+        if len(args.notebooks) != 1 or not args.ref:
+            raise ConfigError("book set-repo: give the repository and the ref, e.g. "
+                              "lt-lab book set-repo https://github.com/me/lt-book --ref v0.1.0")
+        for path in set_repo(args.notebooks[0], args.ref):
+            print(f"set-repo: rewrote {path}")
+    elif args.action == "strip-solutions":
+        from lt_lab.book.edition import strip_solutions
+
+        target = Path(args.output or book.paths.BUILD / "student" / "chapters")
+        for notebook in [Path(n) for n in args.notebooks] or book.chapter_notebooks():
+            removed = strip_solutions(notebook, target / notebook.name)
+            print(f"{notebook.name}: {removed} solution(s) left out -> {target / notebook.name}")
     elif args.action == "freeze":
         for notebook in args.notebooks:
             print(f"{notebook}: froze cells {book.freeze(notebook)}")
@@ -260,10 +307,12 @@ def cmd_book(args) -> int:
 
         print(lock_command(amend=args.amend))
     elif args.action == "check":
-        problems = book.check_site()
-        for problem in problems:
+        report = book.check_site(strict=args.all_checks)
+        for finding in report.excused:
+            print(f"site check (not failing): {finding}", file=sys.stderr)
+        for problem in report.problems:
             print(f"site check: {problem}", file=sys.stderr)
-        if problems:
+        if report.problems:
             return 1
         print(f"site check: every page renders with its figures and tables; screenshots in "
               f"{book.BUILD / 'screenshots'}")
@@ -294,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     from lt_lab.launch import add_arguments as add_launch_arguments
 
     add_launch_arguments(grid)
+    _explain_pack(grid)
 
     for sub in (run, grid):
         sub.add_argument("--no-cache", action="store_true", help="retrain even if stored")
@@ -307,17 +357,30 @@ def build_parser() -> argparse.ArgumentParser:
     results.set_defaults(func=cmd_results)
 
     book = commands.add_parser("book", help="execute chapters, build and check the site")
-    book.add_argument("action", choices=["execute", "build", "freeze", "check", "time", "lock"])
-    book.add_argument("notebooks", nargs="*", help="chapter notebooks (execute, freeze, time)")
+    book.add_argument("action", choices=["execute", "build", "freeze", "check", "time", "lock",
+                                         "set-repo", "strip-solutions"])
+    book.add_argument("notebooks", nargs="*", help="chapter notebooks (execute, freeze, time); "
+                      "set-repo: the repository's URL")
     book.add_argument("--all", action="store_true", help="every chapter (execute)")
     book.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
                       help="a notebook parameter; VALUE is parsed as JSON when it can be")
     book.add_argument("--no-strict", action="store_true", help="build: warnings are not errors")
     book.add_argument("--no-build", action="store_true", help="time: the chapters only")
+    book.add_argument("--student", action="store_true",
+                      help="build: the student edition, without solutions (_build/student/)")
+    book.add_argument("--ref", default=None,
+                      help="set-repo: the tag or branch readers get (Colab buttons and cells)")
+    book.add_argument("--all-checks", action="store_true",
+                      help="check: pages listed as known exceptions fail too")
     book.add_argument("--amend", default=None, metavar="REASON",
                       help="lock: record changed or withdrawn claims as amendments, with why")
     book.add_argument("--output", default=None,
-                      help="time: the JSON record (default: data/bench/book-<device>-<time>.json)")
+                      help="execute: the folder of the executed copies (their claims in its "
+                           "claims/; default: the site at the defaults, _build/variants/"
+                           "<parameters>/ otherwise); time: the JSON record (default: "
+                           "data/bench/book-<device>-<time>.json); strip-solutions: the folder "
+                           "of the notebooks without solutions (default: _build/student/"
+                           "chapters; chapters rewrites them in place)")
     book.set_defaults(func=cmd_book)
 
     bench = commands.add_parser("bench", help="trainer throughput against a DataLoader recipe")

@@ -336,6 +336,10 @@ class RunConfig(Config):
     # Profiles pin it, so a record means the same on every machine; the record states the
     # resolved one. Part of the key.
     precision: str = "fp32"
+    # Trained in a pack of up to this many runs as one batched model (lt_lab.pack: grouped
+    # convolutions; run_grid(..., pack=K)); 1: alone. Part of the key: packed kernels round
+    # differently. The record says which member of how large a pack it was.
+    pack: int = 1
     seed: int = 0  # model initialisation, sampling and augmentation
     profile: str = "quick"
     device: str = "auto"
@@ -400,6 +404,7 @@ class RunConfig(Config):
         "analyses": Mapping(),
         "compile": Options(COMPILE_MODES),
         "precision": Options(PRECISIONS),
+        "pack": POSITIVE_INT,
         "seed": SEED,
         "device": Options(DEVICES),
     }

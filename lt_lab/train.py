@@ -299,6 +299,11 @@ def fit(
     """
     config = config.validate()
     store = store or ResultsStore()
+    if config.pack > 1 and data is None:  # its key names packed kernels: train it in a pack
+        from lt_lab.grid import run
+
+        return RunResult(record=run(config, cache=cache, save=save, store=store,
+                                    progress=progress))
     if data is not None:
         cache = save = False
     if cache and (record := store.load(config)) is not None:

@@ -29,7 +29,7 @@ ROOT = PACKAGE.parent
 RESULTS = ROOT / "data" / "results"
 
 ENGINE = ("errors", "constraints", "config", "hooks", "io", "provenance", "runtime",
-          "inference", "loop", "train", "grid", "results", "metrics", "stats", "models",
+          "inference", "loop", "train", "pack", "grid", "results", "metrics", "stats", "models",
           "data", "losses")
 FAMILIES = ("reweighting", "margins", "decoupling", "collapse", "regression")
 TOP = ("book", "bench", "cli", "figures", "launch")

@@ -95,6 +95,33 @@ def test_summary_reports_the_best_round_and_the_median():
     assert summary["workers"] == 2 and len(summary["rounds"]) == 3
 
 
+def test_training_flops_of_a_linear_model_are_six_per_weight_and_image():
+    # forward 2·in·out an image; backward as much again for the weights' gradient and for
+    # the input's (x asks for one here; a network's first layer would not)
+    model = torch.nn.Linear(4, 3, bias=False)
+    x, y = torch.randn(5, 4, requires_grad=True), torch.tensor([0, 1, 2, 0, 1])
+    flops = bench.train_flops_per_image(model, torch.nn.functional.cross_entropy, x, y)
+    assert flops == 6 * 4 * 3
+
+
+def test_flop_rates_against_a_known_peak():
+    rates = bench.flop_rates({"trainer": 1000.0, "packed_4": 3000.0}, 4e8, peak=10.0)
+    assert rates["train_gflop_per_image"] == 0.4
+    assert rates["achieved_tflops"] == {"trainer": 0.4, "packed_4": 1.2}  # 1000 × 4e8 / 1e12
+    assert rates["of_peak"] == {"trainer": 0.04, "packed_4": 0.12}
+    assert bench.flop_rates({"trainer": 1.0}, 1.0, peak=None)["of_peak"] is None
+
+
+def test_the_peak_is_known_for_datasheet_gpus_only(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H200")
+    assert bench.peak_tflops(torch.device("cuda"), "bf16") == 989.4
+    assert bench.peak_tflops(torch.device("cuda"), "fp32") is None  # TF32 or not: unknown
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla T4")
+    assert bench.peak_tflops(torch.device("cuda"), "fp16") == 65.0
+    assert bench.peak_tflops(torch.device("cuda"), "bf16") is None  # no bf16 on a T4
+    assert bench.peak_tflops(torch.device("cpu"), "bf16") is None
+
+
 def test_model_result_ratios_and_the_table():
     from lt_lab.bench.harness import model_result
 
@@ -113,6 +140,23 @@ def test_model_result_ratios_and_the_table():
     assert lines[5].endswith("1.50 ×") and lines[6].endswith("75.0 %")
 
 
+def test_a_packed_pipeline_is_a_row_and_a_ratio_to_the_trainer():
+    from lt_lab.bench.harness import model_result
+
+    timed = {name: [{"images": images, "steps": 3, "seconds": seconds}]
+             for name, images, seconds in (("trainer", 300, 1.0), ("conventional", 300, 1.5),
+                                           ("ceiling", 300, 0.75), ("packed_4", 1200, 2.0))}
+    result = model_result("mlp", 1, 1, 300, timed, dict.fromkeys(timed, 0.1), workers=2)
+    assert result["packed_vs_trainer"] == {"4": 2.0}  # 600 images/s of 4 runs, 300 of one
+    result["flops"] = bench.flop_rates({"trainer": 300.0, "packed_4": 600.0}, 1e9, peak=None)
+    record = {"benchmark": {"dataset_title": "Fashion-MNIST-LT", "imbalance_ratio": 100.0,
+                            "train_images": 300, "batch_size": 128, "optimizer": {"lr": 0.05},
+                            "rounds": 1}, "device": "cpu", "results": [result]}
+    table = bench.format_table(record)
+    assert "packed K=4 (all K), fp32" in table and "/ trainer: K=4 2.00 ×" in table
+    assert "1 GFLOP/image (fwd+bwd); TFLOP/s: trainer 0.3, best packed_4 0.6" in table
+
+
 def test_benchmark_options_follow_the_device_and_quick():
     from lt_lab.bench.harness import resolve_options
     from lt_lab.errors import ConfigError
@@ -122,7 +166,15 @@ def test_benchmark_options_follow_the_device_and_quick():
                           n_max=None)
     assert cpu == {"dataset": "fashion_mnist", "models": ("small_cnn", "resnet8"),
                    "profile": "smoke", "steps": 2, "warmup": 1, "workers": 2, "rounds": 1,
-                   "n_max": 100}
+                   "n_max": 100, "pack_widths": (1, 2)}
+    full = resolve_options(torch.device("cpu"), dataset=None, models=None, steps=None,
+                           warmup=None, workers=None, rounds=None, quick=False, profile=None,
+                           n_max=None)
+    assert full["pack_widths"] == (1, 4, 16)
+    with pytest.raises(ConfigError, match=r"pack_widths=\[0\] must be integers >= 1"):
+        resolve_options(torch.device("cpu"), dataset=None, models=None, steps=None,
+                        warmup=None, workers=None, rounds=None, quick=True, profile=None,
+                        n_max=None, pack_widths=[0])
     with pytest.raises(ConfigError, match="rounds=0 must be >= 1"):
         resolve_options(torch.device("cpu"), dataset=None, models=None, steps=None,
                         warmup=None, workers=None, rounds=0, quick=False, profile=None,
@@ -137,7 +189,8 @@ def _parse(argv):
 def test_quick_benchmark_writes_a_record_and_prints_the_table(tmp_path, capsys):
     output = tmp_path / "bench" / "cpu.json"
     args = _parse(["--quick", "--device", "cpu", "--dataset", "synthetic_cifar", "--models",
-                   "mlp", "--workers", "1", "--rounds", "2", "--output", str(output)])
+                   "mlp", "--workers", "1", "--rounds", "2", "--pack-widths", "2",
+                   "--output", str(output)])
     assert bench.run_from_args(args) == 0
 
     record = json.loads(output.read_text())
@@ -172,11 +225,22 @@ def test_quick_benchmark_writes_a_record_and_prints_the_table(tmp_path, capsys):
         rates["trainer"] / rates["conventional"], rel=1e-2)
     assert result["efficiency_vs_ceiling"] == pytest.approx(
         rates["trainer"] / rates["ceiling"], rel=1e-2)
+    packed = result["packed_2"]  # two runs as one model: both runs' images, same steps
+    assert packed["images"] == 2 * result["trainer"]["images"]
+    assert packed["steps"] == result["trainer"]["steps"]
+    assert result["packed_vs_trainer"]["2"] == pytest.approx(
+        packed["images_per_s"] / rates["trainer"], rel=1e-2)
+    flops = result["flops"]
+    assert flops["train_gflop_per_image"] > 0 and flops["peak_tflops"] is None  # a CPU
+    assert set(flops["achieved_tflops"]) == {"trainer", "conventional", "ceiling",
+                                             "ceiling_bf16", "packed_2"}
 
     table = capsys.readouterr().out
     for unit in ("images/s", "s/epoch", "×", "%"):
         assert unit in table
-    for label in ("lt_lab trainer", "conventional DataLoader (W=1)", "ceiling"):
+    for label in ("lt_lab trainer", "conventional DataLoader (W=1)", "ceiling",
+                  "packed K=2 (all K), fp32", "packed (K runs' images/s) / trainer: K=2",
+                  "GFLOP/image (fwd+bwd)", "device peak unknown"):
         assert label in table
     assert str(output) in table
 

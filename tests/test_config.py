@@ -98,8 +98,8 @@ FROZEN_DEFAULTS = {
         "momentum": 0.9, "weight_decay": 2e-4, "warmup_epochs": 5, "lr_schedule": "step",
         "lr_milestones": [0.8, 0.9], "lr_decay": 0.01, "augment": True,
         "feature_norm_penalty": 0.0, "many_threshold": 100, "few_threshold": 20,
-        "eval_every": 5, "analyses": {}, "compile": "off", "precision": "fp32", "seed": 0,
-        "profile": "quick", "device": "auto",
+        "eval_every": 5, "analyses": {}, "compile": "off", "precision": "fp32", "pack": 1,
+        "seed": 0, "profile": "quick", "device": "auto",
     },
     "regression": {
         "dataset": "rotated_fashion_mnist", "imbalance_ratio": 100.0, "label_profile": "exp_dips",

@@ -1,10 +1,10 @@
-"""Chapter 3's seeds per first stage (lt_lab.decoupling.seeds): seeds 0-9 only for the
+"""Chapter 3's seeds per first stage (lt_lab.book.seeds): seeds 0-9 only for the
 stages an escalated claim reads, and only at the quick profile."""
 
 import pytest
 
 from lt_lab.book.claims import Claim
-from lt_lab.decoupling.seeds import claim_records, stage_seeds
+from lt_lab.book.seeds import claim_records, stage_seeds
 from lt_lab.errors import ConfigError
 
 ESCALATED = Claim(id="up", paper="p", statement="s", reported="r", measure="m", threshold=1.0,

@@ -22,6 +22,15 @@ def _names(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
+def _widths(text: str) -> list[int]:
+    """``"1,4,16"`` as [1, 4, 16]; ``"0"`` or ``""`` as none."""
+    try:
+        widths = [int(name) for name in _names(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: comma-separated integers") from None
+    return [] if widths == [0] else widths
+
+
 def _add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                         help="where to measure (default: CUDA when torch sees a GPU)")
@@ -56,6 +65,10 @@ def _add_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=("fp32", "bf16", "fp16", "auto"), default=None,
                         help="the trainer's precision (default: the profile's); the second "
                              "ceiling is measured at the other of fp32/bf16")
+    parser.add_argument("--pack-widths", type=_widths, default=None, metavar="K,K,...",
+                        help="packed throughput: K runs as one batched model, for each K "
+                             "(default: 1,4,16 on the CPU, 1,4,16,64 on CUDA, 1,2 with "
+                             "--quick; 0: none)")
     parser.add_argument("--output", default=None,
                         help="the JSON record (default: data/bench/<device>-<time>.json)")
 
@@ -111,7 +124,8 @@ def run_from_args(args: argparse.Namespace) -> int:
                            steps=args.steps, warmup=args.warmup, workers=args.workers,
                            rounds=args.rounds, compile=args.compile, quick=args.quick,
                            profile=args.profile, n_max=args.n_max, seed=args.seed,
-                           precision=args.precision, output=args.output)
+                           precision=args.precision, pack_widths=args.pack_widths,
+                           output=args.output)
     print(format_table(record))
     print(f"record: {record['path']}")
     return 0

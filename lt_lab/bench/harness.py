@@ -11,9 +11,16 @@ momentum 0.9, weight decay 2e-4, lr 0.05) and number of steps:
 3. **ceiling** — the same step on one normalised batch already on the device: no data
    pipeline at all; measured at the run's precision and at the other one of fp32 / bf16
    (``ceiling_fp32`` beside a bf16 run, ``ceiling_bf16`` beside an fp32 one), so one record
-   shows what mixed precision buys on this hardware.
+   shows what mixed precision buys on this hardware;
+4. **packed** — K runs (seeds seed..seed+K-1) trained as one batched model
+   (:mod:`lt_lab.bench.packed`, :mod:`lt_lab.pack`) for each K of ``pack_widths`` (1, 4, 16 on
+   the CPU; 1, 4, 16, 64 on CUDA): the aggregate images/s of K runs, over the same whole
+   epochs of each member.
 
-The three take turns, for ``--rounds`` rounds (5) of the same whole epochs each (the
+Each model's record also holds its training FLOPs an image and every pipeline's FLOP rate,
+against the device's datasheet peak where it is known (:mod:`lt_lab.bench.flops`).
+
+The pipelines take turns, for ``--rounds`` rounds (5) of the same whole epochs each (the
 ceiling: as many steps as the trainer), after untimed warm-up steps; each reports its best
 round (a busy machine only slows rounds down) and the median. Reported: images/s, seconds
 per epoch of the training set, the speed-up trainer / conventional and the efficiency
@@ -41,7 +48,9 @@ from lt_lab.bench.cases import (
     load_bench_data,
     say,
 )
-from lt_lab.bench.pipelines import CeilingPipeline, TrainerPipeline, steps_per_epoch
+from lt_lab.bench.flops import flop_rates, peak_tflops, train_flops_per_image
+from lt_lab.bench.packed import DEFAULT_WIDTHS, QUICK_WIDTHS, PackedPipeline
+from lt_lab.bench.pipelines import CeilingPipeline, TrainerPipeline, build, steps_per_epoch
 from lt_lab.errors import ConfigError
 from lt_lab.io import write_json_atomic
 from lt_lab.provenance import describe_device, git_commit, software_versions
@@ -116,8 +125,9 @@ def time_rounds(pipelines, epochs: int, rounds: int, device: torch.device,
 def bench_model(dataset: str, model: str, data, device: torch.device, *,
                 steps: int, warmup: int, workers: int, rounds: int = 1, profile: str = "quick",
                 seed: int = 0, n_max: int | None = None, compile: str = "off",
-                precision: str | None = None, log=say) -> dict:
-    """The three measurements of ``model``, interleaved in ``rounds`` rounds.
+                precision: str | None = None, pack_widths=(), log=say) -> dict:
+    """The measurements of ``model`` (and of ``pack_widths`` packs), interleaved in
+    ``rounds`` rounds.
 
     Every round times each pipeline over the same whole epochs (the ceiling: as many steps
     as the trainer); in all at least ``steps`` steps each. Each pipeline reports its best
@@ -137,17 +147,31 @@ def bench_model(dataset: str, model: str, data, device: torch.device, *,
                      CeilingPipeline(config, data, device),
                      CeilingPipeline(config.replace(precision=other), data, device,
                                      name=f"ceiling_{other}")]
+        pipelines += [PackedPipeline(config, data, device, width) for width in pack_widths]
         warmup_s = {p.name: warm_up(p, warmup, device, compile, log) for p in pipelines}
         timed = time_rounds(pipelines, epochs, rounds, device, log)
     finally:
         for pipeline in pipelines:
             pipeline.close()
-    return model_result(model, rounds, epochs, n, timed, warmup_s, workers, precision)
+    result = model_result(model, rounds, epochs, n, timed, warmup_s, workers, precision)
+    result["flops"] = flop_rates({name: result[name]["images_per_s"] for name in timed},
+                                 step_flops(config, data, device),
+                                 peak_tflops(device, precision))
+    return result
+
+
+def step_flops(config, data, device: torch.device) -> float:
+    """Training FLOPs an image of ``config``'s model, counted on one batch (eager)."""
+    model, loss_fn, _ = build(config, data, device)
+    batch = min(config.batch_size, len(data.train_labels))
+    x = data.prepare(data.train_images[:batch])
+    return train_flops_per_image(model, loss_fn, x, data.train_labels[:batch])
 
 
 def model_result(model: str, rounds: int, epochs: int, train_size: int, timed: dict,
                  warmup_s: dict, workers: int, precision: str = "fp32") -> dict:
-    """One model's entry of the record: each pipeline's summary and the ratios."""
+    """One model's entry of the record: each pipeline's summary and the ratios (a packed
+    pipeline's aggregate images/s against the trainer's: ``packed_vs_trainer``)."""
     result = {"model": model, "rounds": rounds, "epochs_per_round": epochs,
               "precision": precision}
     for name in timed:
@@ -161,6 +185,10 @@ def model_result(model: str, rounds: int, epochs: int, train_size: int, timed: d
                        if name.startswith("ceiling_")}}
     if {"fp32", "bf16"} <= set(by_precision):
         result["ceiling_bf16_vs_fp32"] = round(by_precision["bf16"] / by_precision["fp32"], 3)
+    packed = {name.removeprefix("packed_"): round(value / rate["trainer"], 3)
+              for name, value in rate.items() if name.startswith("packed_")}
+    if packed:
+        result["packed_vs_trainer"] = packed
     return result
 
 
@@ -181,7 +209,7 @@ def default_output(device: torch.device) -> Path:
 
 
 def resolve_options(device: torch.device, *, dataset, models, steps, warmup, workers, rounds,
-                    quick: bool, profile, n_max) -> dict:
+                    quick: bool, profile, n_max, pack_widths=None) -> dict:
     """The benchmark's settings: what was asked, the device's defaults for the rest."""
     kind = "cuda" if device.type == "cuda" else "cpu"
     dataset = dataset or ("synthetic_cifar" if kind == "cuda" else "fashion_mnist")
@@ -196,12 +224,17 @@ def resolve_options(device: torch.device, *, dataset, models, steps, warmup, wor
         workers=workers if workers is not None else default_workers(device),
         rounds=rounds if rounds is not None else 1 if quick else DEFAULT_ROUNDS,
         n_max=n_max if n_max is not None else QUICK_N_MAX if quick else None,
+        pack_widths=tuple(pack_widths if pack_widths is not None else
+                          QUICK_WIDTHS if quick else DEFAULT_WIDTHS[kind]),
     )
     steps, rounds, warmup, workers = (options[name] for name in
                                       ("steps", "rounds", "warmup", "workers"))
     if steps < 1 or rounds < 1 or warmup < 0 or workers < 0:
         raise ConfigError(f"steps={steps} and rounds={rounds} must be >= 1, warmup={warmup} "
                           f"and workers={workers} >= 0")
+    if any(isinstance(k, bool) or not isinstance(k, int) or k < 1
+           for k in options["pack_widths"]):
+        raise ConfigError(f"pack_widths={list(options['pack_widths'])} must be integers >= 1")
     return options
 
 
@@ -210,18 +243,21 @@ def run_benchmark(
     warmup: int | None = None, workers: int | None = None, rounds: int | None = None,
     quick: bool = False, compile: str = "off",
     profile: str | None = None, n_max: int | None = None, seed: int = 0,
-    precision: str | None = None, output: str | Path | None = None, log=say,
+    precision: str | None = None, pack_widths=None, output: str | Path | None = None,
+    log=say,
 ) -> dict:
-    """Run every model's three measurements, write the JSON record, return it.
+    """Run every model's measurements, write the JSON record, return it.
 
     Defaults depend on the device: Fashion-MNIST-LT, small CNN and ResNet-8 on the CPU;
     synthetic CIFAR-10-LT and ResNet-32 on CUDA. ``quick``: the smoke profile's data size
     (n_max=100 unless ``n_max`` is given) and a handful of steps, for tests.
+    ``pack_widths``: the K of the packed pipelines (default 1, 4, 16 on the CPU, 1, 4, 16,
+    64 on CUDA, 1, 2 with ``quick``; empty: none).
     """
     torch_device = resolve_device(device)
     options = resolve_options(torch_device, dataset=dataset, models=models, steps=steps,
                               warmup=warmup, workers=workers, rounds=rounds, quick=quick,
-                              profile=profile, n_max=n_max)
+                              profile=profile, n_max=n_max, pack_widths=pack_widths)
     dataset, models = options["dataset"], options["models"]
     config = bench_config(dataset, models[0], torch_device, options["profile"], seed,
                           options["n_max"], precision=precision)
@@ -230,7 +266,7 @@ def run_benchmark(
         f"{len(data.train_labels):,} training images, batch {BATCH_SIZE}, "
         f"{options['steps']} steps")
     measure = {name: options[name] for name in ("steps", "warmup", "workers", "rounds",
-                                                "profile", "n_max")}
+                                                "profile", "n_max", "pack_widths")}
     results = [bench_model(dataset, model, data, torch_device, seed=seed, compile=compile,
                            precision=precision, log=log, **measure) for model in models]
     record = bench_record(options, config, data, torch_device, results, quick=quick, seed=seed,
@@ -260,11 +296,12 @@ def bench_record(options: dict, config, data, device: torch.device, results: lis
         "augment": {"crop_padding": config.recipe.crop_padding, "flip": config.recipe.flip},
         "precision": resolve_precision(config.precision, device), "channels_last": True,
         "torch_threads": torch.get_num_threads(), "quick": quick, "seed": seed,
-        "compile": compile,
-        "note": "each round times trainer, conventional and the two ceilings in turn over "
-                "the same whole epochs (a ceiling: the trainer's number of steps on one batch "
-                "already on the device, at the run's precision and at the other of fp32/bf16);"
-                " images_per_s is a pipeline's best round",
+        "compile": compile, "pack_widths": list(options["pack_widths"]),
+        "note": "each round times trainer, conventional, the two ceilings and the packed "
+                "pipelines in turn over the same whole epochs (a ceiling: the trainer's number "
+                "of steps on one batch already on the device, at the run's precision and at "
+                "the other of fp32/bf16; packed_K: K runs as one batched model, seeds seed.."
+                "seed+K-1, images of all K counted); images_per_s is a pipeline's best round",
     }
     return {
         "kind": "lt_lab.bench", "benchmark": benchmark, "results": results,

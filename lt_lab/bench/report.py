@@ -1,4 +1,4 @@
-"""The benchmark's printed table: each model's three pipelines side by side, with units."""
+"""The benchmark's printed table: each model's pipelines side by side, with units."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def _model_rows(result: dict) -> list[str]:
             ("ceiling", f"ceiling (no data pipeline), {precision}", efficiency)]
     rows += [(name, f"ceiling, {name.removeprefix('ceiling_')}", "") for name in result
              if name.startswith("ceiling_") and isinstance(result[name], dict)]
+    rows += [(name, f"packed K={name.removeprefix('packed_')} (all K), {precision}", "")
+             for name in result if name.removeprefix("packed_").isdigit()]
     lines = []
     for name, label, ratio in rows:
         m = result[name]
@@ -35,7 +37,25 @@ def _model_rows(result: dict) -> list[str]:
                  f"efficiency trainer/ceiling {efficiency}")
     if "ceiling_bf16_vs_fp32" in result:
         lines.append(f"{'':<10} ceiling bf16/fp32 {result['ceiling_bf16_vs_fp32']:.2f} ×")
+    if "packed_vs_trainer" in result:
+        ratios = ", ".join(f"K={k} {ratio:.2f} ×" for k, ratio in
+                           result["packed_vs_trainer"].items())
+        lines.append(f"{'':<10} packed (K runs' images/s) / trainer: {ratios}")
+    if "flops" in result:
+        lines.append(f"{'':<10} {_flop_line(result['flops'])}")
     return lines
+
+
+def _flop_line(flops: dict) -> str:
+    """Training GFLOP an image, and the trainer's and the best pipeline's TFLOP/s."""
+    achieved = flops["achieved_tflops"]
+    best = max(achieved, key=achieved.get)
+    line = (f"{flops['train_gflop_per_image']:g} GFLOP/image (fwd+bwd); TFLOP/s: trainer "
+            f"{achieved['trainer']:.3g}, best {best} {achieved[best]:.3g}")
+    if flops.get("peak_tflops"):
+        line += (f" = {100 * flops['of_peak'][best]:.1f} % of the {flops['peak_tflops']:g} "
+                 "TFLOP/s peak")
+    return line + ("" if flops.get("peak_tflops") else "; device peak unknown")
 
 
 def format_table(record: dict) -> str:

@@ -1,4 +1,4 @@
-"""Which seeds each first stage of chapter 3 trains: the chapter's seeds, and seeds 0–9 for
+"""Which seeds each run of a chapter trains: the chapter's seeds, and seeds 0–9 for
 the stages an escalated claim reads (the verdict rule's one escalation,
 :func:`lt_lab.book.claims.verdict_seeds`), so a claim that was inconclusive at three seeds is
 judged once more on ten, and the other claims keep the seeds they were declared with."""
