@@ -112,7 +112,8 @@ def test_a_malformed_command_line_is_a_usage_message(capsys, arguments):
 
 
 def test_an_unknown_profile_is_named(capsys):
-    refused(capsys, ["run", "--profile", "fast"], "profile='fast'", "'smoke', 'quick', 'paper'")
+    refused(capsys, ["run", "--profile", "fast"], "profile='fast'",
+            "'smoke', 'quick', 'long', 'paper'")
 
 
 # ------------------------------------------------------------- lt-lab run: files and data

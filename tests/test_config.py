@@ -108,7 +108,7 @@ FROZEN_DEFAULTS = {
         "lds_kernel": "gaussian", "lds_ks": 5, "lds_sigma": 2.0, "fds": False,
         "fds_kernel": "gaussian", "fds_ks": 5, "fds_sigma": 2.0, "fds_momentum": 0.9,
         "fds_start_update": 0, "fds_start_smooth": 1, "cls_weight": 0.0, "cls_classes": 10,
-        "ranksim_gamma": 0.0, "ranksim_lambda": 2.0, "augment": False, "epochs": 20,
+        "ranksim_gamma": 0.0, "ranksim_lambda": 2.0, "retrain": {}, "augment": False, "epochs": 20,
         "batch_size": 128, "lr": 0.001, "weight_decay": 0.0,
         "lr_milestones": [2 / 3, 8 / 9], "lr_decay": 0.1, "lr_schedule": "step",
         "warmup_epochs": 0, "eval_every": 2, "many_threshold": 100, "few_threshold": 20,
