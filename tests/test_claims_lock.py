@@ -233,3 +233,13 @@ def test_escalating_a_claim_is_an_amendment_and_widens_only_its_quick_seeds():
     assert verdict_seeds(claim, [0, 1, 2], "quick") == [0, 1, 2]
     assert verdict_seeds(escalated, [0, 1, 2], "quick") == list(range(10))
     assert verdict_seeds(escalated, [0, 1, 2], "long") == [0, 1, 2]
+
+
+def test_the_ledger_says_what_a_claim_declared_with_results_had_seen():
+    from lt_lab.book.ledger import _declared_text
+
+    entry = {"declared_with_results": True, "amendments": [],
+             "with_results_note": "its runs (seeds 0-2) were in the store"}
+    text = _declared_text("x", entry, lambda claim_id: {"date": "2026-11-30", "commit": "abc"})
+    assert text == ("2026-11-30 (`abc`), declared with results (its runs (seeds 0-2) were in "
+                    "the store)")

@@ -147,6 +147,10 @@ def _declared_text(claim_id: str, entry: dict | None, history: History) -> str:
     parts = ["not committed yet" if first is None else f"{first['date']} (`{first['commit']}`)"]
     if entry and entry.get("declared_with_results"):
         parts[0] += ", declared with results"
+        if entry.get("with_results_note"):  # what was already stored, or seen, and how
+            parts[0] += f" ({escape_markdown(entry['with_results_note'])})"
+    if entry and entry.get("note"):
+        parts[0] += f" ({escape_markdown(entry['note'])})"
     amendments = len(entry.get("amendments", [])) if entry else 0
     if amendments:
         parts.append(f"{amendments} amendment{'s' if amendments > 1 else ''}")
