@@ -87,6 +87,11 @@ def unpackable_reason(config, device=None) -> str | None:
         return (f"precision={config.precision!r} (fp16 on {device.type}): the members would "
                 "share one gradient scaler, and one member's overflow would skip every "
                 "member's step; use bf16 or fp32")
+    from lt_lab.losses.registry import loss_class
+
+    if getattr(loss_class(config.loss), "takes_features", False):
+        return (f"loss={config.loss!r} reads the features, not the logits: its member would "
+                "need its own head's weight inside the pack's loss")
     return None
 
 

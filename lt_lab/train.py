@@ -180,7 +180,10 @@ def train_step(model, backbone, loss_fn, optimizer, x, y, config, *,
         torch.compiler.cudagraph_mark_step_begin()
     with autocast(x.device, precision):
         features = backbone(x)
-        loss = loss_fn(model.classifier(features).float(), y)
+        if getattr(loss_fn, "takes_features", False):  # e.g. dot regression on a fixed head
+            loss = loss_fn(features.float(), y)
+        else:
+            loss = loss_fn(model.classifier(features).float(), y)
         if config.feature_norm_penalty:  # Hasegawa & Sato 2024: (lambda/2) mean ||h||^2
             norms = features.float().pow(2).flatten(1).sum(1)
             loss = loss + 0.5 * config.feature_norm_penalty * norms.mean()
@@ -238,6 +241,8 @@ def build_training(config: RunConfig, data: TrainingData, device: torch.device):
                         config.head)
     model = model.to(device).to(memory_format=torch.channels_last)
     loss_fn = losses.build(config.loss, data.class_counts, **config.loss_params).to(device)
+    if getattr(loss_fn, "takes_features", False):
+        loss_fn.bind_head(model.classifier)  # its fixed classifier (refused for a learnable one)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                                 weight_decay=config.weight_decay)
     return model, loss_fn, optimizer

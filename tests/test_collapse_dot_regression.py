@@ -57,3 +57,27 @@ def test_the_module_binds_to_the_fixed_etf_head_and_refuses_a_learnable_one():
 def test_features_and_weight_must_share_their_dimension():
     with pytest.raises(ConfigError, match="share d"):
         dot_regression(torch.ones(2, 3), torch.tensor([0, 1]), W)
+
+
+def test_the_trainer_feeds_dot_regression_the_features_of_a_fixed_etf_head():
+    from lt_lab.config import make_config
+    from lt_lab.train import fit
+
+    config = make_config("smoke", loss="dot_regression", head="etf", epochs=2,
+                         imbalance_ratio=10, test_per_class=5)
+    record = fit(config, cache=False, save=False).record
+    losses = record["curves"]["train_loss"]
+    assert all(loss == loss and loss >= 0 for loss in losses)  # finite, a squared distance
+    assert losses[-1] < losses[0]
+
+
+def test_dot_regression_refuses_a_learnable_head_and_a_pack():
+    from lt_lab.config import make_config
+    from lt_lab.pack import unpackable_reason
+    from lt_lab.train import fit
+
+    with pytest.raises(ConfigError, match="head='etf'"):
+        fit(make_config("smoke", loss="dot_regression", imbalance_ratio=10, test_per_class=5),
+            cache=False, save=False)
+    assert "reads the features" in unpackable_reason(
+        make_config("smoke", loss="dot_regression", head="etf"))

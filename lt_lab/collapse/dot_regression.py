@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from lt_lab.errors import ConfigError, check_positive
+from lt_lab.losses import register
 
 LENGTH_FLOOR = 1e-8  # the authors' clamp of ||h||: a zero feature has no direction to pull
 
@@ -56,18 +57,20 @@ def dot_regression(features: torch.Tensor, targets: torch.Tensor, weight: torch.
     return loss
 
 
+@register("dot_regression")
 class DotRegression(nn.Module):
     """:func:`dot_regression` against a fixed classifier ``weight`` (C, d), called as
-    ``loss(features, targets)``: build it with the weight, or bind it to a model's fixed
-    ETF head with :meth:`bind_head`."""
+    ``loss(features, targets)`` once bound to a model's fixed ETF head with
+    :meth:`bind_head` (the trainer does, for ``loss="dot_regression"`` with
+    ``head="etf"``). ``class_counts`` is unused: the loss has no class-size term."""
 
     takes_features = True  # a trainer passes the penultimate features, not the logits
 
-    def __init__(self, weight: torch.Tensor | None = None, reg_lam: float = 0.0):
+    def __init__(self, class_counts: torch.Tensor | None = None, reg_lam: float = 0.0):
         super().__init__()
         check_positive("reg_lam", reg_lam, minimum=0, inclusive=True)
         self.reg_lam = reg_lam
-        self.register_buffer("weight", None if weight is None else weight.detach().clone())
+        self.register_buffer("weight", None)
 
     def bind_head(self, head: nn.Module) -> DotRegression:
         """Use ``head``'s fixed weight (an :class:`lt_lab.models.ETFClassifier`: a buffer, not
@@ -81,6 +84,6 @@ class DotRegression(nn.Module):
 
     def forward(self, features, targets):
         if self.weight is None:
-            raise ConfigError("DotRegression has no classifier weight: pass weight= or call "
+            raise ConfigError("DotRegression has no classifier weight: call "
                               "bind_head(model.classifier) with head='etf'")
         return dot_regression(features, targets, self.weight, self.reg_lam)

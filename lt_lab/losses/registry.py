@@ -38,6 +38,11 @@ class Registry:
 
         return add
 
+    def loss_class(self, name: str) -> type[nn.Module]:
+        """The class registered as ``name``."""
+        check_choice("loss", name, self.available())
+        return self._classes[name]
+
     def available(self) -> list[str]:
         """Names of the registered losses, sorted."""
         return sorted(self._classes)
@@ -65,6 +70,7 @@ class Registry:
 _CLASSIFICATION = Registry(context="class_counts")
 register = _CLASSIFICATION.register
 available = _CLASSIFICATION.available
+loss_class = _CLASSIFICATION.loss_class
 loss_parameters = _CLASSIFICATION.parameters
 
 
