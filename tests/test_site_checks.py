@@ -7,6 +7,8 @@ last test measures two small pages in headless Chromium itself."""
 from __future__ import annotations
 
 import shutil
+import struct
+import zlib
 
 import pytest
 
@@ -25,6 +27,17 @@ def measured(tables=(), images=(), prose="", scroll_height=8000):
             "tables": list(tables), "images": list(images), "prose": prose}
 
 
+def tiny_png(width, height):
+    """A grey PNG of ``width`` × ``height`` pixels, written by hand."""
+    def chunk(kind, body):
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+    rows = b"".join(b"\0" + b"\x80" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
 def checks(page, by_width):
     return [check for check, _ in readability.problems(page, by_width, KEYS)]
 
@@ -33,7 +46,8 @@ def test_a_readable_page_has_no_findings():
     shown = table(["reproduced", "gap", "Cui et al., 2019", "Imbalance lowers accuracy"],
                   verdict={"left": 0, "right": 120, "width": 120})
     figure = {"src": "../_images/a.png", "alt": "accuracy against class size",
-              "caption": "Fig. 1 Accuracy falls with class size."}
+              "caption": "Fig. 1 Accuracy falls with class size.", "shown": 690,
+              "text_pt": 10, "width_in": 6.4}
     page = measured([shown], [figure], prose="as Cui et al. showed")
     assert readability.problems("chapters/00_a.html", {1280: page, 390: page}, KEYS) == []
 
@@ -97,10 +111,10 @@ def test_findings_are_named_by_their_check_and_an_unmeasured_page_is_one():
     page = measured([table(["cut ..."], verdict={"left": 500, "right": 600, "width": 100})],
                     [{"src": "a.png", "alt": "", "caption": ""}], scroll_height=20000)
     assert checks("chapters/00_a.html", {1280: page, 390: page}) == [
-        "verdict-visible", "ellipsis", "figure-caption", "page-length"]
+        "verdict-visible", "ellipsis", "figure-caption", "page-length", "figure-text"]
     assert checks("book/intro.html", {1280: {}, 390: measured()}) == ["measured"]
     assert set(readability.CHECKS) >= {"ellipsis", "raw-key", "verdict-visible",
-                                       "figure-caption", "page-length"}
+                                       "figure-caption", "page-length", "figure-text"}
 
 
 def test_known_exceptions_are_reported_without_failing():
@@ -141,3 +155,44 @@ def test_chromium_measures_the_verdict_column_at_390_and_1280_px(tmp_path):
     assert len(last) == 1 and "at 390 px" in last[0]  # 9 columns fit in 1280, not in 390
     assert "verdict-visible" not in [check for check, _ in found["first"]]
     assert {"raw-key", "figure-caption"} <= {check for check, _ in found["first"]}
+
+
+def test_figure_text_under_9_px_at_the_width_shown_is_found():
+    # 10 pt in a 17.1 in figure shown 690 px wide: 5.6 px; 10 pt in 6.4 in: 15.0 px
+    wide = {"src": "../_images/abc.png", "text_pt": 10, "width_in": 17.1, "shown": 690}
+    fine = {"src": "../_images/def.png", "text_pt": 10, "width_in": 6.4, "shown": 690}
+    assert readability.figure_text("p.html", [fine]) == []
+    (finding,) = readability.figure_text("p.html", [fine, wide])
+    assert finding.startswith("p.html: 1 of 2 figures have text under 9 px (smallest 5.6 px: "
+                              "10 pt in a figure 17.1 in wide shown 690 px, abc.png)")
+
+
+def test_a_figure_in_a_closed_dropdown_counts_at_its_own_width_up_to_the_column():
+    # measured 0 px wide (hidden): a 5 in figure of 750 px counts at the column's 690 px,
+    # 6.5 pt → 12.5 px; at 300 px natural width, 300 px: 6.5 pt·300/(72·5) = 5.4 px
+    hidden = {"src": "a.png", "text_pt": 6.5, "width_in": 5.0, "shown": 0, "natural_px": 750}
+    assert readability.shown_text_px(hidden) == pytest.approx(6.5 * 690 / 360)
+    assert readability.shown_text_px({**hidden, "natural_px": 300}) == pytest.approx(5.42,
+                                                                                     abs=0.01)
+
+
+def test_a_figure_that_does_not_record_its_text_size_is_a_figure_text_finding():
+    page = measured(images=[{"src": "../_images/0123456789abcdef99.png", "alt": "a plot",
+                             "caption": "Fig. 1"}])
+    found = readability.problems("chapters/00_a.html", {1280: page, 390: page}, KEYS)
+    assert [check for check, _ in found] == ["figure-text"]
+    assert "1 of 1 figures do not record their text size" in found[0][1]
+
+
+def test_image_facts_read_the_png_beside_the_page(tmp_path):
+    from lt_lab.book.figure_text import TEXT_SIZE_KEY, WIDTH_KEY, with_png_text
+    from lt_lab.book.site import image_facts
+
+    (tmp_path / "_images").mkdir()
+    (tmp_path / "chapters").mkdir()  # the page's folder
+    (tmp_path / "_images" / "a.png").write_bytes(
+        with_png_text(tiny_png(20, 10), {TEXT_SIZE_KEY: "9", WIDTH_KEY: "4.000"}))
+    assert image_facts(tmp_path / "chapters", "../_images/a.png") == {
+        "natural_px": 20, "text_pt": 9.0, "width_in": 4.0}
+    assert image_facts(tmp_path / "chapters", "https://example.org/a.png") == {}
+    assert image_facts(tmp_path / "chapters", "../_images/none.png") == {}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from lt_lab.book.figure_text import COLUMN_PX, MIN_TEXT_PX, text_px
+
 CHECKS = {
     "measured": "the page's measuring script ran",
     "ellipsis": "no claim table cuts its text with '…'",
@@ -18,6 +20,8 @@ CHECKS = {
     "verdict-visible": "every claim table's verdict column is on screen at 390 and 1280 px",
     "figure-caption": "every figure has a caption and an alt text that describes it",
     "page-length": "a chapter is at most 15 screens long at 1280×800",
+    "figure-text": "a figure's smallest text is at least 9 px as shown at 1280 px "
+                   "(f pt in a figure w in wide, shown s px: f·s/(72 w))",
 }
 MAX_SCREENS = 15
 SCREEN_HEIGHT = 800
@@ -83,6 +87,37 @@ def figure_captions(page: str, images: list[dict]) -> list[str]:
             f"that describes them (e.g. {names})"]
 
 
+def shown_text_px(image: dict) -> float | None:
+    """CSS px of an image's smallest text as the page shows it: its ``text_pt`` and
+    ``width_in`` (from the PNG) and the width it is ``shown`` at (Chromium's; an image in a
+    closed dropdown measures 0, and counts at its ``natural_px`` width up to the column)."""
+    if image.get("text_pt") is None or not image.get("width_in"):
+        return None
+    shown = image.get("shown") or min(image.get("natural_px") or COLUMN_PX, COLUMN_PX)
+    return text_px(image["text_pt"], image["width_in"], shown)
+
+
+def figure_text(page: str, images: list[dict]) -> list[str]:
+    """Figures whose smallest text is under :data:`MIN_TEXT_PX` on screen, and figures
+    whose PNG does not say its text size (not displayed through the book's theme)."""
+    found, sized = [], [(shown_text_px(image), image) for image in images]
+    small = sorted((px, image) for px, image in sized if px is not None and px < MIN_TEXT_PX)
+    if small:
+        px, image = small[0]
+        found.append(
+            f"{page}: {len(small)} of {len(images)} figures have text under {MIN_TEXT_PX:g} px "
+            f"(smallest {px:.1f} px: {image['text_pt']:g} pt in a figure "
+            f"{image['width_in']:.1f} in wide shown {image.get('shown') or 0:.0f} px, "
+            f"{image['src'].rsplit('/', 1)[-1][:16]}); enlarge the font, or split or stack "
+            "the panels")
+    unknown = [image for px, image in sized if px is None]
+    if unknown:
+        found.append(f"{page}: {len(unknown)} of {len(images)} figures do not record their "
+                     "text size (display them through lt_lab.figures' theme), e.g. "
+                     f"{unknown[0]['src'].rsplit('/', 1)[-1][:16]}")
+    return found
+
+
 def page_length(page: str, measured: dict) -> list[str]:
     if not page.startswith("chapters/"):
         return []
@@ -108,4 +143,5 @@ def problems(page: str, measured: dict[int, dict], keys) -> list[tuple[str, str]
         found += [("raw-key", m) for m in raw_keys(page, wide, keys)]
         found += [("figure-caption", m) for m in figure_captions(page, wide.get("images", []))]
         found += [("page-length", m) for m in page_length(page, wide)]
+        found += [("figure-text", m) for m in figure_text(page, wide.get("images", []))]
     return found

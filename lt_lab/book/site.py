@@ -29,6 +29,7 @@ from pathlib import Path
 from lt_lab.book import paths
 from lt_lab.book.execute import marked_pages, stage
 from lt_lab.book.paths import BUILD, toc_chapters
+from lt_lab.book.times import write_course_times
 
 
 class BookBuildError(RuntimeError):
@@ -36,7 +37,8 @@ class BookBuildError(RuntimeError):
 
 
 def build_site(strict: bool = True, student: bool = False) -> Path:
-    """Stage the sources, then ``jupyter-book build`` them into ``_build/html`` (the student
+    """Stage the sources (with the course page's times from the timing records), then
+    ``jupyter-book build`` them into ``_build/html`` (the student
     edition, without solutions: staged in ``_build/student/src``, built into
     ``_build/student/_build/html``); the folder of the HTML."""
     if student:
@@ -44,6 +46,7 @@ def build_site(strict: bool = True, student: bool = False) -> Path:
         output = paths.BUILD / "student"
     else:
         source, output = stage(), paths.BUILD.parent
+    write_course_times(source / "book")  # the course page's times, from the timing records
     for name, changed in marked_pages(paths.STAGE / "chapters").items():
         print(f"warning: {name} was executed with non-default parameters {changed}; its page "
               "and its ledger rows are marked", file=sys.stderr)
@@ -81,6 +84,9 @@ def site_pages() -> dict:
 KNOWN_EXCEPTIONS: dict[str, tuple[str, ...]] = {
     "figure-caption": ("chapters/*",),
     "page-length": ("chapters/*",),
+    # the chapters' figures are being re-laid out; the ledger's forest plot is saved by
+    # lt_lab.book.ledger without its text size (lt_lab.figures.save_with_text_size)
+    "figure-text": ("chapters/*", "book/ledger.html"),
 }
 WIDTHS = (1280, 390)  # a laptop and a phone, in CSS px
 SCREEN = (1280, 800)  # the screen a page's length is counted in
@@ -133,6 +139,8 @@ def check_site(html_dir: Path = BUILD / "html", screenshots: Path = BUILD / "scr
         measured = {width: measure_page(executable, path, width,
                                         screenshots / f"{path.stem}-{width}.png")
                     for width in WIDTHS}
+        for image in measured[max(WIDTHS)].get("images", []):
+            image.update(image_facts(path.parent, image.get("src", "")))
         for check, message in readability_problems(page, measured, keys):
             if excused(check, page, exceptions) and not strict:
                 report.excused.append(f"{message} [{check}: known exception]")
@@ -162,7 +170,7 @@ window.addEventListener("load", () => setTimeout(() => {
     const figure = img.closest("figure");
     const caption = figure && figure.querySelector("figcaption");
     return {src: img.getAttribute("src") || "", alt: img.getAttribute("alt") || "",
-            caption: caption ? text(caption) : ""};
+            caption: caption ? text(caption) : "", shown: img.getBoundingClientRect().width};
   });
   const prose = article.cloneNode(true);
   prose.querySelectorAll("pre, code, script, style, table, .cell_input").forEach(
@@ -198,6 +206,26 @@ def measure_page(executable: str, path: Path, width: int, screenshot: Path | Non
             arguments.insert(0, f"--screenshot={screenshot}")
         found = MEASURED.search(_chromium(executable, arguments))
     return json.loads(html.unescape(found.group(1))) if found else {}
+
+
+def image_facts(folder: Path, src: str) -> dict:
+    """What the PNG an ``<img src>`` of a page in ``folder`` says of itself: ``natural_px``
+    (its width in pixels), ``text_pt`` and ``width_in`` (its smallest text and its width, as
+    the book's theme recorded them; see :mod:`lt_lab.book.figure_text`). ``{}`` for an image
+    that is not a local PNG."""
+    from lt_lab.book.figure_text import figure_text, png_size
+
+    path = folder / src.split("?", 1)[0].split("#", 1)[0]
+    if src.startswith(("http:", "https:", "data:")) or not path.is_file():
+        return {}
+    try:
+        facts = {"natural_px": png_size(path.read_bytes())[0]}
+    except ValueError:
+        return {}
+    text = figure_text(path)
+    if text is not None:
+        facts.update(text_pt=text[0], width_in=text[1])
+    return facts
 
 
 def forest_plots(dom: str) -> int:

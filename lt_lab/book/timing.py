@@ -3,11 +3,15 @@
 Every chapter is executed against the results store it is given, then the site is built.
 From an empty store every run is trained (the empty-store figure); from the repository's
 store nothing is (the full-store figure). The record (per-chapter wall time, records
-trained, load average, device, versions) is written to ``data/bench/book-<device>-<time>.json``.
+trained and the training time they record, load average, device, versions) is written to
+``data/bench/book-<device>-<time>.json``.
+
+The book's times are read from those records, never typed (:mod:`lt_lab.book.times`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from datetime import datetime, timezone
@@ -16,25 +20,45 @@ from pathlib import Path
 from lt_lab.book.execute import AUTO, environment, execute
 from lt_lab.book.paths import ROOT, chapter_notebooks
 from lt_lab.book.site import build_site
+from lt_lab.book.times import time_table  # noqa: F401  (lt_lab.book.timing.time_table)
 
 
 def count_records(results_dir: Path) -> int:
     """How many JSON records ``results_dir`` holds (0 when it does not exist)."""
-    return sum(1 for _ in results_dir.rglob("*.json")) if results_dir.exists() else 0
+    return len(record_files(results_dir))
+
+
+def record_files(results_dir: Path) -> set[Path]:
+    """The JSON records ``results_dir`` holds (none when it does not exist)."""
+    return set(results_dir.rglob("*.json")) if results_dir.exists() else set()
+
+
+def training_seconds(paths) -> float:
+    """The training time the records at ``paths`` report (their ``wall_time_s``)."""
+    total = 0.0
+    for path in paths:
+        try:
+            total += float(json.loads(Path(path).read_text()).get("wall_time_s") or 0)
+        except (OSError, ValueError, AttributeError):
+            continue  # not a run record (e.g. a store's index): no training time
+    return round(total, 1)
 
 
 def time_chapter(notebook: Path, results_dir: Path, parameters: dict, *, output_dir,
                  claims_dir, log=print) -> dict:
     """Execute one chapter; its wall time, the records it trained and the load around it."""
-    before, load_before = count_records(results_dir), os.getloadavg()
+    stored, load_before = record_files(results_dir), os.getloadavg()
+    before = len(stored)
     started = time.perf_counter()
     log(f"executing {notebook.name} against {results_dir} ({before} records)")
     execute(notebook, parameters, output_dir=output_dir, claims_dir=claims_dir)
+    trained = record_files(results_dir) - stored
     timing = {
         "notebook": notebook.name,
         "wall_time_s": round(time.perf_counter() - started, 1),
         "records_before": before,
-        "records_trained": count_records(results_dir) - before,
+        "records_trained": len(trained),
+        "records_trained_s": training_seconds(trained),
         "load_average_1min": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
     }
     log(f"  {timing['wall_time_s']:.0f} s, {timing['records_trained']} records trained")
@@ -120,3 +144,4 @@ def format_book_time(record: dict) -> str:
     total = record["total_wall_time_s"]
     lines.append(f"{'total':<34} {total:>8.0f} s  ({total / 60:.1f} min)")
     return "\n".join(lines)
+
