@@ -17,6 +17,14 @@ from lt_lab.errors import ConfigError  # noqa: E402
 MINORITY = [2, 3]
 
 
+def smallest_text_px(fig, column_px=690):
+    """The smallest visible text of ``fig`` in px once the figure is shrunk to the page's
+    text column: f pt in a figure w inches wide shows at f * column_px / (72 w) px."""
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text)
+             if t.get_visible() and t.get_text().strip()]
+    return min(sizes) * column_px / (72 * fig.get_figwidth())
+
+
 def _cosines(minority_cosine):
     """4 x 4: cosine -0.2 between every pair, ``minority_cosine`` between classes 2 and 3."""
     matrix = np.full((4, 4), -0.2)
@@ -153,14 +161,19 @@ def test_plot_cosines_is_a_heat_map_on_minus_one_to_one():
     assert mesh.get_clim() == (-1, 1)
     np.testing.assert_allclose(np.asarray(mesh.get_array()).reshape(4, 4), _cosines(0.5))
     assert ax.get_title() == "t"
+    assert smallest_text_px(ax.figure) >= 9
     plt.close("all")
 
 
-def test_plot_final_cosines_has_two_rows_per_run():
-    fig = nc_figures.plot_final_cosines({"plain": PLAIN[0], "remedy": REMEDY[0]})
-    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
-    assert titles == ["plain\nclass means, epoch 6", "remedy\nclass means, epoch 6",
-                      "plain\nclassifier rows", "remedy\nclassifier rows"]
+def test_plot_final_cosines_draws_one_kind_of_gram_matrix_two_runs_a_row():
+    runs = {"plain": PLAIN[0], "remedy": REMEDY[0], "third": PLAIN[1]}
+    fig = nc_figures.plot_final_cosines(runs, of="classifier")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert titles == ["plain\nclassifier rows, epoch 6", "remedy\nclassifier rows, epoch 6",
+                      "third\nclassifier rows, epoch 6"]
+    assert fig.get_figwidth() <= 7.5 and smallest_text_px(fig) >= 9
+    with pytest.raises(ConfigError, match="of="):
+        nc_figures.plot_final_cosines(runs, of="features")
     plt.close("all")
 
 
@@ -173,6 +186,7 @@ def test_plot_ufm_sweep_draws_both_cosines_and_the_threshold():
     classifier = next(line for line in ax.get_lines() if len(line.get_xdata()) == 2)
     np.testing.assert_allclose(classifier.get_ydata(), [0.1, 0.95])
     assert ax.get_xscale() == "log"
+    assert smallest_text_px(ax.figure) >= 9
     plt.close("all")
 
 
@@ -181,7 +195,9 @@ def test_plot_collapse_curves_has_a_panel_per_metric():
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == len(nc_figures.NC_PANELS)
     assert visible[0].get_yscale() == "log"
-    assert visible[0].get_legend() is not None and visible[1].get_legend() is None
+    assert all(ax.get_legend() is None for ax in visible)  # one legend, the figure's
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["plain", "remedy"]
+    assert fig.get_figwidth() <= 7.5 and smallest_text_px(fig) >= 9
     plt.close("all")
 
 
@@ -203,4 +219,5 @@ def test_plot_minority_cosine_vs_ratio_adds_each_remedy_at_its_ratio():
     remedy = frame[frame["series"] == "remedy (classifier rows)"]
     assert remedy["ratio"].tolist() == [10, 10]
     assert remedy["cosine"].tolist() == pytest.approx([0.1, 0.2])
+    assert smallest_text_px(ax.figure) >= 9
     plt.close("all")

@@ -56,6 +56,14 @@ def _mean_lines(ax):
             if line.get_marker() == "o" and len(line.get_xdata()) > 0]
 
 
+def smallest_text_px(fig, column_px=690):
+    """The smallest visible text of ``fig`` in px once the figure is shrunk to the page's
+    text column: f pt in a figure w inches wide shows at f * column_px / (72 w) px."""
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text)
+             if t.get_visible() and t.get_text().strip()]
+    return min(sizes) * column_px / (72 * fig.get_figwidth())
+
+
 def test_norm_size_correlation_is_one_when_norms_rank_classes_as_sizes_do():
     # joint norms 3 > 2 > 1 for counts 100 > 10 > 1: the same order
     assert norm_size_correlation(RUNS[0]) == pytest.approx(1.0)
@@ -145,6 +153,7 @@ def test_plot_weight_norms_draws_one_line_per_fix():
     joint, crt = _mean_lines(ax)
     np.testing.assert_allclose(joint.get_ydata(), [1.5, 1.0, 0.5])
     np.testing.assert_allclose(crt.get_ydata(), [1.0, 1.0, 1.0])
+    assert smallest_text_px(ax.figure) >= 9
     plt.close("all")
 
 
@@ -152,6 +161,12 @@ def test_plot_class_sizes_draws_a_bar_per_class_on_a_log_scale():
     ax = fix_figures.plot_class_sizes([100, 10, 1])
     assert len(ax.patches) == 3
     assert ax.get_yscale() == "log"
+    plt.close("all")
+
+
+def test_plot_class_sizes_labels_every_tenth_of_a_hundred_classes():
+    ax = fix_figures.plot_class_sizes(list(range(100, 0, -1)))
+    assert [t.get_text() for t in ax.get_xticklabels()] == [str(r) for r in range(0, 100, 10)]
     plt.close("all")
 
 
@@ -165,4 +180,5 @@ def test_plot_selection_draws_both_splits_and_the_chosen_values():
     chosen = [line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() == ":"]
     assert chosen == [1.0, 2.0]
     assert ax.get_xlabel() == "τ"
+    assert smallest_text_px(ax.figure) >= 9
     plt.close("all")

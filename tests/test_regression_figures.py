@@ -10,9 +10,11 @@ from types import SimpleNamespace  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 
 from lt_lab.errors import ConfigError  # noqa: E402
+from lt_lab.figures import PALETTE  # noqa: E402
 from lt_lab.regression import figures as dir_figures  # noqa: E402
 from lt_lab.regression import readers  # noqa: E402
 from lt_lab.regression.bins import LabelBins  # noqa: E402
@@ -137,6 +139,14 @@ def _data():
                            train_inputs=torch.zeros(5, 1, 8, 8, dtype=torch.uint8))
 
 
+def smallest_text_px(fig, column_px=690):
+    """The smallest visible text of ``fig`` in px once the figure is shrunk to the page's
+    text column: f pt in a figure w inches wide shows at f * column_px / (72 w) px."""
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text)
+             if t.get_visible() and t.get_text().strip()]
+    return min(sizes) * column_px / (72 * fig.get_figwidth())
+
+
 def test_plot_dataset_shows_examples_and_both_histograms():
     fig = dir_figures.plot_dataset(_data(), "°", ratio=100, title="histograms")
     top, bottom = fig.subfigs
@@ -146,6 +156,7 @@ def test_plot_dataset_shows_examples_and_both_histograms():
     assert len(ax.patches) == 4
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "test images per bin", "training images per bin (ρ=100)"]
+    assert fig.get_figwidth() <= 7.5 and smallest_text_px(fig) >= 9
     plt.close("all")
 
 
@@ -167,6 +178,8 @@ def test_plot_error_vs_density_uses_a_second_axis_for_the_error():
     np.testing.assert_allclose(mean.get_ydata(), [1.0, 2.0, 3.0])
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[-1] == "test MAE per bin (mean ± sd over seeds)"
+    assert mean.get_color() == sns.color_palette(PALETTE)[0]  # vanilla's colour in the curves
+    assert smallest_text_px(ax.figure) >= 9
     plt.close("all")
 
 
@@ -174,9 +187,10 @@ def test_plot_mse_curves_has_the_training_and_the_test_panel():
     fig = dir_figures.plot_mse_curves({"vanilla": VANILLA, "method": METHOD}, "°")
     left, right = fig.axes
     assert left.get_yscale() == "log" and right.get_yscale() == "linear"
-    assert left.get_title() == "MSE on the skewed training set"
-    assert [t.get_text() for t in left.get_legend().get_texts()] == ["vanilla", "method"]
-    assert right.get_legend() is None
+    assert left.get_title() == "skewed training set"
+    assert left.get_legend() is None and right.get_legend() is None  # one, the figure's
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["vanilla", "method"]
+    assert fig.get_figwidth() <= 7.5 and smallest_text_px(fig) >= 9
     frame = dir_figures.curve_frame({"vanilla": VANILLA})
     assert len(frame) == 2 * 2 * 2  # seeds x curves x epochs
     plt.close("all")

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+WIDTH = 7.5  # inches: at most this wide, so that 8 pt text shows at >= 9 px in a 690 px column
+SMALL = 8  # pt: the smallest text of these figures (ticks of the heat maps, legends)
+
+
 def _plotting():
     """seaborn and the book's palette (the ``book`` extra), imported when a figure is drawn."""
     import seaborn as sns
@@ -68,28 +72,35 @@ def plot_cosines(matrix, ax=None, title: str = "", labels=None):
     sns.heatmap(matrix, vmin=-1, vmax=1, cmap="RdBu_r", square=True, ax=ax,
                 xticklabels=ticks, yticklabels=ticks,
                 cbar_kws={"fraction": 0.046, "pad": 0.04, "label": "cosine"})
-    ax.tick_params(labelsize=7)
+    ax.tick_params(labelsize=SMALL)
     ax.set_xlabel("class (rank, 0 = most frequent)")
     ax.set_ylabel("class (rank)")
     ax.set_title(title, fontsize=9)
     return ax
 
 
-def plot_final_cosines(records_by_name: dict[str, dict]):
-    """One column per named training run: cosines between its centred class means (top) and
-    its classifier rows (bottom) at the last snapshot."""
+GRAM_OF = {"means": "class means", "classifier": "classifier rows"}
+
+
+def plot_final_cosines(records_by_name: dict[str, dict], of: str = "means"):
+    """One heat map per named training run, two to a row: the cosines between its centred
+    class means (``of="means"``) or its classifier rows (``of="classifier"``) at the last
+    snapshot. Two columns keep the figure :data:`WIDTH` wide and its tick labels readable."""
     import matplotlib.pyplot as plt
 
+    from lt_lab.errors import check_choice
     from lt_lab.figures import use_book_style
 
+    check_choice("of", of, tuple(GRAM_OF))
     use_book_style()
-    fig, axes = plt.subplots(2, len(records_by_name), figsize=(4.25 * len(records_by_name), 8),
-                             layout="constrained", squeeze=False)
-    for column, (name, record) in enumerate(records_by_name.items()):
-        plot_cosines(cosines(record, "means"), ax=axes[0, column],
-                     title=f"{name}\nclass means, epoch {last_snapshot(record)['epoch']}")
-        plot_cosines(cosines(record, "classifier"), ax=axes[1, column],
-                     title=f"{name}\nclassifier rows")
+    rows = -(-len(records_by_name) // 2)
+    fig, axes = plt.subplots(rows, 2, figsize=(WIDTH, 3.5 * rows), layout="constrained",
+                             squeeze=False)
+    for ax, (name, record) in zip(axes.flat, records_by_name.items(), strict=False):
+        plot_cosines(cosines(record, of), ax=ax,
+                     title=f"{name}\n{GRAM_OF[of]}, epoch {last_snapshot(record)['epoch']}")
+    for ax in list(axes.flat)[len(records_by_name):]:
+        ax.set_visible(False)
     return fig
 
 
@@ -112,7 +123,7 @@ def plot_ufm_sweep(records_by_ratio: dict, *, etf_cosine: float, level: float,
     means) against the imbalance ratio, with the simplex-ETF value, the collapse threshold
     ``level`` and, when there is one, the first ratio ``r_star`` past it."""
     sns, PALETTE = _plotting()
-    ax = _axes(ax, size=(7, 4.2))
+    ax = _axes(ax, size=(WIDTH, 4.2))
     frame = sweep_frame(records_by_ratio)
     sns.lineplot(data=frame, x="ratio", y="cosine", hue="of", style="of", markers=["o", "s"],
                  errorbar=_spread(frame), palette=PALETTE, ax=ax)
@@ -122,7 +133,7 @@ def plot_ufm_sweep(records_by_ratio: dict, *, etf_cosine: float, level: float,
         ax.axvline(r_star, color="red", linestyle=":", label=f"R* = {r_star:g}")
     ax.set(xscale="log", xlabel="imbalance ratio R (majority / minority class size, log scale)",
            ylabel="mean pairwise cosine of the minority classes")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=SMALL)
     return ax
 
 
@@ -148,16 +159,17 @@ def curve_frame(runs: dict[str, list[dict]], metric: str) -> pd.DataFrame:
 
 
 def plot_collapse_curves(runs: dict[str, list[dict]], panels: dict = NC_PANELS):
-    """One panel per snapshot metric (``panels``: metric -> (title, y scale)), one line per
-    named group of runs, mean ± sd over its seeds, against the epoch."""
+    """One panel per snapshot metric (``panels``: metric -> (title, y scale)), two to a row,
+    one line per named group of runs, mean ± sd over its seeds, against the epoch; one
+    legend for all panels, above them."""
     import matplotlib.pyplot as plt
 
     from lt_lab.figures import use_book_style
 
     sns, PALETTE = _plotting()
     use_book_style()
-    rows = int(np.ceil(len(panels) / 3))
-    fig, axes = plt.subplots(rows, 3, figsize=(13, 3.4 * rows), layout="constrained",
+    rows = -(-len(panels) // 2)
+    fig, axes = plt.subplots(rows, 2, figsize=(WIDTH, 2.7 * rows), layout="constrained",
                              squeeze=False)
     for index, (ax, (metric, (title, scale))) in enumerate(zip(axes.flat, panels.items(),
                                                                    strict=False)):
@@ -165,10 +177,16 @@ def plot_collapse_curves(runs: dict[str, list[dict]], panels: dict = NC_PANELS):
         sns.lineplot(data=frame, x="epoch", y="value", hue="run", errorbar=_spread(frame),
                      err_style="bars", err_kws={"capsize": 2}, marker="o", markersize=4,
                      palette=PALETTE, legend=index == 0, ax=ax)
-        ax.set(yscale=scale, xlabel="epoch", ylabel=title.split("  ")[0], title=title)
+        short = title.split("  ")[0] if "  " in title else title.split(" (")[0]
+        ax.set(yscale=scale, xlabel="epoch", ylabel=short, title=title)
         ax.title.set_fontsize(9)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
+    first = axes.flat[0]
+    handles, labels = first.get_legend_handles_labels()
+    first.get_legend().remove()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels),
+               fontsize=SMALL + 1)  # below: a suptitle may take the top
     return fig
 
 
@@ -194,7 +212,7 @@ def plot_minority_cosine_vs_ratio(ratio_runs: dict, minority, *, remedies: dict 
     """Trained networks: mean pairwise cosine of the minority classes against the step ratio
     (log scale), mean ± sd over seeds; each remedy is one point at ratio ``at``."""
     sns, PALETTE = _plotting()
-    ax = _axes(ax, size=(7, 4.2))
+    ax = _axes(ax, size=(WIDTH, 4.2))
     frame = ratio_frame(ratio_runs, minority, remedies, at)
     sns.lineplot(data=frame, x="ratio", y="cosine", hue="series", style="series",
                  markers=["o", "s", "^", "v", "D", "P"][:frame["series"].nunique()],
@@ -205,5 +223,5 @@ def plot_minority_cosine_vs_ratio(ratio_runs: dict, minority, *, remedies: dict 
                    label=f"simplex ETF ({etf_cosine:.3f})")
     ax.set(xscale="log", xlabel="step imbalance ratio R (log scale)",
            ylabel="mean pairwise cosine of the minority classes")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=SMALL)
     return ax

@@ -43,6 +43,8 @@ def plot_class_sizes(class_counts, ax=None):
     ax = axes_for(ax)
     frame = pd.DataFrame({"class rank": np.arange(len(class_counts)), "images": class_counts})
     sns.barplot(data=frame, x="class rank", y="images", color="grey", ax=ax)
+    ticks = range(0, len(class_counts), max(1, len(class_counts) // 10))  # 100 labels overlap
+    ax.set_xticks(list(ticks), [str(rank) for rank in ticks])
     ax.set(yscale="log", xlabel="class rank", ylabel="training images (log scale)")
     return ax
 

@@ -17,6 +17,9 @@ import seaborn as sns
 from lt_lab.figures import PALETTE, axes_for, seed_spread, use_book_style
 from lt_lab.regression.readers import curve, label_bins, per_bin, per_bin_errors
 
+WIDTH = 7.5  # inches: at most this wide, so that 8 pt text shows at >= 9 px in a 690 px column
+METHOD_COLOURS = {"vanilla": 0}  # the palette index of a method drawn alone, as in the curves
+
 
 def plot_examples(data, unit: str, figure=None, count: int = 8):
     """``count`` training images spread over the label range, each titled with its label.
@@ -26,7 +29,7 @@ def plot_examples(data, unit: str, figure=None, count: int = 8):
     """
     if figure is None:
         use_book_style()
-        figure = plt.figure(figsize=(12, 2), layout="constrained")
+        figure = plt.figure(figsize=(WIDTH, 1.7), layout="constrained")
     if data.train_inputs.dtype.is_floating_point:
         return figure
     picks = np.linspace(0, len(data.train_targets) - 1, count).astype(int)
@@ -40,7 +43,7 @@ def plot_examples(data, unit: str, figure=None, count: int = 8):
 
 def plot_bin_counts(data, unit: str, ratio: float | None = None, ax=None):
     """Training images per label bin (bars) and test images per bin (steps), log scale."""
-    ax = axes_for(ax, size=(12, 3.2))
+    ax = axes_for(ax, size=(WIDTH, 3.2))
     bins = data.bins
     centres = bins.centres.numpy()
     label = "training images per bin" + ("" if ratio is None else f" (ρ={ratio:g})")
@@ -49,7 +52,7 @@ def plot_bin_counts(data, unit: str, ratio: float | None = None, ax=None):
     ax.plot(centres, bins.counts(data.test_targets.cpu()).numpy(), color="black",
             drawstyle="steps-mid", label="test images per bin")
     ax.set(xlabel=f"label ({unit})", ylabel="images per bin", yscale="log")
-    ax.legend()
+    ax.legend(fontsize=9)
     return ax
 
 
@@ -57,8 +60,8 @@ def plot_dataset(data, unit: str, ratio: float | None = None, title: str = ""):
     """The benchmark at a glance: example images (top) and the label histograms (bottom,
     titled ``title``)."""
     use_book_style()
-    fig = plt.figure(figsize=(12, 5.2), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.6])
+    fig = plt.figure(figsize=(WIDTH, 5.2), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 2.2])
     plot_examples(data, unit, figure=top)
     plot_bin_counts(data, unit, ratio, ax=bottom.subplots()).set_title(title)
     return fig
@@ -76,20 +79,22 @@ def error_frame(records: list[dict], field: str = "test_mae") -> pd.DataFrame:
 
 def plot_error_vs_density(records: list[dict], unit: str, ax=None):
     """Training images per bin (bars), their LDS-smoothed density (line) and, on a second
-    axis, the per-bin test MAE of ``records`` (mean ± sd over seeds)."""
-    ax = axes_for(ax, size=(10, 4.6))
+    axis, the per-bin test MAE of ``records`` (mean ± sd over seeds), in the colour that
+    method (``vanilla``) has in :func:`plot_mse_curves`."""
+    ax = axes_for(ax, size=(WIDTH, 4.6))
     colours = sns.color_palette(PALETTE)
     bins = label_bins(records[0])
     centres = bins.centres.numpy()
     ax.bar(centres, per_bin(records[0], "train_count"), width=bins.width * 0.9,
            color="lightgrey", label="training images per bin")
-    ax.plot(centres, per_bin(records[0], "lds_density"), color=colours[0], linewidth=2,
+    ax.plot(centres, per_bin(records[0], "lds_density"), color="black", linewidth=2,
             label="LDS-smoothed density (Gaussian, 5 bins, σ=2)")
     ax.set(xlabel=f"label ({unit})", ylabel="training images per bin")
     twin = ax.twinx()
     frame = error_frame(records)
     sns.lineplot(data=frame, x="label", y="error", errorbar=seed_spread(frame), err_style="bars",
-                 err_kws={"capsize": 2}, color=colours[3], marker="o", markersize=4,
+                 err_kws={"capsize": 2}, color=colours[METHOD_COLOURS["vanilla"]], marker="o",
+                 markersize=4,
                  label="test MAE per bin (mean ± sd over seeds)", legend=False, ax=twin)
     twin.set_ylabel(f"test MAE ({unit})")
     twin.grid(False)
@@ -108,15 +113,18 @@ def curve_frame(runs: dict[str, list[dict]], names=("train_mse", "test_mse")) ->
 
 def plot_mse_curves(runs: dict[str, list[dict]], unit: str):
     """MSE on the skewed training set (left, log scale) and on the balanced test set (right)
-    over the epochs, one line per method, mean ± sd over its seeds."""
+    over the epochs, one line per method, mean ± sd over its seeds; one legend for both."""
     use_book_style()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.6), layout="constrained")
     frame = curve_frame(runs)
     for index, (ax, name) in enumerate(zip(axes, ("train_mse", "test_mse"), strict=True)):
         part = frame[frame["curve"] == name]
         sns.lineplot(data=part, x="epoch", y="value", hue="method", errorbar=seed_spread(part),
                      marker="o", palette=PALETTE, legend=index == 0, ax=ax)
         ax.set(xlabel="epoch", ylabel=f"MSE ({unit}²)")
-    axes[0].set(yscale="log", title="MSE on the skewed training set")
-    axes[1].set(title="MSE on the balanced test set")
+    axes[0].set(yscale="log", title="skewed training set")
+    axes[1].set(title="balanced test set")
+    handles, labels = axes[0].get_legend_handles_labels()
+    axes[0].get_legend().remove()
+    fig.legend(handles, labels, loc="outside upper center", ncols=len(labels), fontsize=9)
     return fig
