@@ -6,9 +6,17 @@ the axes, so a notebook cell stays one line and can still adjust the result. Eve
 labelled with its unit. Spreads over seeds are seaborn's own (``errorbar="sd"``), drawn from
 tidy tables built from the records (:func:`per_class_frame`, :func:`metric_frame`). Needs
 the ``book`` extra (matplotlib, seaborn, pandas); the engine never imports this module.
+
+Readable in the book: figures render at :data:`DPI` and are at most :data:`MAX_WIDTH` inches
+wide, so that text of the theme's sizes shows at :data:`MIN_TEXT_PX` px or more in the
+page's column (:func:`smallest_text_px`); several panels are stacked (:func:`grid`). Each
+plot takes ``palette``, e.g. :func:`palette_for` a chapter's methods, so that one method
+keeps one colour across a chapter's figures.
 """
 
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -16,12 +24,110 @@ import seaborn as sns
 
 PALETTE = "colorblind"  # seaborn's colour-blind-safe palette, for every figure of the book
 FIGURE_WIDTH = 6.4  # inches: readable at the page's width in the rendered book
+MAX_WIDTH = 7.5  # inches: at the book's fonts (>= 9 pt) the smallest text stays >= 9 px
+COLUMN_PX = 690  # the width of the rendered book's text column, in CSS px
+MIN_TEXT_PX = 9  # the smallest text a figure may show at that width
+DPI = 150  # the notebooks' inline figures, and so the book's images
 
 
 def use_book_style() -> None:
-    """The book's seaborn theme: white grid, readable fonts, the colour-blind palette."""
+    """The book's seaborn theme: white grid, readable fonts, the colour-blind palette,
+    figures at :data:`DPI` (the inline backend renders at ``figure.dpi``)."""
     sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE,
-                  rc={"figure.dpi": 100, "savefig.dpi": 150, "axes.titlesize": "medium"})
+                  rc={"figure.dpi": DPI, "savefig.dpi": DPI, "axes.titlesize": "medium"})
+    show_text_size_in_pngs()
+
+
+@contextmanager
+def _text_sizes_drawn(sizes: list):
+    """Record the size (pt) of every non-empty text matplotlib's Agg renderer draws: what a
+    reader sees, hidden axes and empty labels left out."""
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    draw_text = RendererAgg.draw_text
+
+    def recording(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        if str(s).strip():
+            sizes.append(prop.get_size_in_points())
+        return draw_text(self, gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+
+    RendererAgg.draw_text = recording
+    try:
+        yield sizes
+    finally:
+        RendererAgg.draw_text = draw_text
+
+
+def png_with_text_size(figure):
+    """The PNG a notebook shows of ``figure`` (IPython's: tight box, the figure's dpi), with
+    its smallest text (pt) and its width (in) in the PNG's text chunks, which the site
+    check's ``figure-text`` reads (:mod:`lt_lab.book.figure_text`)."""
+    from IPython.core.pylabtools import print_figure
+
+    from lt_lab.book.figure_text import TEXT_SIZE_KEY, WIDTH_KEY, png_size, with_png_text
+
+    sizes = []
+    with _text_sizes_drawn(sizes):
+        data = print_figure(figure, "png", bbox_inches="tight")
+    if not data:
+        return data
+    width = png_size(data)[0] / figure.dpi
+    return with_png_text(data, {TEXT_SIZE_KEY: f"{min(sizes, default=float('inf')):g}",
+                               WIDTH_KEY: f"{width:.3f}"})
+
+
+def show_text_size_in_pngs() -> None:
+    """In a notebook, display every figure with :func:`png_with_text_size`."""
+    from IPython import get_ipython
+    from matplotlib.figure import Figure
+
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return
+    try:  # the inline backend registers its own PNG formatter when first imported: first
+        import matplotlib_inline.backend_inline  # noqa: F401
+    except ImportError:
+        pass
+    shell.display_formatter.formatters["image/png"].for_type(Figure, png_with_text_size)
+
+
+def save_with_text_size(figure, path, dpi: float = DPI) -> None:
+    """``figure.savefig(path)`` for a PNG the site check can read: its smallest text and
+    width in its text chunks (for figures saved to files, e.g. the ledger's forest plot)."""
+    from lt_lab.book.figure_text import TEXT_SIZE_KEY, WIDTH_KEY
+
+    sizes = []
+    with _text_sizes_drawn(sizes):
+        figure.canvas.draw()
+    smallest, width = min(sizes, default=float("inf")), figure.get_figwidth()
+    figure.savefig(path, dpi=dpi,
+                   metadata={TEXT_SIZE_KEY: f"{smallest:g}", WIDTH_KEY: f"{width:.3f}"})
+
+
+def shown_text_px(points: float, width: float, dpi: float = DPI,
+                  column_px: float = COLUMN_PX) -> float:
+    """How tall text of ``points`` pt shows, in CSS px, in a figure ``width`` inches wide:
+    the image is drawn at its own pixel size, shrunk to the column when it is wider, so
+    ``points × column_px / (72 × width)`` for a wide figure, ``points × dpi / 72`` else."""
+    return points * min(dpi, column_px / width) / 72
+
+
+def smallest_text_px(figure, column_px: float = COLUMN_PX) -> float:
+    """The smallest visible text of ``figure`` (titles, labels, ticks, legends), in CSS px
+    at the book's column width (:func:`shown_text_px`; ``inf`` when it has no text)."""
+    figure.canvas.draw()  # creates the tick labels
+    sizes = [text.get_fontsize() for text in figure.findobj(plt.Text)
+             if text.get_visible() and text.get_text().strip()]
+    width = figure.get_size_inches()[0]
+    return min((shown_text_px(size, width, figure.dpi, column_px) for size in sizes),
+               default=float("inf"))
+
+
+def palette_for(names) -> dict:
+    """One colour of the book's palette per name, in order: pass it as ``palette`` to every
+    figure of a chapter so that a method (or a ρ) keeps its colour from figure to figure."""
+    names = list(dict.fromkeys(names))
+    return dict(zip(names, sns.color_palette(PALETTE, len(names)), strict=True))
 
 
 def colours(count: int) -> list:
@@ -51,10 +157,29 @@ def panels(count: int, height: float = 4.2, width: float | None = None):
     return list(axes[0])
 
 
+def grid(count: int, columns: int = 1, panel_height: float = 3.4,
+         width: float = FIGURE_WIDTH):
+    """``count`` axes in rows of ``columns``, in one figure ``width`` inches wide (at most
+    :data:`MAX_WIDTH`, so that the text stays readable in the book's column): a figure of
+    several panels is stacked, not widened. Returns the axes, row by row."""
+    rows = -(-count // columns)
+    use_book_style()
+    _, axes = plt.subplots(rows, columns, figsize=(min(width, MAX_WIDTH), panel_height * rows),
+                           layout="constrained", squeeze=False)
+    return list(axes.flat)[:count]
+
+
 def legend(ax, **options):
     """The axes' legend without seaborn's title (its entries are self-explaining), if any."""
     if ax.get_legend_handles_labels()[0]:
         ax.legend(title=None, **options)
+
+
+def legend_below(ax, columns: int = 3, **options):
+    """The axes' legend under the plot, outside the data (no title, no frame), if any."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(title=None, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=columns,
+                  frameon=False, **options)
 
 
 def per_class_frame(records_by_name: dict[str, list[dict]]) -> pd.DataFrame:
@@ -80,14 +205,15 @@ def metric_frame(records_by_name: dict[str, list[dict]], metric: str,
                          for name, records in records_by_name.items() for r in records])
 
 
-def plot_class_counts(counts_by_name: dict[str, list[int]], ax=None, log: bool = True):
+def plot_class_counts(counts_by_name: dict[str, list[int]], ax=None, log: bool = True,
+                      palette=None):
     """Training images per class (head first), one line per named long-tailed set."""
     ax = axes_for(ax)
     frame = pd.DataFrame([{"name": name, "rank": rank, "images": count}
                           for name, counts in counts_by_name.items()
                           for rank, count in enumerate(counts)])
     sns.lineplot(frame, x="rank", y="images", hue="name", marker="o", markersize=4,
-                 palette=PALETTE, ax=ax)
+                 palette=palette or PALETTE, ax=ax)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("class rank (0 = most frequent)")
@@ -97,7 +223,7 @@ def plot_class_counts(counts_by_name: dict[str, list[int]], ax=None, log: bool =
     return ax
 
 
-def plot_per_class_accuracy(records_by_name: dict[str, list[dict]], ax=None):
+def plot_per_class_accuracy(records_by_name: dict[str, list[dict]], ax=None, palette=None):
     """Per-class test accuracy (%) against training images per class (log scale).
 
     Each named group of records (the seeds of one setting) is drawn as its mean with the
@@ -107,7 +233,7 @@ def plot_per_class_accuracy(records_by_name: dict[str, list[dict]], ax=None):
     ax = axes_for(ax)
     sns.lineplot(per_class_frame(records_by_name), x="images", y="accuracy (%)", hue="name",
                  errorbar="sd", err_style="bars", err_kws={"capsize": 3}, marker="o",
-                 palette=PALETTE, ax=ax)
+                 palette=palette or PALETTE, ax=ax)
     ax.set_xscale("log")
     ax.set_xlabel("training images of the class (log scale)")
     ax.set_ylabel("test accuracy of the class (%)")
@@ -118,7 +244,7 @@ def plot_per_class_accuracy(records_by_name: dict[str, list[dict]], ax=None):
 
 
 def plot_curves(records_by_name: dict[str, list[dict]], metric: str = "test_balanced_acc",
-                ax=None):
+                ax=None, palette=None):
     """A test metric (%) over training epochs: mean of each group's records."""
     ax = axes_for(ax)
     frame = pd.DataFrame([{"name": name, "epoch": epoch, "value": 100 * value}
@@ -126,7 +252,7 @@ def plot_curves(records_by_name: dict[str, list[dict]], metric: str = "test_bala
                           for epoch, value in zip(r["curves"]["eval_epoch"], r["curves"][metric],
                                                   strict=True)])
     sns.lineplot(frame, x="epoch", y="value", hue="name", errorbar=None, marker="o",
-                 markersize=4, palette=PALETTE, ax=ax)
+                 markersize=4, palette=palette or PALETTE, ax=ax)
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric.replace("test_", "test ").replace("_", " ") + " (%)")
     ax.grid(alpha=0.3)
@@ -134,14 +260,14 @@ def plot_curves(records_by_name: dict[str, list[dict]], metric: str = "test_bala
     return ax
 
 
-def plot_per_class_bars(records_by_name: dict[str, list[dict]], ax=None):
+def plot_per_class_bars(records_by_name: dict[str, list[dict]], ax=None, palette=None):
     """Per-class test accuracy (%) as grouped bars (mean over seeds), one group per class
     (head first)."""
-    ax = axes_for(ax, size=(8, 4))
+    ax = axes_for(ax, size=(MAX_WIDTH, 4))
     frame = per_class_frame(records_by_name)
     order = frame.drop_duplicates("class").sort_values("class")["class name"].tolist()
     sns.barplot(frame, x="class name", y="accuracy (%)", hue="name", order=order,
-                errorbar=None, palette=PALETTE, ax=ax)
+                errorbar=None, palette=palette or PALETTE, ax=ax)
     ax.tick_params(axis="x", rotation=45)
     for label in ax.get_xticklabels():
         label.set_horizontalalignment("right")
@@ -154,12 +280,12 @@ def plot_per_class_bars(records_by_name: dict[str, list[dict]], ax=None):
 
 
 def plot_metric_vs_ratio(records_by_name: dict[str, list[dict]], metric: str = "balanced_acc",
-                         ax=None):
+                         ax=None, palette=None):
     """A final metric (%) against the imbalance ratio (log scale), mean ± sd over seeds."""
     ax = axes_for(ax)
     sns.lineplot(metric_frame(records_by_name, metric), x="imbalance_ratio", y=metric,
                  hue="name", errorbar="sd", err_style="bars", err_kws={"capsize": 3},
-                 marker="o", palette=PALETTE, ax=ax)
+                 marker="o", palette=palette or PALETTE, ax=ax)
     ax.set_xscale("log")
     ax.set_xlabel("imbalance ratio ρ (log scale)")
     ax.set_ylabel(metric.replace("_acc", " accuracy").replace("_", " ") + " (%)")

@@ -202,3 +202,56 @@ def test_plot_toy_boundaries_one_panel_per_model():
     assert axes[0].get_title().startswith("CE\nbalanced test accuracy ")
     assert axes[1].get_title().startswith("CE + post-hoc\nbalanced test accuracy ")
     assert axes[1].get_xlabel() == "x₁"
+
+
+# --- readable in the book's column ----------------------------------------------------
+
+
+def test_text_shrinks_with_the_figure_width_into_the_column():
+    # 9 pt in a 7.5-inch figure at 150 dpi (1,125 px) shown in 690 px: 9 × 690 / 540 = 11.5 px
+    assert figures.shown_text_px(9, 7.5) == pytest.approx(11.5)
+    # a narrow figure is not enlarged: 3 inches at 150 dpi is 450 px, so 9 pt = 18.75 px
+    assert figures.shown_text_px(9, 3.0) == pytest.approx(9 * 150 / 72)
+
+
+def test_the_chapter_figures_keep_their_text_readable():
+    points, labels = toy.gaussian_classes([30, 5, 2], seed=0)
+    test_points, test_labels = toy.balanced_test_set(3, per_class=10, seed=0)
+    model = toy.train_toy(points, labels, steps=5, seed=0)
+    toy_axes = margin_figures.plot_toy_boundaries(
+        {f"model {k}": (model, 0.0) for k in range(4)}, points, labels, test_points,
+        test_labels, class_counts=[30, 5, 2])
+    drawn = [toy_axes[0],
+             reweighting_figures.plot_class_weights({"inverse": class_weights([9, 3], "inverse")}),
+             reweighting_figures.plot_effective_number(50, [0.9, 0.99]),
+             margin_figures.plot_logit_offsets({"LDAM": [0.0, -1.0], "LA": [0.0, -2.0]}),
+             figures.plot_per_class_bars({"ρ=1": [record(0, [0.9, 0.8])]})]
+    for ax in drawn:
+        assert ax.figure.get_size_inches()[0] <= figures.MAX_WIDTH
+        assert figures.smallest_text_px(ax.figure) >= figures.MIN_TEXT_PX
+
+
+def test_the_toy_panels_are_stacked_two_a_row():
+    points, labels = toy.gaussian_classes([30, 5], seed=0)
+    model = toy.train_toy(points, labels, steps=5, seed=0)
+    axes = margin_figures.plot_toy_boundaries(
+        {f"model {k}": (model, 0.0) for k in range(4)}, points, labels, points, labels,
+        class_counts=[30, 5])
+    rows = sorted({round(ax.get_position().y0, 3) for ax in axes})
+    assert len(rows) == 2  # 2 × 2, not 1 × 4
+    assert [t.get_text() for t in axes[0].figure.legends[0].get_texts()] == \
+        ["class 0 (n=30)", "class 1 (n=5)"]
+
+
+def test_palette_for_gives_a_name_the_same_colour_in_every_figure():
+    palette = figures.palette_for(["ρ=1", "ρ=10", "ρ=100"])
+    assert list(palette) == ["ρ=1", "ρ=10", "ρ=100"]
+    left = figures.plot_curves({"ρ=10": [record(0, [0.5, 0.5])],
+                                "ρ=100": [record(0, [0.5, 0.5])]}, palette=palette)
+    assert to_hex(left.get_lines()[0].get_color()) == to_hex(palette["ρ=10"])
+
+
+def test_grid_stacks_panels_within_the_largest_width():
+    axes = figures.grid(3, columns=2, panel_height=2.0, width=12)
+    assert len(axes) == 3
+    assert tuple(axes[0].figure.get_size_inches()) == pytest.approx((figures.MAX_WIDTH, 4.0))

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from lt_lab.figures import PALETTE, axes_for, legend
+from lt_lab.figures import PALETTE, axes_for, legend_below
 from lt_lab.reweighting.losses import effective_number
 
 
@@ -28,7 +28,7 @@ def plot_effective_number(n_max: int, betas, ax=None):
     ax.plot(n, n, "k--", label="E_n = n (β → 1)")
     ax.set(xlabel="images in the class, n", ylabel="effective number E_n (images)",
            xscale="log", yscale="log", title="effective number against class size")
-    legend(ax)
+    legend_below(ax, columns=3)  # outside the lines: they fill the log-log square
     return ax
 
 
@@ -46,5 +46,5 @@ def plot_class_weights(weights_by_scheme: dict, ax=None):
                 palette=PALETTE, ax=ax)
     ax.set(xlabel="class rank (0 = most frequent)", ylabel="loss weight w_c (sum = C)",
            yscale="log")
-    legend(ax, fontsize=8)
+    legend_below(ax, columns=3)  # outside the bars
     return ax
