@@ -20,7 +20,7 @@ def tiny_png() -> bytes:
 
     figure = plt.figure(figsize=(1, 0.5), dpi=20)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format="png", dpi=20)  # not the book style's savefig.dpi
     plt.close(figure)
     return buffer.getvalue()
 
