@@ -258,6 +258,7 @@ def write_forest(image: Path, claims_dir: Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     from lt_lab.book.forest import forest_plot
+    from lt_lab.figures import save_with_text_size
 
     extra: dict = {}  # every chapter's further columns, by label (claim ids are unique)
     for chapter in _published(claims_dir):
@@ -265,7 +266,7 @@ def write_forest(image: Path, claims_dir: Path) -> Path | None:
             extra.setdefault(name, {}).update(members or {})
     figure = forest_plot(groups=groups, columns=2, extra=extra)
     image.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(image, dpi=110)
+    save_with_text_size(figure, image)  # the site check reads its smallest text from the PNG
     plt.close(figure)
     return image
 

@@ -82,11 +82,10 @@ def site_pages() -> dict:
 # its findings printed, but they fail the site check only with ``strict``. Remove an entry
 # once its pages pass (see lt_lab.book.readability.CHECKS for the names).
 KNOWN_EXCEPTIONS: dict[str, tuple[str, ...]] = {
-    "figure-caption": ("chapters/*",),
-    "page-length": ("chapters/*",),
-    # the chapters' figures are being re-laid out; the ledger's forest plot is saved by
-    # lt_lab.book.ledger without its text size (lt_lab.figures.save_with_text_size)
-    "figure-text": ("chapters/*", "book/ledger.html"),
+    # chapters 1-5 are 15-23 screens at 1280x800: splitting chapters 4 and 5 into two pages
+    # each is the open decision (issue 18)
+    "page-length": ("chapters/01_*", "chapters/02_*", "chapters/03_*", "chapters/04_*",
+                    "chapters/05_*"),
 }
 WIDTHS = (1280, 390)  # a laptop and a phone, in CSS px
 SCREEN = (1280, 800)  # the screen a page's length is counted in
