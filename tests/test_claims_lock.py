@@ -50,11 +50,15 @@ def test_every_chapter_declares_claims(declared):
 
 
 def frozen_verdicts(notebook) -> list[str]:
-    """The text the chapter's frozen verdict cell printed."""
+    """The verdict lines the chapter's frozen verdict cell printed, in every column of
+    evidence (without the columns' headings and their "not yet run")."""
+    from lt_lab.book.claims import NOT_YET_RUN
+
     cells = nbformat.read(notebook, as_version=4).cells
     outputs = [output for cell in cells if cell.cell_type == "code"
                and CHECK_MARK in cell.source for output in cell.outputs]
-    return "".join(output.get("text", "") for output in outputs).splitlines()
+    lines = "".join(output.get("text", "") for output in outputs).splitlines()
+    return [line for line in lines if not line.startswith("-- ") and line != NOT_YET_RUN]
 
 
 LINE = re.compile(r"^(?P<id>\S+) +(?P<category>claim|sanity|descriptive) +(?P<verdict>"
