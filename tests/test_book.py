@@ -8,6 +8,7 @@ import os
 import nbformat
 import pytest
 import torch
+from notebooks import executable_chapter
 
 from lt_lab import book
 from lt_lab.book.freeze import _freeze_cell, strip_metadata
@@ -129,23 +130,13 @@ def test_format_book_time_is_a_table_in_seconds_and_minutes():
 def fake_chapter(folder, name="00_fake.ipynb"):
     """A chapter of three cells: a title, a ``parameters`` cell, and one that checks a claim
     on values that depend on the parameters and publishes it."""
-    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {
-        "name": "python3", "display_name": "Python 3", "language": "python"}})
-    parameters = nbformat.v4.new_code_cell('profile = "quick"\nseeds = [0, 1, 2]')
-    parameters.metadata["tags"] = ["parameters"]
-    notebook.cells = [
-        nbformat.v4.new_markdown_cell("# 0. A fake chapter"),
-        parameters,
-        nbformat.v4.new_code_cell(
-            "from lt_lab.book import claims\n"
-            "claim = claims.Claim(id='fake', paper='cui2019class', statement='s', "
-            "reported='r', measure='m', threshold=1.0)\n"
-            "checked = [claims.check(claim, [float(s) + len(profile) for s in seeds])]\n"
-            "claims.publish('00_fake', f'0. Fake at {profile}', checked)"),
-    ]
-    path = folder / name
-    nbformat.write(notebook, path)
-    return path
+    return executable_chapter(
+        folder / name, "# 0. A fake chapter", 'profile = "quick"\nseeds = [0, 1, 2]',
+        "from lt_lab.book import claims\n"
+        "claim = claims.Claim(id='fake', paper='cui2019class', statement='s', "
+        "reported='r', measure='m', threshold=1.0)\n"
+        "checked = [claims.check(claim, [float(s) + len(profile) for s in seeds])]\n"
+        "claims.publish('00_fake', f'0. Fake at {profile}', checked)")
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import json
 
 import nbformat
 import pytest
+from notebooks import executable_chapter
 
 from lt_lab import book
 from lt_lab.book.claims import load_published
@@ -157,23 +158,13 @@ def _retrain(stored: dict) -> tuple[dict, dict]:
 @pytest.mark.slow
 def test_book_timer_counts_the_records_each_chapter_trains(tmp_path):
     """``lt-lab book time`` runs chapters against the store it is given, and records it."""
-    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": {
-        "name": "python3", "display_name": "Python 3", "language": "python"}})
-    parameters = nbformat.v4.new_code_cell("records = 2")
-    parameters.metadata["tags"] = ["parameters"]
-    notebook.cells = [
-        nbformat.v4.new_markdown_cell("# A chapter that trains"),
-        parameters,
-        nbformat.v4.new_code_cell(
-            "import os, pathlib\n"
-            "store = pathlib.Path(os.environ['LT_LAB_RESULTS'])\n"
-            "store.mkdir(parents=True, exist_ok=True)\n"
-            "for i in range(records):\n"
-            "    (store / f'{i}.json').write_text('{}')"
-        ),
-    ]
-    source = tmp_path / "00_trains.ipynb"
-    nbformat.write(notebook, source)
+    source = executable_chapter(
+        tmp_path / "00_trains.ipynb", "# A chapter that trains", "records = 2",
+        "import os, pathlib\n"
+        "store = pathlib.Path(os.environ['LT_LAB_RESULTS'])\n"
+        "store.mkdir(parents=True, exist_ok=True)\n"
+        "for i in range(records):\n"
+        "    (store / f'{i}.json').write_text('{}')")
     store = tmp_path / "empty_store"
     record = book.time_book(store, {"records": 3}, notebooks=[source], build=False,
                             output=tmp_path / "book_time.json", output_dir=tmp_path / "out",

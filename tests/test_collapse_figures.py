@@ -13,16 +13,9 @@ from lt_lab import stats  # noqa: E402
 from lt_lab.collapse import figures as nc_figures  # noqa: E402
 from lt_lab.collapse import readers  # noqa: E402
 from lt_lab.errors import ConfigError  # noqa: E402
+from lt_lab.figures import smallest_text_px  # noqa: E402
 
 MINORITY = [2, 3]
-
-
-def smallest_text_px(fig, column_px=690):
-    """The smallest visible text of ``fig`` in px once the figure is shrunk to the page's
-    text column: f pt in a figure w inches wide shows at f * column_px / (72 w) px."""
-    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text)
-             if t.get_visible() and t.get_text().strip()]
-    return min(sizes) * column_px / (72 * fig.get_figwidth())
 
 
 def _cosines(minority_cosine):

@@ -24,6 +24,7 @@ from lt_lab.decoupling.readers import (  # noqa: E402
     selection_table,
 )
 from lt_lab.errors import ConfigError  # noqa: E402
+from lt_lab.figures import smallest_text_px  # noqa: E402
 
 
 def _fix(balanced, few, norms, per_class=(0.9, 0.5, 0.1), **extra):
@@ -54,14 +55,6 @@ def _mean_lines(ax):
     """The lines seaborn draws through the means, in hue order (not legend proxies)."""
     return [line for line in ax.get_lines()
             if line.get_marker() == "o" and len(line.get_xdata()) > 0]
-
-
-def smallest_text_px(fig, column_px=690):
-    """The smallest visible text of ``fig`` in px once the figure is shrunk to the page's
-    text column: f pt in a figure w inches wide shows at f * column_px / (72 w) px."""
-    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text)
-             if t.get_visible() and t.get_text().strip()]
-    return min(sizes) * column_px / (72 * fig.get_figwidth())
 
 
 def test_norm_size_correlation_is_one_when_norms_rank_classes_as_sizes_do():

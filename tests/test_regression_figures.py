@@ -14,7 +14,7 @@ import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 
 from lt_lab.errors import ConfigError  # noqa: E402
-from lt_lab.figures import PALETTE  # noqa: E402
+from lt_lab.figures import PALETTE, smallest_text_px  # noqa: E402
 from lt_lab.regression import figures as dir_figures  # noqa: E402
 from lt_lab.regression import readers  # noqa: E402
 from lt_lab.regression.bins import LabelBins  # noqa: E402
@@ -137,14 +137,6 @@ def _data():
     return SimpleNamespace(bins=bins, train_targets=targets, train_bin_counts=[2, 1, 1, 1],
                            test_targets=torch.tensor([1.0, 3.0, 5.0, 7.0]),
                            train_inputs=torch.zeros(5, 1, 8, 8, dtype=torch.uint8))
-
-
-def smallest_text_px(fig, column_px=690):
-    """The smallest visible text of ``fig`` in px once the figure is shrunk to the page's
-    text column: f pt in a figure w inches wide shows at f * column_px / (72 w) px."""
-    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text)
-             if t.get_visible() and t.get_text().strip()]
-    return min(sizes) * column_px / (72 * fig.get_figwidth())
 
 
 def test_plot_dataset_shows_examples_and_both_histograms():
