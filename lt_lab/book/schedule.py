@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import statistics
 
+from lt_lab.book.claims import LONG_COLUMN
 from lt_lab.config import make_config
 from lt_lab.results import ResultsStore
 
 PROFILE = "long"
-COLUMN = "papers' schedule (200 epochs)"
 
 
 def at_long_schedule(overrides: dict) -> dict:
@@ -67,8 +67,7 @@ def long_runs(methods: dict[str, dict], seeds, *, train: bool = False, partial: 
 def run_minutes(store=None) -> float | None:
     """The median wall time of the stored ``long`` runs, in minutes (None: none stored)."""
     times = [r["wall_time_s"] for r in (store or ResultsStore()).records("classification")
-             if r["config"].get("epochs") == make_config(PROFILE).epochs
-             and r["config"].get("model") == make_config(PROFILE).model]
+             if r["config"]["profile"] == PROFILE]
     return statistics.median(times) / 60 if times else None
 
 
@@ -76,5 +75,5 @@ def missing_message(missing: int, total: int, store=None) -> str:
     minutes = run_minutes(store)
     cost = "" if minutes is None else f" (about {missing * minutes:.0f} minutes here at " \
         f"{minutes:.1f} per run)"
-    return (f"{COLUMN}: {missing} of {total} runs are not in the results store; train them "
+    return (f"{LONG_COLUMN}: {missing} of {total} runs are not in the results store; train them "
             f"with `lt-lab book execute CHAPTER -p long_schedule True`{cost}.")
