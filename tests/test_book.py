@@ -465,37 +465,6 @@ def test_hide_solutions_builds_the_exercises_without_their_solutions(tmp_path):
     assert "COLON-ANSWER" not in page
 
 
-# --- one display of the claims per chapter: the chapters' cells rewritten ----------------
-
-
-def test_migrate_rewrites_only_the_claim_cells_of_a_chapter_copy(tmp_path):
-    from lt_lab.book.verdict_cells import HIDDEN, migrate
-
-    notebook = nbformat.v4.new_notebook()
-    claims_cell = nbformat.v4.new_code_cell(
-        'declared = claims.declare(Claim(id="x"))\nclaims.claims_table(list(declared.values()))')
-    claims_cell.metadata["tags"] = ["claims"]
-    check_cell = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nclaims.print_verdicts(checked)")
-    check_cell.outputs = [nbformat.v4.new_output("stream", text="x  claim  reproduced\n")]
-    table_cell = nbformat.v4.new_code_cell('claims.publish("01_x", "1. X", checked)\n'
-                                           'claims.claims_table(checked)[["paper", "verdict"]]')
-    notebook.cells = [nbformat.v4.new_markdown_cell("# 1. X"), claims_cell, check_cell, table_cell,
-                      nbformat.v4.new_code_cell("figure = 1")]
-    copy = tmp_path / "01_x.ipynb"
-    nbformat.write(notebook, copy)
-    before = nbformat.read(copy, as_version=4).cells
-    changed = migrate(copy)
-    after = nbformat.read(copy, as_version=4).cells
-    assert len(changed) == 3 and migrate(copy) == []  # once only
-    differ = [i for i, (a, b) in enumerate(zip(before, after, strict=True))
-              if a.source != b.source or a.metadata != b.metadata]
-    assert differ == [1, 2, 3]
-    assert after[1].source.endswith('claims.show(declared.values(), view="declared")')
-    assert HIDDEN in after[2].metadata["tags"] and after[2].outputs == before[2].outputs
-    assert after[3].source.endswith("claims.show(checked)")
-    assert "claims_table" not in after[3].source
-
-
 def test_a_column_with_too_few_seeds_shows_values_without_a_verdict():
     from lt_lab.book import claims
 

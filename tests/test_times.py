@@ -87,34 +87,3 @@ def test_the_training_time_of_new_records_is_their_wall_time(tmp_path):
     (tmp_path / "index.json").write_text("[1, 2]")  # not a record
     assert timing.training_seconds(sorted(tmp_path.glob("*.json"))) == 13.3
     assert timing.count_records(tmp_path) == 3 and timing.count_records(tmp_path / "x") == 0
-
-
-def test_a_chapters_typed_times_become_a_cell_of_measured_ones(tmp_path):
-    import shutil
-
-    import nbformat
-
-    from lt_lab.book.time_cells import migrate, two_columns
-
-    typed = ("| profile | what runs | time on a 2-core CPU |\n|---|---|---|\n"
-             "| `smoke` | 11 runs, 2 epochs | about 1 minute |\n"
-             "| `paper` | ResNet-32, the full data | meant for a GPU |\n\nAfter.")
-    assert two_columns(typed) == ("| profile | what runs |\n|---|---|\n"
-                                  "| `smoke` | 11 runs, 2 epochs |\n"
-                                  "| `paper` | ResNet-32, the full data; meant for a GPU |\n\n"
-                                  "After.")
-    source = Path(__file__).resolve().parents[1] / "chapters" / "00_long_tail.ipynb"
-    copy = shutil.copy(source, tmp_path / source.name)
-    before = nbformat.read(source, as_version=4)
-    if not migrate(Path(copy)):
-        return  # the chapter already shows its measured times
-    after = nbformat.read(copy, as_version=4)
-    title = next(i for i, c in enumerate(after.cells) if "time on" in before.cells[i].source)
-    added = after.cells[title + 1]
-    assert added.source.endswith('time_table("00_long_tail")')
-    assert added.metadata["tags"] == ["remove-input", "time-table"]
-    assert "minute" not in after.cells[title].source and "| profile | what runs |" in (
-        after.cells[title].source)
-    assert after.cells[:title] + after.cells[title + 2:] == (before.cells[:title]
-                                                             + before.cells[title + 1:])
-    assert not migrate(Path(copy))  # once only
