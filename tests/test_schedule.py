@@ -48,3 +48,14 @@ def test_partial_long_runs_keep_only_the_methods_with_every_seed_stored(tmp_path
     assert "1 of 2 runs are not in the results store" in capsys.readouterr().out
     assert schedule.long_runs({"CE": {}, "focal": {"loss": "focal"}}, [0], store=store,
                               imbalance_ratio=100) is None
+
+
+def test_long_configs_keep_a_chapters_validation_split_and_classifier_fixes():
+    # chapter 3: weight balancing's second stage runs at the end of each long run
+    fixes = {"classifier_fixes": {"fixes": ["wb_maxnorm"]}}
+    configs = schedule.long_configs({"wd": {"weight_decay": 0.005}, "naive": {"weight_decay": 0.0}},
+                                    [0], imbalance_ratio=100, val_per_class=20, analyses=fixes)
+    assert list(configs) == [("wd", 0), ("naive", 0)]  # trained in the order listed
+    tuned = configs[("wd", 0)]
+    assert (tuned.weight_decay, tuned.val_per_class, tuned.epochs) == (0.005, 20, 200)
+    assert tuned.analyses == fixes and configs[("naive", 0)].weight_decay == 0.0
