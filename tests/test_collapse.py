@@ -235,6 +235,30 @@ def test_collapse_snapshot_and_tracker_on_a_tiny_model():
         CollapseTracker(every=1).on_epoch_end(TrainState(tracked, 0, model, data))
 
 
+def test_collapse_analysis_can_also_snapshot_the_first_epoch():
+    from types import SimpleNamespace
+
+    from lt_lab.collapse import CollapseSnapshots
+    from lt_lab.collapse.snapshots import _due
+
+    config = SimpleNamespace(epochs=25)
+    due = [e + 1 for e in range(25) if _due(SimpleNamespace(epoch=e, config=config), 10)]
+    assert due == [10, 20, 25]  # every 10 epochs and the last
+    due = [e + 1 for e in range(25)
+           if _due(SimpleNamespace(epoch=e, config=config), 10, first_epoch=True)]
+    assert due == [1, 10, 20, 25]
+    assert CollapseSnapshots(every=10, first_epoch=True).first_epoch
+    with pytest.raises(ConfigError, match="first_epoch"):
+        CollapseSnapshots(every=10, first_epoch="yes")
+
+
+def test_the_simulator_runs_at_every_profile_of_the_networks():
+    from lt_lab.config import PROFILES
+
+    for profile in PROFILES:
+        assert make_ufm_config(profile, class_counts=[1, 1, 1]).profile == profile
+
+
 def test_step_counts():
     assert step_counts(4, 2, 10.0, n_max=100) == (100.0, 100.0, 10.0, 10.0)
     with pytest.raises(ConfigError, match="num_majority"):

@@ -81,3 +81,35 @@ def test_dot_regression_refuses_a_learnable_head_and_a_pack():
             cache=False, save=False)
     assert "reads the features" in unpackable_reason(
         make_config("smoke", loss="dot_regression", head="etf"))
+
+
+def test_l2_normalize_regresses_the_unit_feature_as_the_authors_do():
+    # h = (3, 4) becomes (0.6, 0.8); label 0, w = (1, 0): 1/2 (0.6 - 1)^2 = 0.08.
+    # h = (0, -2) becomes (0, -1); label 1, w = (0, 2): 1/2 (-2 - 2)^2 = 8. The mean is 4.04.
+    features = torch.tensor([[3.0, 4.0], [0.0, -2.0]])
+    loss = dot_regression(features, torch.tensor([0, 1]), W, l2_normalize=True)
+    assert float(loss) == pytest.approx(4.04)
+    # the same loss whatever the features' lengths
+    assert float(dot_regression(10 * features, torch.tensor([0, 1]), W, l2_normalize=True)) \
+        == pytest.approx(4.04)
+
+
+def test_l2_normalize_turns_the_feature_towards_its_row():
+    # d/dh of 1/2 (h1/|h| - 1)^2 at h = (3, 4): (0.6 - 1) * (1/|h| - h1^2/|h|^3, -h1 h2/|h|^3)
+    # = -0.4 * (0.128, -0.096) = (-0.0512, 0.0384): orthogonal to h, so it rotates h towards
+    # w = (1, 0) (the unnormalised gradient, (-0.4, 0), is along w alone)
+    h = torch.tensor([[3.0, 4.0]], requires_grad=True)
+    dot_regression(h, torch.tensor([0]), W, l2_normalize=True).backward()
+    assert h.grad[0].tolist() == pytest.approx([-0.0512, 0.0384])
+    assert float(h.grad[0] @ h[0].detach()) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_the_module_passes_l2_normalize_and_refuses_a_non_flag():
+    model = build_model("mlp", (1, 8, 8), 4, head="etf")
+    loss = DotRegression(l2_normalize=True).bind_head(model.classifier)
+    features = torch.randn(5, model.classifier.weight.shape[1])
+    targets = torch.tensor([0, 1, 2, 3, 0])
+    assert float(loss(features, targets)) == pytest.approx(float(dot_regression(
+        features, targets, model.classifier.weight, l2_normalize=True)))
+    with pytest.raises(ConfigError, match="l2_normalize"):
+        DotRegression(l2_normalize="yes")

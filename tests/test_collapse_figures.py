@@ -214,3 +214,29 @@ def test_plot_minority_cosine_vs_ratio_adds_each_remedy_at_its_ratio():
     assert remedy["cosine"].tolist() == pytest.approx([0.1, 0.2])
     assert smallest_text_px(ax.figure) >= 9
     plt.close("all")
+
+
+def test_paired_measures_compare_groups_seed_by_seed_and_skip_missing_groups():
+    pairs = {"cosine falls": ("plain", "remedy", "minority_cosine", 1),
+             "accuracy rises": ("remedy", "plain", "minority_acc", 100),
+             "not stored": ("plain", "absent", "minority_acc", 100)}
+    measures = readers.paired_measures({"plain": PLAIN, "remedy": REMEDY}, MINORITY, pairs)
+    assert list(measures) == ["cosine falls", "accuracy rises"]
+    # minority classifier cosine 0.6 and 0.8 (plain) against 0.1 and 0.2 (remedy)
+    assert measures["cosine falls"] == pytest.approx([0.5, 0.6])
+    # minority accuracy: 30 % both plain seeds; remedy 30 % then (0.6 + 0.6) / 2 = 60 %
+    assert measures["accuracy rises"] == pytest.approx([0.0, 30.0])
+
+
+def test_terminal_phase_table_by_hand():
+    table = readers.terminal_phase(PLAIN)
+    assert list(table.columns) == ["seed 0", "seed 1"]
+    # last snapshot: training accuracy 0.9, NC1 2.0 -> 0.5, NC4 0.02; never at 99 %
+    assert table.loc["training error at the end (%)", "seed 0"] == pytest.approx(10.0)
+    assert table.loc["first epoch at ≥ 99 % training accuracy", "seed 1"] == "not reached"
+    assert table.loc["NC1, last / first", "seed 0"] == pytest.approx(0.25)
+    assert table.loc["NC4 at the end (%)", "seed 1"] == pytest.approx(2.0)
+    fitted = {**PLAIN[0], "extras": {"collapse": [{**s, "accuracy": 1.0}
+                                                  for s in PLAIN[0]["extras"]["collapse"]]}}
+    assert readers.terminal_phase([fitted]).loc["first epoch at ≥ 99 % training accuracy",
+                                                "seed 0"] == 3

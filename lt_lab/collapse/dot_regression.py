@@ -15,11 +15,15 @@ and vanishes when ``h`` points along ``w_y``, whatever its length. ``reg_lam`` a
 authors' optional ``reg_lam * mean ||h||`` [code].
 
 The authors batch-normalise and L2-normalise the features before the ETF (``||h|| = 1``,
-[code]), where the loss is ``1/2 (cos(w_y, h) - 1)^2`` for unit rows. This book's
-:class:`lt_lab.models.ETFClassifier` takes the features as they are. The trainer calls a
-classification loss on logits; this loss needs the features, so a trainer that runs it
-binds it to the model's fixed head (:meth:`DotRegression.bind_head`) and, seeing
-``takes_features``, passes the penultimate features instead of the logits.
+[code]), where the loss is ``1/2 (||w_y|| cos(w_y, h) - ||w_y||)^2``. ``l2_normalize=True``
+does the same inside the loss: ``h / ||h||`` replaces ``h``, through the gradient, so the loss
+also turns the part of ``h`` orthogonal to ``w_y`` (with the lengths held fixed and no
+normalisation, the gradient is along ``w_y`` alone and only weight decay shrinks that part).
+This book's :class:`lt_lab.models.ETFClassifier` takes the features as they are; a positive
+scale per image changes none of its predictions, so only the loss needs the normalisation.
+The trainer calls a classification loss on logits; this loss needs the features, so a
+trainer that runs it binds it to the model's fixed head (:meth:`DotRegression.bind_head`)
+and, seeing ``takes_features``, passes the penultimate features instead of the logits.
 """
 
 from __future__ import annotations
@@ -34,10 +38,12 @@ LENGTH_FLOOR = 1e-8  # the authors' clamp of ||h||: a zero feature has no direct
 
 
 def dot_regression(features: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor,
-                   reg_lam: float = 0.0) -> torch.Tensor:
+                   reg_lam: float = 0.0, l2_normalize: bool = False) -> torch.Tensor:
     """``mean_i 1/2 (w_{y_i}^T h_i - ||w_{y_i}|| ||h_i||)^2 / ||h_i||`` (Yang et al. 2022),
     ``||h_i||`` (clamped at 1e-8) and ``||w_{y_i}||`` constant in the gradient; plus
-    ``reg_lam * mean_i ||h_i||`` when ``reg_lam > 0``.
+    ``reg_lam * mean_i ||h_i||`` when ``reg_lam > 0``. With ``l2_normalize``, ``h_i`` is
+    first replaced by ``h_i / ||h_i||`` (in the gradient, as the authors' normalised
+    features): ``mean_i 1/2 ||w_{y_i}||^2 (cos(w_{y_i}, h_i) - 1)^2``.
 
     ``features`` (N, d), ``targets`` (N,) class indices, ``weight`` (C, d) the fixed
     classifier (rows ``w_c``).
@@ -46,6 +52,8 @@ def dot_regression(features: torch.Tensor, targets: torch.Tensor, weight: torch.
         raise ConfigError(f"features (N, d) and weight (C, d) must share d; got "
                           f"{tuple(features.shape)} and {tuple(weight.shape)}")
     check_positive("reg_lam", reg_lam, minimum=0, inclusive=True)
+    if l2_normalize:
+        features = features / features.norm(dim=1, keepdim=True).clamp_min(LENGTH_FLOOR)
     rows = weight.to(features.dtype)[targets]
     dot = (features * rows).sum(1)
     with torch.no_grad():
@@ -62,14 +70,18 @@ class DotRegression(nn.Module):
     """:func:`dot_regression` against a fixed classifier ``weight`` (C, d), called as
     ``loss(features, targets)`` once bound to a model's fixed ETF head with
     :meth:`bind_head` (the trainer does, for ``loss="dot_regression"`` with
-    ``head="etf"``). ``class_counts`` is unused: the loss has no class-size term."""
+    ``head="etf"``). ``class_counts`` is unused: the loss has no class-size term;
+    ``l2_normalize``: the authors' unit-length features (see :func:`dot_regression`)."""
 
     takes_features = True  # a trainer passes the penultimate features, not the logits
 
-    def __init__(self, class_counts: torch.Tensor | None = None, reg_lam: float = 0.0):
+    def __init__(self, class_counts: torch.Tensor | None = None, reg_lam: float = 0.0,
+                 l2_normalize: bool = False):
         super().__init__()
         check_positive("reg_lam", reg_lam, minimum=0, inclusive=True)
-        self.reg_lam = reg_lam
+        if not isinstance(l2_normalize, bool):
+            raise ConfigError(f"l2_normalize={l2_normalize!r} must be true or false")
+        self.reg_lam, self.l2_normalize = reg_lam, l2_normalize
         self.register_buffer("weight", None)
 
     def bind_head(self, head: nn.Module) -> DotRegression:
@@ -86,4 +98,4 @@ class DotRegression(nn.Module):
         if self.weight is None:
             raise ConfigError("DotRegression has no classifier weight: call "
                               "bind_head(model.classifier) with head='etf'")
-        return dot_regression(features, targets, self.weight, self.reg_lam)
+        return dot_regression(features, targets, self.weight, self.reg_lam, self.l2_normalize)

@@ -151,6 +151,37 @@ def with_final_state(records: list[dict], minority) -> list[dict]:
         for r in records]
 
 
+def paired_measures(runs: dict[str, list[dict]], minority,
+                    pairs: dict[str, tuple]) -> dict[str, list[float]]:
+    """``{name: scale * (metric of a - metric of b)}`` seed by seed at the end of training,
+    for each ``name: (a, b, metric, scale)`` of ``pairs`` whose groups ``a`` and ``b`` are both
+    in ``runs`` (the others are left out: a column of evidence may hold only some groups).
+    ``metric``: a record metric or one of :func:`with_final_state`'s."""
+    from lt_lab.stats import paired_differences
+
+    final = {name: with_final_state(records, minority) for name, records in runs.items()}
+    return {name: paired_differences(final[a], final[b], metric, scale=scale)
+            for name, (a, b, metric, scale) in pairs.items() if a in final and b in final}
+
+
+def terminal_phase(records: list[dict]):
+    """How far the runs got towards the terminal phase, one column a seed: training error at
+    the last snapshot, the first snapshot epoch at >= 99 % training accuracy, NC1 and NC2's
+    equiangularity at the last snapshot over the first, and NC4 at the last, in %."""
+    import pandas as pd
+
+    first_99 = [next((s["epoch"] for s in snapshots(r) if s["accuracy"] >= 0.99), "not reached")
+                for r in records]
+    return pd.DataFrame({
+        "training error at the end (%)": [100 * (1 - final_value(r, "accuracy"))
+                                          for r in records],
+        "first epoch at ≥ 99 % training accuracy": first_99,
+        "NC1, last / first": last_over_first(records, "nc1"),
+        "NC2 equiangularity, last / first": last_over_first(records, "equiangularity_means"),
+        "NC4 at the end (%)": [100 * final_value(r, "nc4") for r in records],
+    }, index=[f"seed {r['seed']}" for r in records]).T
+
+
 def summary(records: list[dict], minority) -> dict[str, str]:
     """Mean ± sd over the records of the minority geometry, NC1, training and test accuracy."""
     values = {

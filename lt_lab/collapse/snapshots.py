@@ -2,8 +2,10 @@
 
 ``analyses={"collapse": {"every": 3}}`` records :func:`collapse_snapshot` every ``every``
 epochs and at the last, as ``record["extras"]["collapse"]`` (a list of
-``{"epoch": e, **snapshot}``). :class:`CollapseTracker` does the same as a one-off
-callback (``fit(..., callbacks=[...])``) under a key of your choice.
+``{"epoch": e, **snapshot}``); ``"first_epoch": True`` adds one after the first epoch, so that
+a long run's sparse snapshots still start where Papyan et al.'s curves start.
+:class:`CollapseTracker` does the same as a one-off callback (``fit(..., callbacks=[...])``)
+under a key of your choice.
 """
 
 from __future__ import annotations
@@ -37,23 +39,27 @@ def collapse_snapshot(model: nn.Module, data, config) -> dict:
     return snapshot
 
 
-def _due(state, every: int) -> bool:
+def _due(state, every: int, first_epoch: bool = False) -> bool:
     epoch = state.epoch + 1
-    return epoch % every == 0 or epoch == state.config.epochs
+    return epoch % every == 0 or epoch == state.config.epochs or (first_epoch and epoch == 1)
 
 
 @register_analysis("collapse")
 class CollapseSnapshots(Analysis):
-    """:func:`collapse_snapshot` every ``every`` epochs and at the last."""
+    """:func:`collapse_snapshot` every ``every`` epochs and at the last (and after the first,
+    with ``first_epoch``)."""
 
-    def __init__(self, every: int):
+    def __init__(self, every: int, first_epoch: bool = False):
         if isinstance(every, bool) or not isinstance(every, int):
             raise ConfigError(f"analyses['collapse']['every']={every!r} must be an integer >= 1")
         check_positive("analyses['collapse']['every']", every, minimum=1, inclusive=True)
-        self.every = every
+        if not isinstance(first_epoch, bool):
+            raise ConfigError(f"analyses['collapse']['first_epoch']={first_epoch!r} must be "
+                              "true or false")
+        self.every, self.first_epoch = every, first_epoch
 
     def on_epoch_end(self, state) -> None:
-        if _due(state, self.every):
+        if _due(state, self.every, self.first_epoch):
             snapshot = collapse_snapshot(state.model, state.data, state.config)
             state.extras.setdefault("collapse", []).append({"epoch": state.epoch + 1,
                                                             **snapshot})

@@ -31,6 +31,7 @@ UFM_LOSSES = ("ce", "mse")
 UFM_PROFILES: dict[str, dict] = {  # L-BFGS iterations; the problem is the same at every profile
     "smoke": dict(steps=100, features_per_class=2),
     "quick": dict(steps=1000),
+    "long": dict(steps=1000),  # the networks' schedule is longer; the simulator's problem is not
     "paper": dict(steps=3000),
 }
 
