@@ -536,10 +536,9 @@ def test_render_amendments():
                                             "into gap\n")
 
 
-def test_fill_ledger_replaces_every_marker_and_writes_the_forest_plot(tmp_path):
+def test_fill_ledger_replaces_every_marker_and_writes_the_forest_plots(tmp_path):
     from lt_lab.book.ledger import (
         AMENDMENTS_MARKER,
-        FOREST_IMAGE,
         FOREST_MARKER,
         LEDGER_MARKER,
         SUMMARY_MARKER,
@@ -552,20 +551,22 @@ def test_fill_ledger_replaces_every_marker_and_writes_the_forest_plot(tmp_path):
     publish("01_first", "First", example_claims(), directory=tmp_path / "claims")
     fill_ledger(page, tmp_path / "claims", LOCK, history)
     text = page.read_text()
+    image = "ledger_forest_01_first.png"  # one forest plot per chapter
     assert not any(marker in text for marker in markers)
-    assert text.index("| **all chapters** |") < text.index(f"```{{figure}} {FOREST_IMAGE}")
+    assert text.index("| **all chapters** |") < text.index(f"```{{figure}} {image}")
     assert text.index(":figclass: forest-plot") < text.index("## [First]")
     assert text.index("## [First]") < text.index("- **gap**, 2026-12-01")
-    assert (tmp_path / FOREST_IMAGE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_fill_ledger_without_claims_draws_no_forest(tmp_path):
-    from lt_lab.book.ledger import FOREST_IMAGE, FOREST_MARKER, fill_ledger
+    from lt_lab.book.ledger import FOREST_MARKER, fill_ledger
 
     page = tmp_path / "ledger.md"
     page.write_text(f"# Claims ledger\n\n{FOREST_MARKER}\n")
     fill_ledger(page, tmp_path / "none", {"claims": {}}, history)
-    assert FOREST_MARKER not in page.read_text() and not (tmp_path / FOREST_IMAGE).exists()
+    assert FOREST_MARKER not in page.read_text()
+    assert not list(tmp_path.glob("*.png"))
 
 
 # --- the forest plot -------------------------------------------------------------------------

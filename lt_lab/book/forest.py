@@ -22,16 +22,20 @@ from matplotlib.patches import Patch
 
 from lt_lab.figures import colours, use_book_style
 
-ROW_HEIGHT = 0.46  # inches a claim
-HEADER_HEIGHT = 0.42  # inches a heading
+ROW_HEIGHT = 0.4  # inches a claim
+HEADER_HEIGHT = 0.4  # inches a heading
 LABEL_WIDTH = 2.3  # inches left of each axis: the claim's id
 PLOT_WIDTH = 2.7  # inches of each axis
 VERDICT_WIDTH = 1.4  # inches right of each axis: the verdict and the unit
-LEGEND_HEIGHT = 0.55  # inches at the top (one row of legend entries; two in one column)
+COLUMN_WIDTH = LABEL_WIDTH + PLOT_WIDTH + VERDICT_WIDTH  # inches a column of claims
+LEGEND_ROW = 0.17  # inches a row of legend entries (7 pt text and its spacing)
+LEGEND_PAD = 0.12  # inches above and below the legend
 BOTTOM = 0.3  # inches below the last row: its tick labels
 SANITY_HEADING = "sanity checks (not counted as reproductions)"
+CLAIMS_HEADING = "claims"
 EXTRA_MARKERS = ("s", "D", "^")  # one marker per further column of evidence
-EXTRA_ROW = 0.32  # inches a row grows per further column measured for its claim
+EXTRA_ROW = 0.3  # inches a row grows per further column measured for its claim
+LEGEND_ENTRIES = 6  # the legend's entries besides the columns' markers
 
 # palette index of each verdict (seaborn's colour-blind palette)
 _VERDICT_COLOUR = {"reproduced": 2, "passes": 2, "partly": 1, "partly passes": 1,
@@ -47,16 +51,18 @@ def verdict_colour(verdict: str):
 def default_groups(claims) -> dict:
     """``{"claims": the chapter's claims and descriptive values, sanity heading: its sanity
     checks}`` (a group without claims is left out)."""
-    groups = {"claims": [c for c in claims if c.category != "sanity"],
+    groups = {CLAIMS_HEADING: [c for c in claims if c.category != "sanity"],
               SANITY_HEADING: [c for c in claims if c.category == "sanity"]}
     return {heading: members for heading, members in groups.items() if members}
 
 
 def _rows(groups: dict) -> list:
-    """Headings and claims in drawing order: ``("heading", text)`` or ``("claim", claim)``."""
+    """Headings and claims in drawing order: ``("heading", text)`` or ``("claim", claim)``;
+    no heading over claims alone (only sanity checks beside them need telling apart)."""
     rows = []
     for heading, members in groups.items():
-        rows.append(("heading", heading))
+        if list(groups) != [CLAIMS_HEADING]:
+            rows.append(("heading", heading))
         rows += [("claim", claim) for claim in members]
     return rows
 
@@ -68,7 +74,8 @@ def _split(rows: list, columns: int) -> list[list]:
     for kind, item in rows:
         if len(current) >= size and len(parts) < columns - 1 and current[-1][0] != "heading":
             parts.append(current)
-            current = [] if kind == "heading" else [("heading", f"{heading} (continued)")]
+            current = ([] if kind == "heading" or not heading
+                       else [("heading", f"{heading} (continued)")])
         heading = item if kind == "heading" else heading
         current.append((kind, item))
     return [*parts, current]
@@ -111,11 +118,12 @@ def forest_plot(claims=None, groups: dict | None = None, columns: int = 1, title
     extra = _by_id(extra)
     groups = default_groups(claims or []) if groups is None else groups
     parts = _split(_rows(groups), columns)
-    column_width = LABEL_WIDTH + PLOT_WIDTH + VERDICT_WIDTH
-    legend_height = LEGEND_HEIGHT * (1.5 if len(parts) == 1 else 1)
+    column_width = COLUMN_WIDTH
     drawn = [name for name, members in extra.items()
              if any(c.measured is not None for c in members.values())]
-    legend_height += 0.25 if drawn else 0
+    legend_columns = 3 if len(parts) == 1 else 6
+    entries = LEGEND_ENTRIES + (1 + len(drawn) if drawn else 0)
+    legend_height = 2 * LEGEND_PAD + LEGEND_ROW * math.ceil(entries / legend_columns)
     height = (max(_height(part, extra) for part in parts) + legend_height + BOTTOM
               + (0.3 if title else 0))
     width = column_width * len(parts)
@@ -133,7 +141,7 @@ def forest_plot(claims=None, groups: dict | None = None, columns: int = 1, title
                        PLOT_WIDTH / width, (step - ROW_HEIGHT * 0.4) / height]
                 _draw_claim(figure.add_axes(box), item, _extras(item, extra))
             top -= step
-    _legend(figure, height, title, columns=3 if len(parts) == 1 else 6,
+    _legend(figure, height, title, columns=legend_columns,
             markers=[(label or "this page's runs", "o")] + [
                 (name, marker) for name, marker in zip(extra, EXTRA_MARKERS, strict=False)
                 if name in drawn] if drawn else [])
@@ -224,7 +232,7 @@ def _legend(figure, height: float, title: str, columns: int, markers=()) -> None
     ]
     handles += [Line2D([], [], marker=marker, linestyle="none", color="0.2", markersize=6,
                        label=name) for name, marker in markers]
-    top = 1 - (0.3 / height if title else 0.0)
+    top = 1 - ((0.3 if title else 0.0) + LEGEND_PAD / 2) / height
     figure.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, top), ncol=columns,
                   fontsize=7, frameon=False, handlelength=1.6, columnspacing=1.0)
     if title:

@@ -2,15 +2,16 @@
 
 Executed chapters publish their checked claims (:func:`lt_lab.book.claims.publish`); when
 the site is staged, the markers of ``book/ledger.md`` are replaced by the summary (one row
-per chapter, a count per verdict, sanity checks and descriptive values apart), a forest plot
-of every claim (an image written beside the page), one table of claims per chapter (and one
-of its sanity checks) and the amendments of the claims lock. Each claim's row names when it
+per chapter, a count per verdict, sanity checks and descriptive values apart), one forest plot
+per chapter (images written beside the page, stacked), one table of claims per chapter (and
+one of its sanity checks) and the amendments of the claims lock. Each claim's row names when it
 was declared: the first commit whose chapters contain its id (:func:`lock.declared_on`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,7 +39,7 @@ LEDGER_MARKER = "<!-- claims-ledger -->"
 SUMMARY_MARKER = "<!-- claims-summary -->"
 FOREST_MARKER = "<!-- claims-forest -->"
 AMENDMENTS_MARKER = "<!-- claims-amendments -->"
-FOREST_IMAGE = "ledger_forest.png"
+FOREST_IMAGE = "ledger_forest_{chapter}.png"  # one per chapter
 COLUMNS = ("claim", "paper", "statement", "paper reported", "category", "needs",
            "declared on")  # after the verdict columns
 SANITY_HEADING = "Sanity checks of this chapter (the setup behaves as expected; not counted "\
@@ -229,29 +230,23 @@ def render_amendments(lock: dict | None = None) -> str:
     return "\n".join(lines) + "\n" if lines else "*No claim has been amended.*\n"
 
 
-# --- the forest plot ---------------------------------------------------------------------------
+# --- the forest plots --------------------------------------------------------------------------
 
 
-def forest_groups(claims_dir: Path) -> dict:
-    """``{chapter title: its claims and descriptive values, ..., sanity heading: every
-    sanity check}`` for the ledger's forest plot."""
-    from lt_lab.book.forest import SANITY_HEADING as SANITY
-
-    groups, sanity = {}, []
-    for chapter in _published(claims_dir):
-        claims = _claims(chapter)
-        groups[chapter["title"]] = [c for c in claims if c.category != "sanity"]
-        sanity += [c for c in claims if c.category == "sanity"]
-    if sanity:
-        groups[SANITY] = sanity
-    return {title: members for title, members in groups.items() if members}
+def forest_image(chapter: dict) -> str:
+    """The file name of ``chapter``'s forest plot, written beside the ledger page."""
+    return FOREST_IMAGE.format(chapter=chapter["chapter"])
 
 
-def write_forest(image: Path, claims_dir: Path) -> Path | None:
-    """The ledger's forest plot as ``image`` (None when no chapter published claims)."""
-    groups = forest_groups(claims_dir)
-    if not groups:
-        return None
+def write_forests(folder: Path, claims_dir: Path) -> list[tuple[dict, Path]]:
+    """One forest plot per chapter that published claims, in ``folder`` (its claims and
+    descriptive values, then its sanity checks apart; its further columns of evidence under
+    each claim's own): ``(chapter, image)`` in the chapters' order. One column of
+    :data:`lt_lab.book.forest.COLUMN_WIDTH` inches, so that its smallest text stays readable
+    at the page's width."""
+    chapters = [chapter for chapter in _published(claims_dir) if chapter["claims"]]
+    if not chapters:
+        return []
     import matplotlib
 
     matplotlib.use("Agg")
@@ -260,37 +255,52 @@ def write_forest(image: Path, claims_dir: Path) -> Path | None:
     from lt_lab.book.forest import forest_plot
     from lt_lab.figures import save_with_text_size
 
-    extra: dict = {}  # every chapter's further columns, by label (claim ids are unique)
-    for chapter in _published(claims_dir):
-        for name, members in published_columns(chapter).items():
-            extra.setdefault(name, {}).update(members or {})
-    figure = forest_plot(groups=groups, columns=2, extra=extra)
-    image.parent.mkdir(parents=True, exist_ok=True)
-    save_with_text_size(figure, image)  # the site check reads its smallest text from the PNG
-    plt.close(figure)
-    return image
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for chapter in chapters:
+        figure = forest_plot(_claims(chapter), extra=published_columns(chapter),
+                             label=chapter.get("label"))
+        image = folder / forest_image(chapter)
+        save_with_text_size(figure, image)  # the site check reads its smallest text from it
+        plt.close(figure)
+        written.append((chapter, image))
+    return written
 
 
-def forest_figure(image_name: str = FOREST_IMAGE) -> str:
-    """The MyST figure of the ledger's forest plot (class ``forest-plot``, as in chapters)."""
-    return (f"```{{figure}} {image_name}\n:name: ledger-forest\n:figclass: forest-plot\n"
-            ":alt: forest plot of every claim's measured effect and 95 % interval\n\n"
-            "Every claim of the book, chapter by chapter, and the sanity checks apart: the "
-            "seeds' values (hollow), their mean and its 95 % interval coloured by verdict, "
-            "against the threshold (dashed), the partly level (dotted), the value of no effect "
-            "(grey) and, for a claim of no effect, the band ± its margin. Each row has its own "
-            "axis, in the claim's unit; a claim measured in a further column of evidence (the "
-            "papers' schedule, the full protocol) has that column's interval under its own, "
-            "marked as in the legend.\n```\n")
+def forest_figure(chapter: dict, image_name: str | None = None) -> str:
+    """The MyST figure of ``chapter``'s forest plot on the ledger (class ``forest-plot``, as
+    in the chapters): numbered, captioned, with alt text naming the chapter."""
+    image_name = image_name or forest_image(chapter)
+    title = " ".join(chapter["title"].split())
+    apart = (", its sanity checks apart" if any(c.category == "sanity" for c in _claims(chapter))
+             else "")
+    name = "ledger-forest-" + re.sub(r"[^a-z0-9]+", "-", chapter["chapter"].lower()).strip("-")
+    return (f"```{{figure}} {image_name}\n:name: {name}\n:figclass: forest-plot\n"
+            f":alt: forest plot of the claims of chapter {title}: each claim's measured "
+            "effect and its 95 % interval on its own axis, coloured by verdict, against its "
+            "threshold\n\n"
+            f"The claims of {_chapter_link(chapter)}{apart}: the seeds' values (hollow), "
+            "their mean and its 95 % interval coloured by verdict, against the threshold "
+            "(dashed), the partly level (dotted), the value of no effect (grey) and, for a "
+            "claim of no effect, the band ± its margin. Each row has its own axis, in the "
+            "claim's unit; a claim measured in a further column of evidence (the papers' "
+            "schedule, the full protocol) has that column's interval under its own, marked as "
+            "in the legend.\n```\n")
+
+
+def forest_figures(folder: Path, claims_dir: Path) -> str:
+    """Every chapter's forest plot as a figure, one under the other (empty when no chapter
+    published claims)."""
+    return "\n".join(forest_figure(chapter, image.name)
+                     for chapter, image in write_forests(folder, claims_dir))
 
 
 def fill_ledger(page: Path, claims_dir: Path, lock: dict | None = None,
                 history: History | None = None) -> None:
-    """Replace the markers of the staged ledger ``page`` by the summary, the forest plot
-    (written beside the page), the tables and the amendments."""
+    """Replace the markers of the staged ledger ``page`` by the summary, the chapters' forest
+    plots (written beside the page), the tables and the amendments."""
     text = page.read_text().replace(SUMMARY_MARKER, render_summary(claims_dir))
     if FOREST_MARKER in text:
-        image = write_forest(page.parent / FOREST_IMAGE, claims_dir)
-        text = text.replace(FOREST_MARKER, forest_figure() if image else "")
+        text = text.replace(FOREST_MARKER, forest_figures(page.parent, claims_dir))
     text = text.replace(AMENDMENTS_MARKER, render_amendments(lock))
     page.write_text(text.replace(LEDGER_MARKER, render_ledger(claims_dir, lock, history)))
