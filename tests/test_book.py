@@ -43,9 +43,9 @@ def test_environment_sets_and_restores(monkeypatch):
     assert os.environ["LT_BOOK_KEPT"] == "before" and "LT_BOOK_NEW" not in os.environ
 
 
-def test_provenance_header_names_parameters_but_not_the_device_setting():
+def test_provenance_header_is_a_folded_note_of_parameters_but_not_the_device_setting():
     header = book.provenance_header({"profile": "quick", "seeds": [0, 1], "device": "cpu"}, 12.4)
-    assert header.startswith("```{admonition} How this page was made")
+    assert header.startswith("```{admonition} How this page was made\n:class: note dropdown\n")
     assert "in 12 s on cpu" in header and '`profile="quick"`, `seeds=[0, 1]`' in header
     assert "`device=" not in header
 
@@ -249,7 +249,13 @@ def test_show_writes_full_text_escaped_with_the_verdict_first():
     table = claims.show(checked).html()
     assert '<table class="claims-table claims-verdicts">' in table
     header = table[table.index("<thead>"):table.index("</thead>")]
-    assert header.index(">verdict<") < header.index(">claim<") < header.index(">statement<")
+    assert header.index(">verdict<") < header.index(">claim<")
+    # then one cell a claim, three or four short lines: its id and statement, then (smaller)
+    # the paper with what it reported, what the claim needs and its category
+    row = table[table.index("<tbody>"):]
+    assert row.count("<td") == 2
+    assert (row.index("<code>gap</code> Class imbalance") < row.index("Cui et al., 2019")
+            < row.index("reported: 10 points [readme]; needs: &gt; 2 points; claim</span>"))
     assert "…" not in table and "..." not in table
     assert "|w_k| growing with n_k &lt;b&gt;*bold?*&lt;/b&gt; $5" in table  # whole and escaped
     # mean 3.0, 95 % interval 3 ± 3.437 (t(0.975, 3) · sd / 2) = [-0.4, 6.4], n=4; L <= 0
@@ -271,7 +277,7 @@ def test_show_of_the_declared_claims_has_no_verdict():
 
     table = claims.show([book_claim()], view="declared").html()
     assert "claims-declared" in table and ">verdict<" not in table
-    assert "balanced minus imbalanced accuracy" in table and "&gt; 2 points" in table
+    assert "measured as: balanced minus imbalanced accuracy; needs: &gt; 2 points" in table
 
 
 def test_a_key_missing_from_the_bibliography_stays_visible():

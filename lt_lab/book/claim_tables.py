@@ -19,9 +19,14 @@ NOT_YET_RUN = "not yet run"  # a further column published as None
 DEFAULT_LABEL = "this page's runs"  # the main column's label when a chapter names none
 ABSENT = "—"  # a claim a further column does not measure
 TABLE_CLASS = "claims-table"  # the site check finds claim tables by it
-STYLE = ("<style>.claims-table th,.claims-table td{text-align:left;vertical-align:top}"
-         ".claims-table td.verdict{white-space:nowrap}"
-         ".claims-table td.text{min-width:14em}</style>")
+# Inline, so that a notebook shows the table readably outside the site too (the site's own
+# rules: book/_static/lt-book.css). Compact: a claim takes three or four short lines.
+STYLE = ("<style>.claims-table{font-size:0.85em}"
+         ".claims-table th,.claims-table td{text-align:left;vertical-align:top;"
+         "padding:0.2em 0.5em}"
+         ".claims-table tr>:first-child{white-space:nowrap}"  # the verdict
+         ".claims-table td.text{white-space:normal}"  # the first cell when declared
+         ".claims-table .claim-meta{font-size:0.9em;opacity:0.8}</style>")
 
 
 def category_text(claim) -> str:
@@ -98,31 +103,40 @@ def _td(text: str, kind: str = "") -> str:
     return f"<td{cls}>{text}</td>"
 
 
-def html_table(claims: list, columns: dict | None = None, label: str | None = None,
-               view: str = "verdicts") -> str:
-    """The claims as an HTML table (see :func:`lt_lab.book.claims.show`)."""
+def _claim_td(claim, view: str) -> str:
+    """One cell per claim: its id and statement, and under them (smaller) the paper with what
+    it reported (``verdicts``) or how we measure (``declared``), what the claim needs and its
+    category."""
     from lt_lab.book.bib import cite_html
 
-    columns = by_id(columns or {})
+    text = html.escape
     if view == "declared":
-        head = ["claim", "paper", "statement", "how we measure", "needs", "category"]
+        detail = f"{cite_html(claim.paper)}; measured as: {text(claim.measure)}"
     else:
-        head = [*column_labels(label, columns), "claim", "paper", "statement",
-                "paper reported", "needs", "category"]
+        detail = f"{cite_html(claim.paper)} reported: {text(claim.reported)}"
+    detail += f"; needs: {text(needs_text(claim))}; {text(category_text(claim))}"
+    return _td(f"<code>{text(claim.id)}</code> {text(claim.statement)}<br>"
+               f'<span class="claim-meta">{detail}</span>', "text")
+
+
+def html_table(claims: list, columns: dict | None = None, label: str | None = None,
+               view: str = "verdicts") -> str:
+    """The claims as an HTML table (see :func:`lt_lab.book.claims.show`): the verdict
+    column(s), then one cell per claim (its id and statement, and under them the paper with
+    what it reported, or how we measure, what the claim needs and its category).
+
+    One text cell a row rather than six columns: in the page's ~690 px column six columns
+    wrapped every cell into a tall row (about 110 px a claim); this takes about half."""
+    columns = by_id(columns or {})
+    head = ["claim"] if view == "declared" else [*column_labels(label, columns), "claim"]
     classes = ' class="verdict"'
     rows = ["<tr>" + "".join(
         f"<th{classes if name.startswith('verdict') or name in columns else ''}>"
         f"{html.escape(name)}</th>" for name in head) + "</tr>"]
     for claim in claims:
-        text = html.escape
         cells = [] if view == "declared" else [_verdict_td(*cell)
                                                for cell in column_cells(claim, columns)]
-        cells += [_td(f"<code>{text(claim.id)}</code>"), _td(cite_html(claim.paper)),
-                  _td(text(claim.statement), "text")]
-        cells += ([_td(text(claim.measure), "text")] if view == "declared"
-                  else [_td(text(claim.reported), "text")])
-        cells += [_td(text(needs_text(claim))), _td(text(category_text(claim)))]
-        rows.append("<tr>" + "".join(cells) + "</tr>")
+        rows.append("<tr>" + "".join([*cells, _claim_td(claim, view)]) + "</tr>")
     kind = "claims-declared" if view == "declared" else "claims-verdicts"
     return (f'{STYLE}<div class="claims-table-wrapper" style="overflow-x:auto">'
             f'<table class="{TABLE_CLASS} {kind}"><thead>{rows[0]}</thead>'

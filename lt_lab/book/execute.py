@@ -195,7 +195,8 @@ def _papermill(notebook: Path, output: Path, parameters: dict, claims_dir, timeo
 
 
 def provenance_header(values: dict, wall_time_s: float) -> str:
-    """The header of a rendered chapter: parameters, device, wall time, commit."""
+    """The header of a rendered chapter: parameters, device, wall time, commit: a note,
+    folded (one line under the title until a reader opens it)."""
     import lt_lab
     from lt_lab.provenance import describe_device, git_commit
     from lt_lab.runtime import resolve_device
@@ -203,7 +204,7 @@ def provenance_header(values: dict, wall_time_s: float) -> str:
     device = describe_device(resolve_device(values.get("device", "auto")))
     shown = ", ".join(f"`{k}={json.dumps(v)}`" for k, v in values.items() if k != "device")
     return (
-        "```{admonition} How this page was made\n:class: note\n"
+        "```{admonition} How this page was made\n:class: note dropdown\n"
         f"Executed by papermill in {wall_time_s:.0f} s on {device}, with lt_lab "
         f"{lt_lab.__version__} at commit `{git_commit()}`. Parameters: {shown}. "
         "Numbers come from the run records in `data/results/` (trained when missing); each "
