@@ -9,7 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-CHAPTERS = sorted((Path(__file__).resolve().parents[1] / "chapters").glob("[0-9][0-9]_*.ipynb"))
+from lt_lab.book.paths import chapter_notebooks
+
+CHAPTERS = chapter_notebooks()
 MAX_LINES = 15
 EXEMPT_TAGS = {"parameters", "claims", "colab-install"}
 

@@ -17,6 +17,7 @@ nor the ledger picks it up (:func:`lt_lab.book.execute.destination`).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 BUILD_ENV = "LT_LAB_BOOK_BUILD"
@@ -28,9 +29,13 @@ CLAIMS = BUILD / "claims"  # where executed chapters publish their claims
 VARIANTS = BUILD / "variants"  # executions with non-default parameters, one folder each
 
 
+CHAPTER_NAME = re.compile(r"\d\d[a-z]?_.+\.ipynb")  # 04_neural_collapse, and its part II 04b_...
+
+
 def chapter_notebooks() -> list[Path]:
-    """The chapters' source notebooks, in order."""
-    return sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
+    """The chapters' source notebooks, in order (``04_*`` before ``04b_*``)."""
+    return sorted(path for path in CHAPTERS.glob("[0-9][0-9]*_*.ipynb")
+                  if CHAPTER_NAME.fullmatch(path.name))
 
 
 def toc_chapters() -> list[Path]:

@@ -82,10 +82,8 @@ def site_pages() -> dict:
 # its findings printed, but they fail the site check only with ``strict``. Remove an entry
 # once its pages pass (see lt_lab.book.readability.CHECKS for the names).
 KNOWN_EXCEPTIONS: dict[str, tuple[str, ...]] = {
-    # chapters 1-5 are 15-23 screens at 1280x800: splitting chapters 4 and 5 into two pages
-    # each is the open decision (issue 18)
-    "page-length": ("chapters/01_*", "chapters/02_*", "chapters/03_*", "chapters/04_*",
-                    "chapters/05_*"),
+    # none: secondary material is folded and chapter 4 is two pages (4, 4b)
+    "page-length": (),
     # none: the ledger draws one forest plot per chapter, one column of 6.4 in (10.5 px text)
     "figure-text": (),
 }
