@@ -17,6 +17,7 @@ LONG_RETRAIN_RECORDS = {  # chapter -> the key of one of its long runs
     "01_reweighting": "bf9c917459c8af11",  # CB-CE (beta 0.9999), rho=100, seed 0
     "02_margins": "1060914245737e7b",  # CE, rho=100, seed 0
     "03_decoupling": "087126110d1bb01e",  # CE without weight decay (the ladder's base), seed 0
+    "04b_collapse_networks": "fddcc1a476a02e17",  # the balanced network, seed 0
 }
 FIRST_EPOCHS = 2
 
