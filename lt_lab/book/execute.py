@@ -245,9 +245,7 @@ def marked_pages(chapters_dir: Path) -> dict[str, dict]:
     import nbformat
 
     marked = {}
-    for path in sorted(Path(chapters_dir).glob("[0-9][0-9]*_*.ipynb")):
-        if not paths.CHAPTER_NAME.fullmatch(path.name):
-            continue
+    for path in chapter_notebooks(chapters_dir):
         meta = nbformat.read(path, as_version=4).metadata.get(METADATA_KEY, {})
         if meta.get("non_default"):
             marked[path.name] = meta["non_default"]

@@ -118,7 +118,6 @@ def forest_plot(claims=None, groups: dict | None = None, columns: int = 1, title
     extra = _by_id(extra)
     groups = default_groups(claims or []) if groups is None else groups
     parts = _split(_rows(groups), columns)
-    column_width = COLUMN_WIDTH
     drawn = [name for name, members in extra.items()
              if any(c.measured is not None for c in members.values())]
     legend_columns = 3 if len(parts) == 1 else 6
@@ -126,13 +125,13 @@ def forest_plot(claims=None, groups: dict | None = None, columns: int = 1, title
     legend_height = 2 * LEGEND_PAD + LEGEND_ROW * math.ceil(entries / legend_columns)
     height = (max(_height(part, extra) for part in parts) + legend_height + BOTTOM
               + (0.3 if title else 0))
-    width = column_width * len(parts)
+    width = COLUMN_WIDTH * len(parts)
     figure = plt.figure(figsize=(width, height))
     for index, part in enumerate(parts):
         top = height - legend_height - (0.3 if title else 0.0)
         for kind, item in part:
             step = _step(kind, item, extra)
-            left = index * column_width
+            left = index * COLUMN_WIDTH
             if kind == "heading":
                 figure.text((left + 0.1) / width, (top - step * 0.65) / height, item,
                             fontsize=10, fontweight="bold", ha="left", va="center")

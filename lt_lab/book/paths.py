@@ -32,9 +32,10 @@ VARIANTS = BUILD / "variants"  # executions with non-default parameters, one fol
 CHAPTER_NAME = re.compile(r"\d\d[a-z]?_.+\.ipynb")  # 04_neural_collapse, and its part II 04b_...
 
 
-def chapter_notebooks() -> list[Path]:
-    """The chapters' source notebooks, in order (``04_*`` before ``04b_*``)."""
-    return sorted(path for path in CHAPTERS.glob("[0-9][0-9]*_*.ipynb")
+def chapter_notebooks(directory: Path = CHAPTERS) -> list[Path]:
+    """The chapter notebooks in ``directory`` (the sources by default), in order (``04_*``
+    before ``04b_*``)."""
+    return sorted(path for path in Path(directory).glob("[0-9][0-9]*_*.ipynb")
                   if CHAPTER_NAME.fullmatch(path.name))
 
 
