@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from lt_lab.errors import ConfigError
+
 
 def write_json_atomic(path: str | Path, payload) -> Path:
     """Write ``payload`` as JSON (indented, keys sorted) with :func:`write_atomic`: a payload
@@ -51,3 +53,40 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def unwritable(folder: str | Path) -> str | None:
+    """Why a file cannot be written into ``folder`` (created if missing), or None when it
+    can: a probe file is created and removed, so a read-only mount, a full quota of inodes,
+    a path that is a file or a folder without permission all show now, before any work."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".write-probe-", suffix=".tmp")
+        os.close(handle)
+        os.unlink(probe)
+    except FileExistsError:
+        return "it is a file, not a folder"
+    except OSError as error:
+        return error.strerror or str(error)
+    return None
+
+
+def check_output(path: str | Path | None, option: str, *, folder: bool = False) -> None:
+    """Raise OutputError naming ``option`` unless the output ``path`` can be written: its
+    folder (``path`` itself when ``folder``) must take a new file, and a file's path must not
+    be a folder. Commands call it before they work, so an hour's work is never lost to a
+    read-only place. ``None`` (the command's default place) is not checked here."""
+    if path is None:
+        return
+    path = Path(path)
+    if not folder and path.is_dir():
+        raise OutputError(f"{option} {path} is a folder; give the path of a file to write")
+    reason = unwritable(path if folder else path.parent)
+    if reason:
+        raise OutputError(f"{option} {path}: cannot write there ({reason}); choose a place "
+                          "you can write")
+
+
+class OutputError(ConfigError):
+    """An output path that cannot be written (a user's mistake, named, before any work)."""

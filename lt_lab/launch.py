@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 import shutil
 import socket
@@ -40,6 +41,7 @@ import subprocess
 import sys
 import time
 import traceback
+import warnings
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -57,6 +59,9 @@ QUEUED = {"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "
 ACTIVE = {"RUNNING", "COMPLETING", "SUSPENDED", "STOPPED", "SIGNALING", "STAGE_OUT",
           "RESIZING"}
 ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)\b")
+SBATCH_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")  # an option name: submitit writes it bare
+JOB_ID = re.compile(r"\d+(_\d+)?")  # a SLURM job id, or an array task's: <array>_<index>
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # a newline would end the #SBATCH line: a command
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,13 @@ class SlurmOptions:
         check_positive("pack", self.pack)
         if self.mem_gb is not None:
             check_positive("mem_gb", self.mem_gb)
+        check_line("job_name (--job-name)", self.job_name)
+        if self.partition is not None:
+            check_line("partition (--partition)", self.partition)
+        for line in self.setup:
+            check_line("setup (--setup)", line)
+        for key, value in self.sbatch.items():
+            check_sbatch_option(key, value)
 
     def executor_parameters(self) -> dict:
         """submitit's ``SlurmExecutor.update_parameters`` keywords."""
@@ -105,6 +117,27 @@ class SlurmOptions:
         if self.sbatch:
             parameters["additional_parameters"] = dict(self.sbatch)
         return parameters
+
+
+def check_line(option: str, value) -> None:
+    """Raise ConfigError unless ``value`` is one line of text: submitit writes each option
+    into the bash job script, and ``shlex.quote`` does not stop a newline, after which the
+    rest of the value would be a command of its own (and would end ``#SBATCH`` parsing)."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{option}={value!r} must be text")
+    if CONTROL.search(value):
+        raise ConfigError(f"{option}={value!r} holds a control character (a newline, tab or "
+                          "the like): a SLURM option must be one line of printable text")
+
+
+def check_sbatch_option(key, value) -> None:
+    """An ``--sbatch KEY=VALUE`` option: KEY of letters, digits, ``_`` and ``-`` (submitit
+    writes it unquoted), VALUE one line of text or a number."""
+    if not isinstance(key, str) or not SBATCH_KEY.fullmatch(key):
+        raise ConfigError(f"--sbatch key {key!r} is not an sbatch option's name: a letter, then "
+                          "letters, digits, '_' and '-' only, e.g. account=lab")
+    if not isinstance(value, (int, float)):
+        check_line(f"--sbatch {key}", value)
 
 
 def slurm_folder(store: ResultsStore) -> Path:
@@ -168,14 +201,37 @@ def run_task(entries: list[dict], results_dir: str, cache: bool = True) -> list[
 
 
 def _index(folder: Path) -> list[dict]:
-    """Every submission made into ``folder``, oldest first."""
+    """Every submission made into ``folder``, oldest first. A file that cannot be read, or
+    is not a submission as :func:`submit` writes it, is reported (named) and left out: its
+    tasks count as unsubmitted."""
     found = []
     for path in sorted((folder / "submissions").glob("*.json")):
         try:
-            found.append(json.loads(path.read_text()))
-        except (OSError, ValueError):
-            continue  # a half-visible or foreign file: its tasks count as unsubmitted
-    return sorted(found, key=lambda entry: (entry.get("submitted", 0), str(entry["job_id"])))
+            found.append(_submission(json.loads(path.read_text())))
+        except (OSError, ValueError) as error:
+            warnings.warn(f"ignoring the SLURM submission index {path}: {error}", stacklevel=2)
+    return sorted(found, key=lambda entry: (entry["submitted"], entry["job_id"]))
+
+
+def _submission(entry) -> dict:
+    """``entry`` of the index checked: a job id, a time, and tasks of job ids and keys
+    (ValueError naming what is wrong)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("tasks"), list):
+        raise ValueError("not a submission (a JSON object with a list of tasks)")
+    tasks = []
+    for task in entry["tasks"]:
+        if not (isinstance(task, dict) and JOB_ID.fullmatch(str(task.get("job_id")))
+                and isinstance(task.get("keys"), list)
+                and all(isinstance(key, str) for key in task["keys"])):
+            raise ValueError(f"a task that is not {{'job_id': '<digits>[_<digits>]', "
+                             f"'keys': [...]}}: {str(task)[:80]}")
+        tasks.append({"job_id": str(task["job_id"]), "keys": task["keys"]})
+    submitted = entry.get("submitted", 0)
+    name = entry.get("job_name", "lt-lab")
+    return {**entry, "job_id": str(entry.get("job_id")), "tasks": tasks,
+            "submitted": submitted if isinstance(submitted, (int, float)) else 0,
+            "job_name": name if isinstance(name, str) and not CONTROL.search(name)
+            else "lt-lab"}
 
 
 def slurm_queue(job_names: set[str] | None = None) -> dict[str, str] | None:
@@ -206,6 +262,28 @@ def _tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
+class PlainUnpickler(pickle.Unpickler):
+    """Unpickles plain data only: strings, numbers, lists, tuples, dicts, sets. Any global
+    (a class or function: how a pickle runs code when it is loaded) is refused, so a result
+    file planted in a group-writable store cannot run code as whoever reads the status."""
+
+    def find_class(self, module: str, name: str):
+        raise pickle.UnpicklingError(f"it names {module}.{name}: a result file holds plain "
+                                     "data only, and nothing else is loaded")
+
+
+def read_outcome(path: Path) -> tuple[str, object]:
+    """submitit's result file of a task, ``("success", value)`` or ``("error", traceback
+    text)``, read without executing anything (:class:`PlainUnpickler`); ValueError or
+    UnpicklingError for anything else."""
+    with open(path, "rb") as handle:
+        outcome = PlainUnpickler(handle).load()
+    if not (isinstance(outcome, tuple) and len(outcome) == 2
+            and outcome[0] in ("success", "error")):
+        raise ValueError("not a submitit result: ('success' or 'error', value)")
+    return outcome
+
+
 def task_state(folder: Path, job_id: str, queue: dict[str, str] | None) -> tuple[str, str]:
     """``(state, detail)`` of one array task: pending, running, done, failed or unknown.
 
@@ -218,13 +296,13 @@ def task_state(folder: Path, job_id: str, queue: dict[str, str] | None) -> tuple
         return "pending", slurm
     if slurm in ACTIVE:
         return "running", slurm
-    from submitit.core.utils import JobPaths, pickle_load
+    from submitit.core.utils import JobPaths
 
     result = JobPaths(folder, job_id=job_id, task_id=0).result_pickle
     if result.exists():
         try:
-            outcome, value = pickle_load(result)
-        except Exception as error:  # noqa: BLE001 (a torn or foreign pickle)
+            outcome, value = read_outcome(result)
+        except Exception as error:  # noqa: BLE001 (a torn, foreign or hostile pickle)
             return "failed", f"unreadable result file {result}: {error}"
         if outcome == "success":
             return "done", "completed"
@@ -510,7 +588,11 @@ def cmd_grid(args, configs, store: ResultsStore, describe) -> int:
     """``lt-lab grid FILE --status`` and ``lt-lab grid FILE --launcher slurm [--wait]``."""
     folder = Path(args.slurm_dir) if args.slurm_dir else None
     if args.status:
-        status = grid_status(configs, store, folder)
+        with warnings.catch_warnings(record=True) as skipped:  # bad files: one line each
+            warnings.simplefilter("always")
+            status = grid_status(configs, store, folder)
+        for warning in skipped:
+            print(f"lt-lab: warning: {warning.message}", file=sys.stderr)
         print(status.format())
         return 1 if status.counts()["failed"] else 0
     submission = submit(configs, store=store, cache=not args.no_cache, folder=folder,

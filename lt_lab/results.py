@@ -23,18 +23,21 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
+import re
+import time
 import warnings
 from pathlib import Path
 
-from lt_lab.config import CACHE_VERSION, KINDS, Config
+from lt_lab.config import CACHE_VERSION, KINDS, Config, config_from_dict
 from lt_lab.errors import ConfigError
-from lt_lab.io import write_json_atomic
+from lt_lab.io import unwritable, write_json_atomic
 from lt_lab.provenance import provenance
 
 RESULTS_ENV = "LT_LAB_RESULTS"
 CHECKPOINTS = ".checkpoints"  # the folder of interrupted runs' checkpoints, in the store
+STALE_TEMPORARY_S = 3600.0  # a temporary file untouched this long was left by a killed writer
 REQUIRED_FIELDS = ("key", "kind", "cache_version", "config", "seed", "metrics")
+KEY = re.compile(r"[0-9a-f]{16}")  # Config.key(): 16 hex digits
 
 
 class StoreError(OSError):
@@ -53,20 +56,53 @@ def default_results_dir() -> Path:
 def check_record(record) -> None:
     """Raise ValueError unless ``record`` has the fields every record needs, and a known kind
     whose required fields (the config class's ``record_fields``, dotted paths such as
-    ``"metrics.acc"``) it has too."""
+    ``"metrics.acc"``) it has too; and a key of 16 hex digits that, in a record of this
+    cache version, is the key its own config computes (:func:`check_key`). Any JSON value
+    gives a ValueError or passes, nothing else."""
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
     missing = [name for name in REQUIRED_FIELDS if name not in record]
     if missing:
         raise ValueError(f"not a run record: no {', '.join(missing)}")
-    if record["kind"] not in KINDS:
-        raise ValueError(f"unknown kind {record['kind']!r}; known: {', '.join(sorted(KINDS))}")
+    if not isinstance(record["kind"], str) or record["kind"] not in KINDS:
+        raise ValueError(f"unknown kind {_short(record['kind'])}; known: "
+                         f"{', '.join(sorted(KINDS))}")
     if not isinstance(record["metrics"], dict) or not isinstance(record["config"], dict):
         raise ValueError("its metrics and config are not JSON objects")
     missing = [name for name in getattr(KINDS[record["kind"]], "record_fields", ())
                if not _has(record, name)]
     if missing:
         raise ValueError(f"a {record['kind']} record without {', '.join(missing)}")
+    check_key(record)
+
+
+def check_key(record: dict) -> None:
+    """Raise ValueError unless the record's key is 16 hex digits (a file name in the store,
+    never a path) and, in a record of this cache version, the key of its own config: a
+    record copied under another config's key (seed 0's under seed 1's) is not that run."""
+    key = record["key"]
+    if not isinstance(key, str) or not KEY.fullmatch(key):
+        raise ValueError(f"its key {_short(key)} is not 16 hex digits (a config's key)")
+    if record["cache_version"] != CACHE_VERSION:
+        return  # an older record: absent anyway, its key computed by an older rule
+    computed = config_key(record["config"], record["kind"])
+    if computed != key:
+        raise ValueError(f"its key {key} is not the key of its config ({computed}): the "
+                         "record of another run, stored under this key")
+
+
+def config_key(values: dict, kind: str) -> str:
+    """The key of the config stored as ``values`` (ValueError naming what is invalid)."""
+    try:
+        return config_from_dict(values, kind).key()
+    except (TypeError, ValueError, OverflowError, ArithmeticError, RecursionError) as error:
+        raise ValueError(f"its config is not a valid {kind} config ({error})") from None
+
+
+def _short(value, length: int = 60) -> str:
+    """``repr(value)``, cut to ``length`` characters (a record may hold anything)."""
+    text = repr(value)
+    return text if len(text) <= length else text[:length - 3] + "..."
 
 
 def _has(record: dict, path: str) -> bool:
@@ -126,10 +162,13 @@ class ResultsStore:
             warnings.warn(f"ignoring unreadable run record {path}: {reason}", stacklevel=4)
 
     def read(self, path: Path) -> dict | None:
-        """The record at ``path``, or None (reported once) if it cannot be used."""
+        """The record at ``path``, or None (reported once) if it cannot be used: whatever
+        the file holds, and a record whose key is not its file's name."""
         try:
             record = json.loads(path.read_text())
             check_record(record)
+            if path.name != f"{record['key']}.json":
+                raise ValueError(f"its key {record['key']} is not its file's name")
             return record
         except PermissionError:
             try:
@@ -140,8 +179,8 @@ class ResultsStore:
             self._report(path, f"not readable by this user (uid {os.getuid()}{file}): not "
                          "corrupt; its owner can share it with chmod g+r (or umask 002)")
             return None
-        except (OSError, ValueError) as error:
-            self._report(path, str(error))
+        except (OSError, ValueError, RecursionError) as error:  # RecursionError: deep JSON
+            self._report(path, str(error) or type(error).__name__)
             return None
 
     def load(self, config: Config) -> dict | None:
@@ -158,10 +197,13 @@ class ResultsStore:
         return record
 
     def save(self, record: dict) -> Path:
+        """Write ``record`` as ``<key>.json``; ConfigError for a record that is incomplete or
+        whose key is not its config's (so never a path outside the store)."""
         try:
             check_record(record)
         except ValueError as error:
-            raise ConfigError(f"refusing to store an incomplete record: {error}") from None
+            raise ConfigError(f"refusing to store an incomplete or mis-keyed record: "
+                              f"{error}") from None
         try:
             return write_json_atomic(self.path(record["key"]), record)
         except OSError as error:
@@ -171,18 +213,47 @@ class ResultsStore:
     def check_writable(self) -> None:
         """Raise StoreError now, naming the folder, unless a record can be written here (a
         file is created and removed): a run checks this before it trains, so a read-only
-        store, or one whose path is a file, fails in a second rather than after training."""
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            handle, probe = tempfile.mkstemp(dir=self.root, prefix=".write-probe-",
-                                             suffix=".tmp")
-            os.close(handle)
-            os.unlink(probe)
-        except OSError as error:
-            reason = error.strerror or str(error)
+        store, or one whose path is a file, fails in a second rather than after training.
+        Temporary files that killed writers left behind are swept (:meth:`sweep`)."""
+        reason = unwritable(self.root)
+        if reason:
             raise StoreError(f"cannot write to the results store {self.root} ({reason}); set "
-                             f"${RESULTS_ENV} (or --results-dir) to a folder you can write")\
+                             f"${RESULTS_ENV} (or --results-dir) to a folder you can write")
+        self.sweep()
+
+    def sweep(self, older_than_s: float = STALE_TEMPORARY_S) -> list[Path]:
+        """Delete the temporary files of records and checkpoints that no one has written to
+        for ``older_than_s`` seconds (a writer killed mid-write: SIGKILL, the OOM killer, a
+        node lost); the paths deleted. A live writer touches its file every moment, and
+        renames it within seconds. Deleting may fail (another user's file): it stays."""
+        now, swept = time.time(), []
+        for folder in (self.root, self.root / CHECKPOINTS):
+            for path in folder.glob(".*.tmp"):
+                try:
+                    if now - path.stat().st_mtime > older_than_s:
+                        path.unlink()
+                        swept.append(path)
+                except OSError:
+                    continue
+        if swept:
+            warnings.warn(f"deleted {len(swept)} temporary file(s) that interrupted writes "
+                          f"left in {self.root} (the run they belonged to resumes from its "
+                          "last complete checkpoint)", stacklevel=2)
+        return swept
+
+    def record_paths(self) -> list[Path]:
+        """The store's ``*.json`` files, sorted (StoreError naming a folder it cannot list)."""
+        try:
+            with os.scandir(self.root) as entries:
+                names = sorted(entry.name for entry in entries)
+        except OSError as error:
+            reason = ("it is not a folder" if isinstance(error, NotADirectoryError)
+                      else error.strerror or str(error))
+            raise StoreError(f"cannot read the results store {self.root} ({reason}); set "
+                             f"${RESULTS_ENV} (or --results-dir) to a folder you can read")\
                 from None
+        return [self.root / name for name in names
+                if name.endswith(".json") and not name.startswith(".")]
 
     # A run's checkpoint lives beside the store, out of the records' way (no .json), until
     # its record is written (lt_lab.loop.Checkpointer).
@@ -199,14 +270,12 @@ class ResultsStore:
                           stacklevel=2)
 
     def records(self, kind: str | None = None) -> list[dict]:
-        """Every usable record (of ``kind``, if given), by file name; bad ones reported once."""
+        """Every usable record (of ``kind``, if given), by file name; bad ones reported once.
+        A store folder that does not exist holds none; one that is a file, or cannot be
+        listed, is a StoreError naming it (never "0 records")."""
         if not self.root.exists():
             return []
-        try:
-            paths = sorted(self.root.glob("*.json"))
-        except OSError as error:
-            raise StoreError(f"cannot read the results store {self.root}: {error}") from None
-        found = (self.read(path) for path in paths)
+        found = (self.read(path) for path in self.record_paths())
         return [r for r in found if r is not None and (kind is None or r["kind"] == kind)]
 
 

@@ -154,7 +154,7 @@ def test_a_store_path_that_is_a_file_fails_before_training(tmp_path, monkeypatch
 
 
 def test_a_read_only_store_fails_before_training(tmp_path, monkeypatch):
-    from lt_lab import results
+    from lt_lab import io
     from lt_lab.train import fit
 
     _no_training(monkeypatch)
@@ -162,7 +162,7 @@ def test_a_read_only_store_fails_before_training(tmp_path, monkeypatch):
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(results.tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(io.tempfile, "mkstemp", read_only)
     started = time.perf_counter()
     with pytest.raises(StoreError, match=r"results.*Read-only file system.*LT_LAB_RESULTS"):
         fit(make_config("smoke"), store=ResultsStore(tmp_path / "results"))

@@ -24,10 +24,11 @@ from pathlib import Path
 
 import pytest
 
+from lt_lab.config import config_from_dict
 from lt_lab.io import write_json_atomic
 from lt_lab.results import ResultsStore
 
-KEY = "0123456789abcdef"
+KEY = config_from_dict({}).key()  # the store checks a record's key is its config's
 ROOT_USER = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT_USER, reason="changing owners needs root")
 
