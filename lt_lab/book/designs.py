@@ -30,6 +30,7 @@ import math
 import numbers
 import statistics
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
@@ -46,6 +47,7 @@ NO_SPREAD = "all values equal: no interval decides"
 ONE_VALUE = "one value: no interval"
 MIN_SUBSETS = 10  # a spread claim needs at least this many subsets, else it is descriptive
 MAX_SEEDS = {"quick": 10, "long": 5}  # the most seeds :func:`seeds_needed` may ask for
+_t = cache(t_quantile)  # t_{0.975, df}, computed once per df
 
 RULE_TEXT = ("rule: not reproduced if U < P; inconclusive if L ≤ 0; reproduced if m ≥ T "
              "(size shown if L ≥ T); partly otherwise — m the mean, [L, U] its 95 % t "
@@ -125,7 +127,7 @@ def estimate(values, name: str = "values") -> Estimate:
     sd = statistics.stdev(values) if n > 1 else 0.0
     if n < 2 or sd == 0:
         return Estimate(mean, None, None, n, sd)
-    half = t_quantile(n - 1) * sd / math.sqrt(n)
+    half = _t(n - 1) * sd / math.sqrt(n)
     return Estimate(mean, mean - half, mean + half, n, sd)
 
 
@@ -230,7 +232,7 @@ def fieller(part, whole) -> tuple[float | None, float | None]:
     if n < 2:
         return None, None
     cov = np.cov(part, whole)  # sample (co)variances, n − 1
-    q = t_quantile(n - 1) ** 2 / n
+    q = _t(n - 1) ** 2 / n
     mp, mw = statistics.fmean(part), statistics.fmean(whole)
     a, b = mw**2 - q * cov[1, 1], mp * mw - q * cov[0, 1]
     c = mp**2 - q * cov[0, 0]
@@ -290,6 +292,15 @@ def ratio(part, whole, threshold, partly=None) -> Outcome:
 # --- spread -------------------------------------------------------------------------------------
 
 
+def _sums(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SS_between and SS_within of a balanced subsets × seeds table (the last two axes)."""
+    b = table.shape[-1]
+    means = table.mean(axis=-1)
+    ss_within = ((table - means[..., None]) ** 2).sum(axis=(-2, -1))
+    ss_between = b * ((means - means.mean(axis=-1, keepdims=True)) ** 2).sum(axis=-1)
+    return ss_between, ss_within
+
+
 def _components(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """REML σ²_subset and σ²_seed of a balanced subsets × seeds table (the last two axes).
 
@@ -299,9 +310,7 @@ def _components(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     and McCulloch 1992, Variance Components, §4.7).
     """
     a, b = table.shape[-2:]
-    means = table.mean(axis=-1)
-    ss_within = ((table - means[..., None]) ** 2).sum(axis=(-2, -1))
-    ss_between = b * ((means - means.mean(axis=-1, keepdims=True)) ** 2).sum(axis=-1)
+    ss_between, ss_within = _sums(table)
     ms_within, ms_between = ss_within / (a * (b - 1)), ss_between / (a - 1)
     positive = ms_between >= ms_within
     subset = np.where(positive, (ms_between - ms_within) / b, 0.0)
@@ -309,21 +318,69 @@ def _components(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return subset, seed
 
 
-def spread(table, threshold, partly=None, draws: int = 2000, seed: int = 0) -> Outcome:
+def _profile_interval(table: np.ndarray, sd_subset: float) -> tuple[float, float]:
+    """The 95 % profile-likelihood interval of σ_subset under REML: the σ whose profile
+    deviance (−2 log REML likelihood, σ_seed maximised out, minus its minimum) is
+    ≤ χ²_{1, 0.95} = 3.84. At the boundary it reaches 0 (L = 0) and keeps an upper end."""
+    from scipy import optimize, stats
+
+    a, b = table.shape
+    ss_between, ss_within = (float(v) for v in _sums(table))
+    scale = (ss_between + ss_within) / (a * b - 1)
+    bounds = (math.log(ss_within / (a * b) * 1e-3), math.log(scale * 1e3))
+
+    def deviance(sd):  # −2 log L_REML up to a constant, σ²_seed = exp(z) profiled out
+        def f(z):
+            e, total = math.exp(z), math.exp(z) + b * sd * sd
+            return ((a - 1) * math.log(total) + a * (b - 1) * z + ss_between / total
+                    + ss_within / e)
+        return optimize.minimize_scalar(f, bounds=bounds, method="bounded").fun
+
+    crit = deviance(sd_subset) + stats.chi2.ppf(CONFIDENCE, 1)
+    low = 0.0 if deviance(0.0) <= crit else optimize.brentq(
+        lambda sd: deviance(sd) - crit, 0.0, sd_subset)
+    far = max(sd_subset, math.sqrt(scale))
+    while deviance(far) <= crit:
+        far *= 2
+    return low, optimize.brentq(lambda sd: deviance(sd) - crit, sd_subset, far)
+
+
+def _bootstrap_interval(table: np.ndarray, draws: int, seed: int) -> tuple[float, float]:
+    """The 2.5 and 97.5 percentiles of σ_subset over ``draws`` tables simulated from the REML
+    estimates (``numpy.random.default_rng(seed)``), each re-estimated; the truncation at 0
+    of each re-estimate gives L = 0 where σ_subset is not shown."""
+    a, b = table.shape
+    var_subset, var_seed = (float(v) for v in _components(table))
+    rng = np.random.default_rng(seed)
+    simulated = (rng.normal(0, math.sqrt(var_subset), (draws, a, 1))
+                 + rng.normal(0, math.sqrt(var_seed), (draws, a, b)))
+    boot = np.sqrt(_components(simulated)[0])
+    return tuple(float(q) for q in np.quantile(boot, [ALPHA, 1 - ALPHA]))
+
+
+def spread(table, threshold, partly=None, interval: str = "bootstrap", draws: int = 2000,
+           seed: int = 0) -> Outcome:
     """σ_subset, the spread a claim names, from a crossed design: ``table[i][j]`` the value at
     subset i and training seed j, at least 10 subsets × 2–3 seeds, balanced (issue 28, C1).
 
     σ_subset and σ_seed are the REML variance components of the balanced two-level design
-    (:func:`_components`). The interval of σ_subset is the 2.5 and 97.5 percentiles of a
-    parametric bootstrap (``draws`` tables simulated from the estimates with
-    ``numpy.random.default_rng(seed)``, each re-estimated). The verdict is the directional rule
-    on σ_subset against T and P (:func:`directional_verdict`): "inconclusive" fires when the
-    interval reaches 0. Fewer than 10 subsets: "descriptive", the estimates without verdict.
+    (:func:`_components`). The 95 % interval of σ_subset is a parametric bootstrap
+    (``interval="bootstrap"``, ``draws`` seeded draws, :func:`_bootstrap_interval`) or the
+    profile-likelihood one (``"profile"``, :func:`_profile_interval`). Simulated at 12 × 2
+    with σ_seed 2.5 (150 tables each), they covered σ_subset = 1 in 99 % and 97 %, σ_subset = 2
+    in 96 % and 92 % of tables.
+    The verdict is the directional rule on σ_subset against T and P
+    (:func:`directional_verdict`): "inconclusive" fires when the interval reaches 0. Fewer
+    than 10 subsets: "descriptive", the estimates without a verdict; no variation within any
+    subset: inconclusive (no interval decides).
     """
     threshold, partly = _levels(threshold, partly)
+    if interval not in ("profile", "bootstrap"):
+        raise ConfigError(f"interval={interval!r} is not known; allowed values: 'profile', "
+                          "'bootstrap'")
     check_positive("draws", draws, minimum=100, inclusive=True)
-    rows = [_values(row, "table row", minimum=2) for row in table]
-    if len(rows) < 2 or len({len(row) for row in rows}) != 1:
+    rows = [_values(row, "table row") for row in table]
+    if len(rows) < 2 or len({len(row) for row in rows}) != 1 or len(rows[0]) < 2:
         raise ConfigError("table must be balanced: at least 2 subsets (rows), each with the "
                           "same number (≥ 2) of training seeds")
     values = np.array(rows)
@@ -331,19 +388,16 @@ def spread(table, threshold, partly=None, draws: int = 2000, seed: int = 0) -> O
     a, b = values.shape
     numbers = {"sd_seed": math.sqrt(var_seed), "subsets": a, "seeds": b}
     sd_subset = math.sqrt(var_subset)
-    if a < MIN_SUBSETS:
-        return Outcome("spread", DESCRIPTIVE, Estimate(sd_subset, None, None, a, math.nan), (),
+    if a < MIN_SUBSETS or _sums(values)[1] == 0:
+        verdict, marks = (DESCRIPTIVE, ()) if a < MIN_SUBSETS else ("inconclusive", (NO_SPREAD,))
+        return Outcome("spread", verdict, Estimate(sd_subset, None, None, a, math.nan), marks,
                        numbers)
-    rng = np.random.default_rng(seed)
-    simulated = (rng.normal(0, sd_subset, (int(draws), a, 1))
-                 + rng.normal(0, math.sqrt(var_seed), (int(draws), a, b)))
-    boot = np.sqrt(_components(simulated)[0])
-    low, high = (float(q) for q in np.quantile(boot, [ALPHA, 1 - ALPHA]))
-    est = Estimate(sd_subset, low, high, a, math.nan)
+    low, high = (_profile_interval(values, sd_subset) if interval == "profile"
+                 else _bootstrap_interval(values, int(draws), seed))
     marks = (SIZE_SHOWN,) if low >= threshold else ()
     verdict = directional_verdict(sd_subset, low, high, threshold, partly)
-    return Outcome("spread", verdict, est, marks, {**numbers, "threshold": threshold,
-                                                   "partly": partly, "draws": int(draws)})
+    return Outcome("spread", verdict, Estimate(sd_subset, low, high, a, math.nan), marks,
+                   {**numbers, "threshold": threshold, "partly": partly, "interval": interval})
 
 
 # --- discrete or bounded measures --------------------------------------------------------------
@@ -399,7 +453,7 @@ def seeds_needed(sd, threshold, max_n: int) -> SeedPlan:
     if isinstance(max_n, bool) or not isinstance(max_n, int) or max_n < 2:
         raise ConfigError(f"max_n={max_n!r} must be an integer ≥ 2")
     for n in range(2, max_n + 1):
-        half = t_quantile(n - 1) * sd / math.sqrt(n)
+        half = _t(n - 1) * sd / math.sqrt(n)
         if half <= threshold / 2:
             return SeedPlan(n, half, True)
     return SeedPlan(max_n, half, False)
