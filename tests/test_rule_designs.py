@@ -570,3 +570,37 @@ def test_the_stored_subset_runs_cannot_form_the_crossed_design():
     assert [len(row) for row in table] == [3, 1, 1]
     with pytest.raises(ConfigError, match="balanced"):
         spread(table, 1.5, 0.5)
+
+
+def test_wd_most_of_wb_at_sixteen_epochs_on_the_stored_records():
+    from lt_lab.config import make_config
+    from lt_lab.decoupling.readers import fixed_runs
+
+    fixes = {"classifier_fixes": {"fixes": ["crt", "tau_norm", "lws", "ncm", "wb_maxnorm"]}}
+    base = make_config("quick", dataset="fashion_mnist", imbalance_ratio=100, seed=0,
+                       val_per_class=20, analyses=fixes)
+    base = base.replace(n_max=base.n_max or base.recipe.n_max - 20)
+    runs = {name: [_load(base.replace(seed=s, weight_decay=wd)) for s in range(3)]
+            for name, wd in (("wd", 0.005), ("naive", 0.0))}
+    part = stats.paired_differences(fixed_runs(runs["wd"], "joint"),
+                                    fixed_runs(runs["naive"], "joint"), "balanced_acc")
+    whole = stats.paired_differences(fixed_runs(runs["wd"], "wb_maxnorm"),
+                                     fixed_runs(runs["naive"], "joint"), "balanced_acc")
+    # part [-6.00, -4.84, -6.50], whole [7.58, 7.62, 4.62] (mean 6.61, shown: L = 2.33 > 0);
+    # c_P = part - 0.25 whole = [-7.895, -6.745, -7.655], U < 0: not reproduced, as the old
+    # per-seed shares were (-0.94 [-1.96, 0.07]); share -5.78 / 6.607 = -0.875
+    assert part == pytest.approx([-6.00, -4.84, -6.50])
+    assert whole == pytest.approx([7.58, 7.62, 4.62])
+    outcome = ratio(part, whole, 0.5, 0.25)
+    assert outcome.verdict == "not reproduced"
+    assert outcome.estimate.mean == pytest.approx(-5.78 / (19.82 / 3))
+    assert outcome.numbers["contrast at P"].mean == pytest.approx(-7.431667, abs=1e-6)
+
+
+def test_the_ledger_page_states_every_design():
+    page = " ".join((Path(__file__).resolve().parents[1] / "book" / "ledger.md").read_text()
+                    .split())
+    assert "lt_lab.book.designs" in page
+    for design in ("Directional", "non-inferiority", "No effect", "Ratio", "Spread",
+                   "Discrete or bounded", "chance line", "size shown", "Holm"):
+        assert design in page, design
