@@ -38,7 +38,6 @@ from lt_lab.errors import ConfigError, check_positive
 from lt_lab.stats import CONFIDENCE, t_quantile
 
 ALPHA = (1 - CONFIDENCE) / 2  # 0.025: the one-sided level of "L > 0"
-NOT_APPLICABLE = "not applicable"
 RATIO_NOT_APPLICABLE = "not applicable: the gain it divides was not shown"
 NI_NOT_APPLICABLE = "not applicable: the reference's own gain over CE was not shown"
 DESCRIPTIVE = "descriptive"
