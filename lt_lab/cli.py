@@ -26,9 +26,11 @@ import json
 import os
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from lt_lab.errors import ConfigError, DataUnavailableError, TrainingDivergedError, check_choice
+from lt_lab.io import check_output
 
 FLAGS = {  # flag -> (config field, type)
     "dataset": str, "imbalance_ratio": float, "loss": str, "sampler": str, "model": str,
@@ -260,6 +262,9 @@ def cmd_book(args) -> int:
             raise ConfigError("book execute: name a notebook, or pass --all")
         from papermill import PapermillExecutionError
 
+        for notebook in notebooks:  # every one checked before the first runs
+            book.check_notebook_parameters(Path(notebook), parameters)
+        check_output(args.output, "--output", folder=True)
         for notebook in notebooks:
             print(f"executing {notebook} {parameters or ''}", flush=True)
             output_dir, claims_dir = book.destination(notebook, parameters, args.output)
@@ -277,6 +282,10 @@ def cmd_book(args) -> int:
     elif args.action == "time":
         parameters = {name: _parse_value(value) for name, value in args.parameter or []}
         notebooks = [Path(nb) for nb in args.notebooks] or None
+        for notebook in notebooks or []:
+            book.check_notebook_parameters(notebook, parameters)
+        check_output(args.output or book.paths.ROOT / "data" / "bench" / "book.json",
+                     "--output")
         record = book.time_book(None, parameters, notebooks=notebooks,
                                 build=not args.no_build, output=args.output)
         print(book.format_book_time(record))
@@ -296,6 +305,7 @@ def cmd_book(args) -> int:
         from lt_lab.book.edition import strip_solutions
 
         target = Path(args.output or book.paths.BUILD / "student" / "chapters")
+        check_output(target, "--output", folder=True)
         for notebook in [Path(n) for n in args.notebooks] or book.chapter_notebooks():
             removed = strip_solutions(notebook, target / notebook.name)
             print(f"{notebook.name}: {removed} solution(s) left out -> {target / notebook.name}")
@@ -317,6 +327,24 @@ def cmd_book(args) -> int:
         print(f"site check: every page renders with its figures and tables; screenshots in "
               f"{book.BUILD / 'screenshots'}")
     return 0
+
+
+def cmd_bench(args) -> int:
+    """``lt-lab bench``: its output place (or ``--paper-run``'s store) checked first, so a
+    read-only place fails now rather than after minutes of measuring."""
+    if args.paper_run and args.results_dir:
+        check_output(args.results_dir, "--results-dir", folder=True)
+    elif not args.paper_run:
+        from lt_lab.bench.harness import default_output
+
+        check_output(args.output or default_output(_cpu()), "--output")
+    return args.bench(args)
+
+
+def _cpu():
+    import torch
+
+    return torch.device("cpu")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -387,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     from lt_lab.bench import add_arguments, run_from_args
 
     add_arguments(bench)
-    bench.set_defaults(func=run_from_args)
+    bench.set_defaults(func=cmd_bench, bench=run_from_args)
 
     for sub in (run, grid, results, book):
         sub.add_argument("--results-dir", default=None,
@@ -411,14 +439,56 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # --help (0), or a usage error argparse has printed (2)
         return exit_.code if isinstance(exit_.code, int) else 2
     try:
-        return args.func(args)
-    except KeyboardInterrupt:
-        print("lt-lab: interrupted. A training run resumes from its last checkpoint when "
-              "started again with the same config.", file=sys.stderr)
-        return 130
+        with terminated_as_interrupt():
+            code = args.func(args)
+            sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
+            return code
+    except KeyboardInterrupt as interrupt:
+        print(f"lt-lab: {'terminated' if isinstance(interrupt, Terminated) else 'interrupted'}"
+              ". A training run resumes from its last checkpoint when started again with the "
+              "same config.", file=sys.stderr)
+        return 143 if isinstance(interrupt, Terminated) else 130
+    except BrokenPipeError:  # lt-lab results | head -1: the reader has what it wanted
+        _silence_stdout()
+        return 141
     except _input_errors() as error:
         print(f"lt-lab: error: {error}", file=sys.stderr)
         return 2
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, SLURM's time limit, a shutdown), stopping the command as Ctrl-C
+    does: temporary files removed, the last checkpoint kept for a resume."""
+
+
+@contextmanager
+def terminated_as_interrupt():
+    """Within the block, SIGTERM raises :class:`Terminated` (in the main thread only)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush into a closed pipe does
+    not print a second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (a test's captured stdout)
+        pass
 
 
 if __name__ == "__main__":

@@ -119,7 +119,7 @@ class Checkpointer:
     start), so runs longer than a minute or two checkpoint and short ones never pay for it.
     Nothing is saved after the last epoch: the record follows. The file is written
     atomically (:func:`lt_lab.io.write_atomic`); the trainer removes it once the record is
-    stored.
+    stored. A checkpoint that cannot be written (a full disk) warns and the run goes on.
     """
 
     def __init__(self, path, config, parts: dict, *, every: int | None = None,
@@ -164,7 +164,13 @@ class Checkpointer:
             "elapsed_s": self.elapsed(), "rng": rng_states(),
             "parts": {name: _state_of(part) for name, part in self.parts.items()},
         }
-        write_atomic(self.path, lambda file: torch.save(state, file))
+        try:
+            write_atomic(self.path, lambda file: torch.save(state, file))
+        except (OSError, RuntimeError) as error:  # torch reports a full disk as RuntimeError
+            warnings.warn(f"could not write the checkpoint {self.path} after epoch "
+                          f"{epoch + 1} ({type(error).__name__}: {error}); the run goes on "
+                          "without it (an interruption now resumes from an older checkpoint, "
+                          "or from the start)", stacklevel=2)
         self.last_saved = time.perf_counter()
 
     def resume(self) -> tuple[int, dict | None]:

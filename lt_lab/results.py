@@ -69,6 +69,9 @@ def check_record(record) -> None:
                          f"{', '.join(sorted(KINDS))}")
     if not isinstance(record["metrics"], dict) or not isinstance(record["config"], dict):
         raise ValueError("its metrics and config are not JSON objects")
+    version = record["cache_version"]
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValueError(f"its cache_version {_short(version)} is not a version number")
     missing = [name for name in getattr(KINDS[record["kind"]], "record_fields", ())
                if not _has(record, name)]
     if missing:

@@ -424,3 +424,101 @@ def test_undersampling_with_a_batch_larger_than_its_epoch_trains_one_batch_an_ep
                          epochs=1, device="cpu")
     record = fit(config, store=store).record
     assert len(record["curves"]["train_loss"]) == 1
+
+
+# ---------------------------------------------------------------- outputs, pipes, odd records
+
+
+def _never(args):
+    raise AssertionError("the command worked before checking its output")
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["bench", "--quick", "--output", "{file}/bench.json"], "--output {file}/bench.json"),
+    (["bench", "--quick", "--output", "{tmp}"], "is a folder"),
+    (["book", "time", "--output", "{file}/time.json"], "--output {file}/time.json"),
+    (["book", "execute", "chapters/00_long_tail.ipynb", "--output", "{file}/out"],
+     "--output {file}/out"),
+    (["book", "strip-solutions", "--output", "{file}/student"], "--output {file}/student"),
+])
+def test_an_output_that_cannot_be_written_is_named_before_any_work(capsys, tmp_path, monkeypatch,
+                                                                   argv, named):
+    from lt_lab import book
+    from lt_lab import cli as cli_module
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setattr(book, "time_book", _never)
+    monkeypatch.setattr(book, "execute", _never)
+    monkeypatch.setattr(cli_module, "cmd_bench", _checked_bench(cli_module.cmd_bench))
+    argv = [part.format(file=blocked, tmp=tmp_path) for part in argv]
+    output = refused(capsys, argv, named.format(file=blocked, tmp=tmp_path))
+    assert "AssertionError" not in output
+
+
+def _checked_bench(cmd_bench):
+    def checked(args):
+        args.bench = _never
+        return cmd_bench(args)
+    return checked
+
+
+@pytest.mark.parametrize("path, named", [("README.md", "not a Jupyter notebook"),
+                                         ("chapters", "not a Jupyter notebook")])
+def test_book_execute_on_what_is_not_a_notebook_is_named(capsys, path, named):
+    refused(capsys, ["book", "execute", path], path, named)
+
+
+def test_a_notebook_that_is_not_json_is_named(capsys, tmp_path):
+    fake = tmp_path / "fake.ipynb"
+    fake.write_text("# not a notebook")
+    refused(capsys, ["book", "execute", str(fake)], str(fake), "cannot be read as a notebook")
+
+
+def test_results_into_a_closed_pipe_exits_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    config = make_config("smoke")
+    write_json_atomic(tmp_path / f"{config.key()}.json", _record(config))
+    process = subprocess.Popen([sys.executable, "-m", "lt_lab", "results", "--results-dir",
+                                str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # lt-lab results | head -0: the reader is gone at once
+    error = process.stderr.read().decode()
+    assert process.wait() == 141 and error == ""
+
+
+@pytest.mark.parametrize("changes", [
+    {"kind": ["classification"]}, {"kind": {"a": 1}}, {"key": ["x"]}, {"key": None},
+    {"config": {"seed": "zero"}}, {"config": {"epochs": 1e400}}, {"cache_version": [1]},
+    {"metrics": "acc"},
+], ids=str)
+def test_one_odd_record_never_stops_the_listing(capsys, tmp_path, changes):
+    good, odd = make_config("smoke", seed=1), make_config("smoke", seed=2)
+    write_json_atomic(tmp_path / f"{good.key()}.json", _record(good))
+    (tmp_path / f"{odd.key()}.json").write_text(json.dumps({**_record(odd), **changes})
+                                                .replace("Infinity", "1e400"))
+    code, output = cli(capsys, ["results", "--results-dir", str(tmp_path)])
+    assert code == 0 and "Traceback" not in output and "1 records" in output
+    assert f"{odd.key()}.json" in output
+
+
+def test_a_results_folder_that_is_a_file_is_an_error_naming_it(capsys, tmp_path):
+    blocked = tmp_path / "results"
+    blocked.write_text("")
+    refused(capsys, ["results", "--results-dir", str(blocked)], str(blocked),
+            "it is not a folder")
+
+
+def test_a_results_folder_that_cannot_be_listed_is_an_error_naming_it(capsys, tmp_path,
+                                                                       monkeypatch):
+    import errno
+    import os
+
+    def denied(path):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    (tmp_path / "results").mkdir()
+    monkeypatch.setattr(os, "scandir", denied)  # root reads any folder: the refusal, faked
+    refused(capsys, ["results", "--results-dir", str(tmp_path / "results")],
+            str(tmp_path / "results"), "Permission denied")

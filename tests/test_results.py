@@ -1,6 +1,11 @@
 import json
+import tempfile
+import warnings
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lt_lab.config import CACHE_VERSION, make_config
 from lt_lab.io import write_json_atomic
@@ -107,3 +112,53 @@ def test_table_has_one_row_per_record(store):
     assert list(frame["seed"]) == [0, 1, 2]
     assert list(frame["acc"]) == pytest.approx([0.0, 0.1, 0.2])
     assert flatten(records[0])["loss_params"] == "{}"
+
+
+# ---------------------------------------------------------------- any JSON in a record file
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12)
+FIELDS = ("key", "kind", "cache_version", "config", "seed", "metrics", "class_names",
+          "class_counts", "per_class_acc", "wall_time_s", "device")
+CONFIG = make_config("smoke", seed=7)
+
+
+@st.composite
+def record_files(draw):
+    """Any JSON at all, or a record whose fields each may be replaced by any JSON (so the
+    checks past the first are reached too)."""
+    if draw(st.booleans()):
+        return draw(JSON)
+    record = _record(CONFIG)
+    for name in draw(st.lists(st.sampled_from(FIELDS), max_size=4, unique=True)):
+        if draw(st.booleans()):
+            record[name] = draw(JSON)
+        else:
+            record.pop(name, None)
+    return record
+
+
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(contents=record_files())
+def test_any_json_in_a_record_file_never_crashes_the_store_or_the_listing(contents, capsys):
+    from lt_lab.cli import main
+    from lt_lab.results import ResultsStore
+
+    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for store in ("loaded", "listed"):  # a bad file is reported once per process: two
+            Path(folder, store).mkdir()
+            Path(folder, store, f"{CONFIG.key()}.json").write_text(json.dumps(contents))
+        path = Path(folder) / "loaded" / f"{CONFIG.key()}.json"
+        loaded = ResultsStore(path.parent).load(CONFIG)
+        assert loaded is None or loaded["key"] == CONFIG.key()
+        reported = " ".join(str(warning.message) for warning in seen)
+        old = isinstance(contents, dict) and contents.get("cache_version") != CACHE_VERSION
+        assert loaded is not None or path.name in reported or old, contents
+        assert main(["results", "--results-dir", str(Path(folder) / "listed")]) == 0
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.err and CONFIG.key() in captured.out + captured.err

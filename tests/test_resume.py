@@ -256,3 +256,89 @@ def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_record(tmp_path)
     assert "resuming" not in errors["whole"]
     assert not checkpoint.exists()
     same_record(ResultsStore(tmp_path / "whole").load(config), store.load(config))
+
+
+# ------------------------------------------------------------------------ SIGTERM, full disks
+
+
+class TerminateAfter:
+    """A callback that sends this process SIGTERM after ``epoch`` (SLURM's time limit)."""
+
+    def __init__(self, epoch: int):
+        self.epoch = epoch
+
+    def on_epoch_end(self, state) -> None:
+        if state.epoch == self.epoch:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises before this ends
+
+
+@pytest.mark.usefixtures("synthetic_fashion_mnist")
+def test_sigterm_stops_a_run_as_ctrl_c_does_and_it_resumes_to_the_same_record(tmp_path):
+    from lt_lab.cli import Terminated, terminated_as_interrupt
+    from lt_lab.train import fit
+
+    config = make_config("smoke", **TINY)
+    store = ResultsStore(tmp_path / "terminated")
+    with threads(1):
+        whole = fit(config, store=ResultsStore(tmp_path / "whole"), checkpoint_every=0).record
+        with terminated_as_interrupt(), pytest.raises(Terminated):
+            fit(config, store=store, checkpoint_every=1, callbacks=[TerminateAfter(1)])
+        assert store.checkpoint_path(config.key()).exists() and store.load(config) is None
+        assert not list(store.root.rglob("*.tmp"))
+        same_record(whole, fit(config, store=store, checkpoint_every=1).record)
+    assert signal.getsignal(signal.SIGTERM) is not None  # the previous handler is back
+
+
+def test_the_command_line_exits_143_on_sigterm_with_one_line(monkeypatch, capsys):
+    from lt_lab import cli
+
+    def terminated(args):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+
+    monkeypatch.setattr(cli, "cmd_results", terminated)
+    assert cli.main(["results"]) == 143
+    error = capsys.readouterr().err
+    assert "terminated" in error and "resumes from its last checkpoint" in error
+    assert "Traceback" not in error
+
+
+@pytest.mark.usefixtures("synthetic_fashion_mnist")
+@pytest.mark.parametrize("failure", [OSError(errno.ENOSPC, "No space left on device"),
+                                     RuntimeError("[enforce fail at inline_container.cc:672]")])
+def test_a_checkpoint_that_cannot_be_written_warns_and_the_run_finishes(tmp_path, monkeypatch,
+                                                                       failure):
+    from lt_lab import io
+    from lt_lab.train import fit
+
+    write_atomic = io.write_atomic
+
+    def full_disk(path, write):  # the checkpoint fails; the small record still fits
+        if Path(path).suffix == ".pt":
+            raise failure
+        return write_atomic(path, write)
+
+    monkeypatch.setattr(io, "write_atomic", full_disk)
+    store = ResultsStore(tmp_path)
+    config = make_config("smoke", **TINY)
+    with pytest.warns(UserWarning, match="could not write the checkpoint .*the run goes on"):
+        record = fit(config, store=store, checkpoint_every=1).record
+    assert store.load(config) == record
+
+
+def test_stale_temporary_files_are_swept_and_fresh_ones_kept(tmp_path):
+    store = ResultsStore(tmp_path)
+    checkpoints = store.checkpoint_path("0" * 16).parent
+    checkpoints.mkdir(parents=True)
+    stale = [tmp_path / ".0123456789abcdef.json.x1y2.tmp",
+             checkpoints / ".0123456789abcdef.pt.a8b9.tmp"]
+    fresh = checkpoints / ".fedcba9876543210.pt.c7d6.tmp"  # a checkpoint being written now
+    for path in (*stale, fresh):
+        path.write_bytes(b"half a file")
+    hours_ago = time.time() - 2 * 3600
+    for path in stale:
+        os.utime(path, (hours_ago, hours_ago))
+    with pytest.warns(UserWarning, match="deleted 2 temporary file"):
+        store.check_writable()  # every run calls it before training
+    assert not any(path.exists() for path in stale) and fresh.exists()

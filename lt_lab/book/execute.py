@@ -44,8 +44,15 @@ def notebook_parameters(notebook: Path) -> dict:
 
     if not Path(notebook).exists():
         raise ConfigError(f"notebook={str(notebook)!r} does not exist")
-
-    inferred = papermill.inspect_notebook(str(notebook))
+    if Path(notebook).is_dir() or Path(notebook).suffix != ".ipynb":
+        raise ConfigError(f"notebook={str(notebook)!r} is not a Jupyter notebook (.ipynb); the "
+                          f"chapters: {', '.join(p.name for p in chapter_notebooks())}")
+    try:
+        inferred = papermill.inspect_notebook(str(notebook))
+    except Exception as error:  # noqa: BLE001 (nbformat's errors: not JSON, not a notebook)
+        raise ConfigError(f"notebook={str(notebook)!r} cannot be read as a notebook "
+                          f"({type(error).__name__}: {' '.join(str(error).split())[:200]})") \
+            from None
     return {name: ast.literal_eval(spec["default"]) for name, spec in inferred.items()}
 
 
