@@ -132,7 +132,8 @@ def round_floats(value, digits: int = 6):
 def run_record(config: Config, fields: dict, *, wall_time_s: float, device,
                precision: str) -> dict:
     """A trained run's JSON-ready record: what every record has (kind, key, cache version,
-    seed, wall time, resolved precision, provenance) around the kind's own ``fields``.
+    seed, wall time, resolved precision, provenance, the copy of the data read) around the
+    kind's own ``fields``.
     Numbers are rounded to 6 decimals (NaN, e.g. an empty group, becomes null); the config
     is stored exactly as keyed (rounding 2/3 would make it another config)."""
     record = round_floats({
@@ -144,8 +145,19 @@ def run_record(config: Config, fields: dict, *, wall_time_s: float, device,
         "wall_time_s": round(wall_time_s, 2),
         "precision": precision,  # resolved; the config holds the requested one
         **provenance(device),
+        **data_source(config),
     })
     return {**record, "config": config.to_dict()}
+
+
+def data_source(config: Config) -> dict:
+    """``{"data_source": path}``: which copy of the config's dataset this process read (its
+    folder or archive, or ``"scikit-learn"``); empty for a run without a dataset (ufm) or
+    one trained on data handed in (benchmarks)."""
+    from lt_lab.data.sources import loaded_from
+
+    source = loaded_from(getattr(config, "dataset", None))
+    return {"data_source": source} if source else {}
 
 
 class ResultsStore:

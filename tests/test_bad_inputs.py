@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import json
 import math
+from pathlib import Path
 
 import pytest
 from fixtures_synthetic import FILES, synthetic_fashion_mnist, write_fashion_mnist  # noqa: F401
@@ -522,3 +523,45 @@ def test_a_results_folder_that_cannot_be_listed_is_an_error_naming_it(capsys, tm
     monkeypatch.setattr(os, "scandir", denied)  # root reads any folder: the refusal, faked
     refused(capsys, ["results", "--results-dir", str(tmp_path / "results")],
             str(tmp_path / "results"), "Permission denied")
+
+
+# ---------------------------------------------------------------- which copy of the data
+
+
+def test_a_record_states_which_copy_of_the_data_it_used(tmp_path, monkeypatch):
+    from lt_lab.results import ResultsStore
+    from lt_lab.train import fit
+
+    folder = write_fashion_mnist(tmp_path / "data")
+    monkeypatch.setenv("LT_LAB_DATA", str(folder))
+    sources._load_cached.cache_clear()
+    config = make_config("smoke", model="mlp", epochs=1, n_max=20, imbalance_ratio=10,
+                         test_per_class=5, batch_size=16)
+    record = fit(config, store=ResultsStore(tmp_path / "r")).record
+    assert record["data_source"] == str(folder.resolve())
+    assert record["key"] == config.key()  # a field of the record, not of the key
+
+
+def test_an_empty_lt_lab_data_folder_passed_over_for_another_copy_is_named(tmp_path,
+                                                                           monkeypatch):
+    write_fashion_mnist(tmp_path / "work" / "data")
+    monkeypatch.chdir(tmp_path / "work")  # data/ here holds a copy
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("LT_LAB_DATA", str(tmp_path / "empty"))
+    sources._load_cached.cache_clear()
+    with pytest.raises(DataUnavailableError, match="LT_LAB_DATA=.*empty is an empty folder.*"
+                                                   "found in .*work/data"):
+        sources.load_dataset("fashion_mnist", download=False)
+
+
+def test_an_lt_lab_data_folder_that_cannot_be_entered_is_named(tmp_path, monkeypatch, capsys):
+    import os
+
+    folder = write_fashion_mnist(tmp_path / "locked")
+    monkeypatch.setenv("LT_LAB_DATA", str(folder))
+    access = os.access
+    monkeypatch.setattr(os, "access",  # root enters any folder: the refusal, faked
+                        lambda path, mode, **kw: Path(path) != folder and access(path, mode))
+    sources._load_cached.cache_clear()
+    refused(capsys, [*RUN, "--results-dir", str(tmp_path / "r")], f"LT_LAB_DATA={folder}",
+            "cannot be entered")

@@ -477,7 +477,39 @@ def _env_data_dir() -> Path | None:
             f"{DATA_ENV_VAR}={value} {what}. Point it at the folder that holds the datasets, "
             f"create it (mkdir -p {path}) to download into it, or unset it to use data/ and "
             "the system's copies")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise DataUnavailableError(
+            f"{DATA_ENV_VAR}={value} cannot be entered or listed by this user (mode "
+            f"{path.stat().st_mode & 0o777:04o}, owner uid {path.stat().st_uid}). Ask its owner "
+            "for read access (chmod g+rx), or point it at a folder you can read")
     return path
+
+
+def _check_env_used(name: str, dataset: ImageDataset) -> None:
+    """An empty ``$LT_LAB_DATA`` folder passed over for a copy elsewhere is an error: the
+    user pointed at a folder, and would train on another copy without a word. (An empty
+    folder the dataset was downloaded into holds it now.)"""
+    env = _env_data_dir()
+    if env is None or name == "digits" or Path(dataset.source).is_relative_to(env):
+        return
+    if not any(env.iterdir()):
+        raise DataUnavailableError(
+            f"{DATA_ENV_VAR}={env} is an empty folder, and {name} was found in "
+            f"{dataset.source} instead. Put the datasets in it (or point it at the folder "
+            f"that holds them), or unset {DATA_ENV_VAR} to use {dataset.source}")
+
+
+_LOADED: dict[str, str] = {}  # dataset name -> where this process last read it from
+
+
+def note_source(name: str, source: str | Path) -> None:
+    """Remember where dataset ``name`` was read from (records state it as ``data_source``)."""
+    _LOADED[name] = str(source)
+
+
+def loaded_from(name: str) -> str | None:
+    """Where this process last read dataset ``name`` from (a path, or ``"scikit-learn"``)."""
+    return _LOADED.get(name)
 
 
 def _download_dir(root: str | Path | None) -> Path:
@@ -665,7 +697,11 @@ def load_dataset(
     check_choice("dataset", name, DATASETS)
     bases = tuple(_base_dirs(name, root))
     target = None if name == "digits" else _download_dir(root)
-    return _load_cached(name, bases, target, download)
+    dataset = _load_cached(name, bases, target, download)
+    if root is None:
+        _check_env_used(name, dataset)
+    note_source(name, dataset.source)
+    return dataset
 
 
 def _report_one(name: str) -> dict:

@@ -264,10 +264,13 @@ def load_faces(name: str, *, root: str | Path | None = None, image_size: int = 6
     import csv
 
     check_choice("dataset", name, tuple(CSV_NAMES))
+    from lt_lab.data.sources import note_source
+
     folder = faces_root(name, root)
+    note_source(name, folder.resolve())
     cache = folder / f".lt_lab_{name}_{image_size}px.pt"
     if cache.exists():
-        return torch.load(cache)
+        return torch.load(cache, weights_only=True)  # a shared data folder: no pickled code
     table = folder / CSV_NAMES[name]
     if download and name == "imdb_wiki":
         _download_imdb_wiki(folder)
