@@ -565,3 +565,44 @@ def test_an_lt_lab_data_folder_that_cannot_be_entered_is_named(tmp_path, monkeyp
     sources._load_cached.cache_clear()
     refused(capsys, [*RUN, "--results-dir", str(tmp_path / "r")], f"LT_LAB_DATA={folder}",
             "cannot be entered")
+
+
+# ---------------------------------------------------------------- loss parameters
+
+
+@pytest.mark.parametrize("loss, params, named", [
+    ("ce", {"label_smoothing": float("nan")}, "label_smoothing=nan"),
+    ("ce", {"label_smoothing": "0.5"}, "written without quotes"),
+    ("ce", {"label_smoothing": 1.5}, "label_smoothing=1.5 must be a number >= 0 and < 1"),
+    ("ce", {"label_smoothing": 10**400}, "label_smoothing="),
+    ("ldam", {"scale": "30"}, "scale='30'"),
+    ("ldam", {"max_margin": True}, "max_margin=True"),
+    ("vs", {"tau": "1"}, "tau='1'"),
+    ("logit_adjusted", {"tau": [1]}, "tau=[1]"),
+    ("weighted_ce", {"scheme": "inverse_square"}, "scheme='inverse_square'"),
+    ("cb_focal", {"drw_start": "0.8"}, "drw_start='0.8'"),
+])
+def test_a_loss_parameter_of_the_wrong_type_or_value_is_refused_by_name(loss, params, named):
+    with pytest.raises(ConfigError) as caught:
+        make_config("smoke", loss=loss, loss_params=params)
+    assert named in str(caught.value) and "loss_params" in str(caught.value)
+
+
+def test_every_loss_declares_a_constraint_for_every_parameter():
+    from lt_lab.losses import registry
+    from lt_lab.regression import losses as regression_losses
+
+    for family in (registry._CLASSIFICATION, regression_losses._REGISTRY):
+        for name in family.available():
+            assert set(family.parameter_constraints(name)) == set(family.parameters(name)), name
+
+
+def test_a_quoted_loss_parameter_never_makes_a_second_key():
+    make_config("smoke", loss_params={"label_smoothing": 0.5})
+    with pytest.raises(ConfigError, match="label_smoothing"):
+        make_config("smoke", loss_params={"label_smoothing": "0.5"})
+
+
+def test_a_bad_loss_parameter_on_the_command_line_is_one_line(capsys, tmp_path):
+    refused(capsys, [*RUN, "--set", 'loss_params={"label_smoothing": "0.5"}', "--results-dir",
+                     str(tmp_path)], "label_smoothing='0.5'", "without quotes")

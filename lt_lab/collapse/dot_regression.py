@@ -31,6 +31,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lt_lab.constraints import Flag, Interval
 from lt_lab.errors import ConfigError, check_positive
 from lt_lab.losses import register
 
@@ -74,6 +75,7 @@ class DotRegression(nn.Module):
     ``l2_normalize``: the authors' unit-length features (see :func:`dot_regression`)."""
 
     takes_features = True  # a trainer passes the penultimate features, not the logits
+    parameter_constraints = {"reg_lam": Interval(float, 0, None), "l2_normalize": Flag()}
 
     def __init__(self, class_counts: torch.Tensor | None = None, reg_lam: float = 0.0,
                  l2_normalize: bool = False):

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lt_lab.constraints import Interval
 from lt_lab.losses.registry import register
 
 
@@ -28,6 +29,8 @@ def cross_entropy(
 @register("ce")
 class CrossEntropy(nn.Module):
     """Softmax cross-entropy (empirical risk minimisation, "ERM" in the papers' tables)."""
+
+    parameter_constraints = {"label_smoothing": Interval(float, 0, 1, closed="left")}
 
     def __init__(self, class_counts: torch.Tensor | None = None, label_smoothing: float = 0.0):
         super().__init__()

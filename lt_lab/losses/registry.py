@@ -13,6 +13,7 @@ import inspect
 import torch
 from torch import nn
 
+from lt_lab.constraints import Constraint
 from lt_lab.errors import ConfigError, check_choice
 
 
@@ -54,13 +55,24 @@ class Registry:
         return [p for p in signature.parameters if p not in ("self", self.context)]
 
     def check(self, name: str, params: dict) -> None:
-        """Raise ConfigError for an unknown loss or a parameter it does not take."""
+        """Raise ConfigError for an unknown loss, a parameter it does not take, or a value
+        its declared constraint refuses (:func:`parameter_constraints`)."""
         allowed = self.parameters(name)
         unknown = sorted(set(params) - set(allowed))
         if unknown:
             raise ConfigError(
                 f"loss {name!r} has no parameter(s) {unknown}; allowed: {allowed or 'none'}"
             )
+        constraints = self.parameter_constraints(name)
+        for parameter, value in params.items():
+            if parameter in constraints:
+                constraints[parameter].check(parameter, value)
+
+    def parameter_constraints(self, name: str) -> dict[str, Constraint]:
+        """The constraints loss ``name`` declares on its parameters (its class's
+        ``parameter_constraints``, as config classes declare ``constraints``): checked before
+        the loss is built, so ``"0.5"`` or NaN is refused by name rather than trained."""
+        return dict(getattr(self.loss_class(name), "parameter_constraints", {}))
 
     def build(self, name: str, context=None, **params) -> nn.Module:
         self.check(name, params)

@@ -50,9 +50,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lt_lab.constraints import Interval
 from lt_lab.errors import ConfigError
 from lt_lab.losses.registry import register
-from lt_lab.reweighting.losses import DeferredReweighting
+from lt_lab.reweighting.losses import BETA, DRW_START, DeferredReweighting
+
+NON_NEGATIVE = Interval(float, 0, None)
 
 
 def _counts(class_counts) -> torch.Tensor:
@@ -212,6 +215,10 @@ class LDAMLoss(DeferredReweighting):
     :meth:`set_epoch`; Cao et al.: ``s = 0.8``, epoch 160 of 200).
     """
 
+    parameter_constraints = {"max_margin": NON_NEGATIVE,
+                             "scale": Interval(float, 0, None, closed="neither"),
+                             "drw_start": DRW_START, "beta": BETA}
+
     def __init__(
         self,
         class_counts: torch.Tensor | None = None,
@@ -244,6 +251,8 @@ class LDAMLoss(DeferredReweighting):
 class LogitAdjustedLoss(nn.Module):
     """``CE(z + τ log π)`` (Menon et al. 2021); predict with the plain logits."""
 
+    parameter_constraints = {"tau": NON_NEGATIVE}
+
     def __init__(self, class_counts: torch.Tensor | None = None, tau: float = 1.0):
         super().__init__()
         self.tau = _check_finite("tau", tau)
@@ -275,6 +284,8 @@ class BalancedSoftmaxLoss(nn.Module):
 @register("vs")
 class VSLoss(nn.Module):
     """``CE(Δ ⊙ z + ι)`` with ``Δ_c = (n_c/n_max)^γ``, ``ι_c = τ log π_c`` (Kini et al. 2021)."""
+
+    parameter_constraints = {"gamma": NON_NEGATIVE, "tau": NON_NEGATIVE}
 
     def __init__(
         self, class_counts: torch.Tensor | None = None, gamma: float = 0.3, tau: float = 1.0

@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lt_lab.constraints import Flag, Interval, Options
 from lt_lab.errors import check_choice, check_positive
 from lt_lab.losses.registry import Registry
 
@@ -175,6 +176,13 @@ class BalancedMSELoss(nn.Module):
         learn_sigma: train σ (True) or keep it fixed.
         gmm_components: mixture components of GAI (the code's default: 8).
     """
+
+    parameter_constraints = {
+        "variant": Options(BALANCED_MSE_VARIANTS),
+        "init_noise_sigma": Interval(float, 0, None, closed="neither"),
+        "sigma_lr": Interval(float, 0, None), "learn_sigma": Flag(),
+        "gmm_components": Interval(int, 1, None),
+    }
 
     def __init__(self, prior=None, variant: str = "bmc", init_noise_sigma: float = 1.0,
                  sigma_lr: float = 1e-2, learn_sigma: bool = True, gmm_components: int = 8):

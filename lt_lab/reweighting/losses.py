@@ -51,12 +51,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lt_lab.constraints import Interval, Optional, Options
 from lt_lab.errors import ConfigError, check_choice, check_positive
 from lt_lab.losses.basic import cross_entropy
 from lt_lab.losses.registry import register
 
 SCHEMES = ("uniform", "inverse", "inverse_sqrt", "effective_number")
 WEIGHTED_CE_SCHEMES = ("inverse", "inverse_sqrt")
+# The declared constraints of the losses' parameters (lt_lab.losses.registry checks them).
+BETA = Interval(float, 0, 1, closed="left", why="Cui et al. use 0.9999")
+GAMMA = Interval(float, 0, None)
+DRW_START = Optional(Interval(float, 0, 1, closed="left", why="a fraction of training"))
 
 
 def _check_beta(beta) -> None:
@@ -248,6 +253,8 @@ class DeferredReweighting(nn.Module):
 class WeightedCrossEntropy(DeferredReweighting):
     """CE with inverse-frequency (``"inverse"``) or ``"inverse_sqrt"`` class weights."""
 
+    parameter_constraints = {"scheme": Options(WEIGHTED_CE_SCHEMES), "drw_start": DRW_START}
+
     def __init__(
         self,
         class_counts: Tensor | None = None,
@@ -265,6 +272,8 @@ class WeightedCrossEntropy(DeferredReweighting):
 class ClassBalancedCrossEntropy(DeferredReweighting):
     """CB-CE (Cui et al. 2019): CE with weights ∝ (1 - β)/(1 - β^{n_y}); with
     ``drw_start`` it is Cao et al.'s CE-DRW."""
+
+    parameter_constraints = {"beta": BETA, "drw_start": DRW_START}
 
     def __init__(
         self,
@@ -284,6 +293,8 @@ class FocalLoss(nn.Module):
     """Softmax focal loss (Lin et al. 2017), unweighted. γ = 2 is Lin et al.'s default;
     the LDAM paper's "Focal" rows use γ = 1."""
 
+    parameter_constraints = {"gamma": GAMMA}
+
     def __init__(self, class_counts: Tensor | None = None, gamma: float = 2.0):
         super().__init__()
         _check_gamma(gamma)
@@ -300,6 +311,8 @@ class FocalLoss(nn.Module):
 class ClassBalancedFocalLoss(DeferredReweighting):
     """CB-focal (Cui et al. 2019): ``w_y · FL`` with effective-number weights, softmax
     focal form, weighted-mean reduction; ``drw_start`` defers the weights (DRW)."""
+
+    parameter_constraints = {"beta": BETA, "gamma": GAMMA, "drw_start": DRW_START}
 
     def __init__(
         self,
