@@ -58,6 +58,20 @@ def _finite(value) -> bool:
         return False
 
 
+def too_large(value) -> bool:
+    """Whether ``value`` is an integer beyond a float's range (``10**400``)."""
+    return isinstance(value, int) and not isinstance(value, bool) and not _finite(value)
+
+
+def shown(value, length: int = 40) -> str:
+    """``repr(value)``, its middle left out past ``length`` characters (a 400-digit number
+    in a message hides the parameter it names)."""
+    text = repr(value)
+    if len(text) <= length:
+        return text
+    return f"{text[:length // 2]}...{text[-8:]} ({len(text)} characters)"
+
+
 @dataclass(frozen=True)
 class Interval(Constraint):
     """A number of ``kind`` (int or float) in ``[low, high]`` (open ends where ``closed``
@@ -95,6 +109,9 @@ class Interval(Constraint):
         if not self.allows(value):
             hint = " (written without quotes)" if quoted_number(value) else ""
             why = f" ({self.why})" if self.why else ""
+            if too_large(value):
+                raise ConfigError(f"{name}={shown(value)} is too large: beyond a float's range "
+                                  f"(about 1.8e308); it must be {self.describe()}{why}")
             raise ConfigError(f"{name}={value!r} must be {self.describe()}{why}{hint}")
 
 

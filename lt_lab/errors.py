@@ -28,6 +28,20 @@ class TrainingDivergedError(FloatingPointError):
     """The training loss stopped being a finite number."""
 
 
+class GridError(RuntimeError):
+    """Runs of a grid failed while the others trained and were stored; ``failures`` maps
+    each failed run's key to its error ("ErrorType: message")."""
+
+    def __init__(self, failures: dict[str, str]):
+        self.failures = dict(failures)
+        listed = "; ".join(f"{key}: {reason}" for key, reason in self.failures.items())
+        super().__init__(f"{len(self.failures)} run(s) of the grid failed (the other "
+                         f"runs are stored; a rerun trains only the missing ones): {listed}")
+
+    def __reduce__(self):
+        return type(self), (self.failures,)
+
+
 def check_choice(parameter: str, value, allowed: Iterable) -> None:
     """Raise ConfigError unless ``value`` is one of ``allowed``."""
     allowed = list(allowed)
@@ -54,6 +68,9 @@ def check_positive(parameter: str, value, *, minimum: float = 0, inclusive: bool
     try:
         ok = math.isfinite(value) and (value >= minimum if inclusive else value > minimum)
     except OverflowError:  # an int too large for a float
-        ok = False
+        text = str(value)
+        raise ConfigError(f"{parameter}={text[:12]}...({len(text)} digits) is too large: "
+                          f"beyond a float's range (about 1.8e308); it must be a number "
+                          f"{bound}") from None
     if not ok:
         raise ConfigError(f"{parameter}={value!r} must be a finite number {bound}")

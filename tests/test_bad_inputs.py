@@ -239,6 +239,9 @@ CHAPTER_INPUTS = [  # what papermill may inject, as the notebooks pass it to the
     ({"device": "tpu"}, ["device='tpu'"]),
     ({"dataset": "mnist"}, ["dataset='mnist'"]),
     ({"profile": ["smoke"]}, ["profile"]),
+    ({"seeds": [0, 0]}, ["seeds=[0, 0]", "more than once"]),
+    ({"subset_seeds": [1, 2, 1]}, ["subset_seeds=[1, 2, 1]", "[1]", "more than once"]),
+    ({"imbalance_ratio": 10**400}, ["imbalance_ratio=", "too large"]),
 ]
 
 
@@ -606,3 +609,16 @@ def test_a_quoted_loss_parameter_never_makes_a_second_key():
 def test_a_bad_loss_parameter_on_the_command_line_is_one_line(capsys, tmp_path):
     refused(capsys, [*RUN, "--set", 'loss_params={"label_smoothing": "0.5"}', "--results-dir",
                      str(tmp_path)], "label_smoothing='0.5'", "without quotes")
+
+
+@pytest.mark.parametrize("argv, named", [
+    ([*RUN, "--set", f"test_per_class={10**400}"], "test_per_class="),
+    ([*RUN, "--imbalance-ratio", str(10**400)], "imbalance_ratio="),
+    (["grid", "g.json", "--launcher", "slurm", "--time", str(10**400)], "time_min="),
+])
+def test_a_value_too_large_for_a_float_is_named_as_too_large(capsys, tmp_path, monkeypatch,
+                                                             argv, named):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.json").write_text('[{"profile": "smoke"}]')
+    output = refused(capsys, [*argv, "--results-dir", str(tmp_path / "r")], named, "too large")
+    assert "9" * 50 not in output and "0" * 50 not in output  # not 400 digits

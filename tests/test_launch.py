@@ -259,3 +259,25 @@ def test_status_from_the_command_line(tmp_path, capsys, no_squeue):
     assert main(["grid", str(grid), "--status", "--results-dir", str(tmp_path / "r")]) == 0
     assert "2 runs: 0 stored, 0 pending, 0 running, 0 failed, 2 unsubmitted" in (
         capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("index", ["[1, 2]", '{"job_id": "9"}', '{"job_id": "9", "tasks": 3}',
+                                   '{"job_id": "9", "tasks": [{"job_id": "../../x", '
+                                   '"keys": []}]}', '{"job_id": "9", "tasks": [{"keys": 1}]}',
+                                   '{"job_id": "9", "submitted": "yesterday", "tasks": []}',
+                                   "{ torn"])
+def test_a_malformed_submission_index_is_named_and_status_goes_on(store, no_squeue, capsys,
+                                                                  index, tmp_path):
+    configs = [tiny(0), tiny(1)]
+    launch.submit(configs[:1], store=store, executor=FakeExecutor("5"))
+    (store.root / ".slurm" / "submissions" / "9.json").write_text(index)
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps([{"profile": "smoke", **TINY, "seed": s} for s in (0, 1)]))
+    from lt_lab.cli import main
+
+    code = main(["grid", str(grid), "--status", "--results-dir", str(store.root)])
+    captured = capsys.readouterr()
+    assert code in (0, 1) and "Traceback" not in captured.err
+    assert "2 runs:" in captured.out and "1 unsubmitted" in captured.out
+    if "submitted" not in index:
+        assert "9.json" in captured.err

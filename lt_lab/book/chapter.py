@@ -42,6 +42,11 @@ def check_parameters(
         if not _is_list(values) or not values or not all(SEED.allows(s) for s in values):
             raise ConfigError(f"{name}={values!r} must be a non-empty list of integers in "
                               f"[0, 2**32), e.g. [0, 1, 2]")
+        repeated = sorted({seed for seed in values if list(values).count(seed) > 1})
+        if repeated:
+            raise ConfigError(f"{name}={list(values)!r} names seed(s) {repeated} more than "
+                              "once: each seed is one run, and a repeat would be counted twice "
+                              "in every mean and interval; give distinct seeds, e.g. [0, 1, 2]")
     resolve_device(device)
     try:
         load_dataset(dataset)
