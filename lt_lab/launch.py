@@ -49,7 +49,7 @@ from pathlib import Path
 from lt_lab.config import config_from_dict
 from lt_lab.errors import ConfigError, check_positive
 from lt_lab.grid import missing, register_launcher, run
-from lt_lab.io import write_json_atomic
+from lt_lab.io import unwritable, write_json_atomic
 from lt_lab.results import RESULTS_ENV, ResultsStore
 
 SLURM_FOLDER = ".slurm"  # under the store: submitit's files and the submission index
@@ -463,6 +463,11 @@ def submit(configs, *, store: ResultsStore | None = None, cache: bool = True,
                         len(in_flight), folder, options)
     if not chunks:
         return result
+    store.check_writable()  # the tasks' records land there
+    reason = unwritable(folder)
+    if reason:  # else jobs would run that no index, and so no --status, knows of
+        raise ConfigError(f"cannot write submitit's folder {folder} ({reason}); give "
+                          "--slurm-dir a folder you can write")
     if executor is None:
         submitit = _submitit()
         try:

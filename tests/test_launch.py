@@ -281,3 +281,12 @@ def test_a_malformed_submission_index_is_named_and_status_goes_on(store, no_sque
     assert "2 runs:" in captured.out and "1 unsubmitted" in captured.out
     if "submitted" not in index:
         assert "9.json" in captured.err
+
+
+def test_nothing_is_submitted_when_the_index_could_not_be_written(store, no_squeue, tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    executor = FakeExecutor("4")
+    with pytest.raises(ConfigError, match=f"cannot write submitit's folder {blocked}"):
+        launch.submit([tiny(0)], store=store, folder=blocked, executor=executor)
+    assert executor.calls == []
