@@ -12,7 +12,10 @@ weights. Every kind of run is read and written here, by one policy:
 * a record of another cache version is absent without a report (it is simply old);
 * a record this user may not read (another user's, mode 0600) is reported as not readable by
   this user, never as corrupt, and treated as absent;
-* a store folder that cannot be read or written is an error naming it.
+* a record's key is checked on save and on load: 16 hex digits (never a path), its file's
+  name, and its own config's key (a record under another run's key is reported, absent);
+* a store folder that cannot be read or written is an error naming it; temporary files
+  that killed writers left are swept before a run (:meth:`ResultsStore.sweep`).
 
 Where records live: ``$LT_LAB_RESULTS`` if set; else ``data/results/`` of the repository
 when lt_lab runs from a checkout; else ``~/.cache/lt_lab/results``.
