@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from datetime import datetime, timezone
@@ -286,6 +287,7 @@ def fashion_mnist_present() -> bool:
 
 def import_archive(path: Path, results_dir: Path | None, bench_dir: Path) -> tuple[int, int]:
     """Run records into the results store, throughput records into one bench file; counts."""
+    from lt_lab.errors import ConfigError
     from lt_lab.io import write_json_atomic
     from lt_lab.results import ResultsStore
 
@@ -302,8 +304,11 @@ def import_archive(path: Path, results_dir: Path | None, bench_dir: Path) -> tup
             bench.append(entry["record"])
     if bench:  # e.g. data/bench/cuda-nvidia-h200-packed-20261201T101500Z.json
         stamp = bench[0]["created"].replace("-", "").replace(":", "")[:15]
-        write_json_atomic(bench_dir / f"{bench[0]['device_kind']}-packed-{stamp}Z.json",
-                          {"kind": "lt_lab.bench.packed", "widths": bench})
+        name = f"{bench[0]['device_kind']}-packed-{stamp}Z.json"
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]*", name) or ".." in name:
+            raise ConfigError(f"{path}: a bench record whose device_kind and created make "
+                              f"the file name {name!r}, not a plain file name")
+        write_json_atomic(bench_dir / name, {"kind": "lt_lab.bench.packed", "widths": bench})
     return runs, len(bench)
 
 

@@ -198,3 +198,17 @@ def test_every_stored_record_passes_the_key_check():
         record = json.loads(path.read_text())
         check_record(record)
         assert path.stem == record["key"]
+
+
+def test_gpu_session_import_refuses_a_bench_record_named_outside_its_folder(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    try:
+        import gpu_session
+    finally:
+        sys.path.pop(0)
+    archive = tmp_path / "records.jsonl"
+    archive.write_text(json.dumps({"type": "bench", "record": {
+        "device_kind": "../../escaped", "created": "2026-12-01T10:15:00"}}) + "\n")
+    with pytest.raises(ConfigError, match="not a plain file name"):
+        gpu_session.import_archive(archive, tmp_path / "store", tmp_path / "a" / "bench")
+    assert not list(tmp_path.rglob("escaped*"))
