@@ -23,10 +23,18 @@ ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp1
              "amx_bf16", "amx_tile", "asimd", "sve")
 
 
-def _cpuinfo() -> tuple[str, list[str]]:
-    model, flags = platform.processor() or platform.machine(), []
+# The cpuinfo fields that name a CPU's generation beyond its marketing name (x86), in order.
+CPU_NUMBERS = ("vendor_id", "cpu family", "model", "stepping")
+
+
+def _cpuinfo(text: str | None = None) -> tuple[str, list[str], str]:
+    """The CPU's model name, its ISA flags among :data:`ISA_FLAGS`, and its vendor, family,
+    model and stepping numbers (``"GenuineIntel family 6 model 143 stepping 8"``; empty
+    where /proc/cpuinfo does not give them), from ``text`` (default: /proc/cpuinfo)."""
+    model, flags, numbers = platform.processor() or platform.machine(), [], {}
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        text = Path("/proc/cpuinfo").read_text() if text is None else text
+        for line in text.splitlines():
             name, _, value = line.partition(":")
             name = name.strip()
             if name == "model name" and model in ("", platform.processor(), platform.machine()):
@@ -34,14 +42,26 @@ def _cpuinfo() -> tuple[str, list[str]]:
             elif name in ("flags", "Features") and not flags:
                 present = set(value.split())
                 flags = [flag for flag in ISA_FLAGS if flag in present]
+            elif name in CPU_NUMBERS and name not in numbers:
+                numbers[name] = value.strip()
     except OSError:
         pass
-    return model, flags
+    return model, flags, _cpu_numbers(numbers)
+
+
+def _cpu_numbers(numbers: dict[str, str]) -> str:
+    if not numbers.get("vendor_id"):
+        return ""
+    rest = [f"{name.removeprefix('cpu ')} {numbers[name]}" for name in CPU_NUMBERS[1:]
+            if name in numbers]
+    return " ".join([numbers["vendor_id"], *rest])
 
 
 def hardware(device: torch.device | str) -> dict:
-    """``{"type": "cpu", "model", "isa", "threads"}`` or ``{"type": "cuda", "name",
-    "capability"}``: what a retrain must match to expect identical numbers."""
+    """``{"type": "cpu", "model", "cpu", "isa", "threads"}`` or ``{"type": "cuda", "name",
+    "capability"}``: the device part of the identity a retrain must match to expect
+    identical numbers (:mod:`lt_lab.reproduce`). ``cpu`` is the vendor, family, model and
+    stepping (records made before 2026-12-07 lack it)."""
     device = torch.device(device)
     if device.type == "cuda":
         major, minor = torch.cuda.get_device_capability(device)
@@ -49,8 +69,9 @@ def hardware(device: torch.device | str) -> dict:
                 "capability": f"{major}.{minor}"}
     if device.type != "cpu":
         return {"type": device.type}
-    model, flags = _cpuinfo()
-    return {"type": "cpu", "model": model, "isa": flags, "threads": torch.get_num_threads()}
+    model, flags, numbers = _cpuinfo()
+    return {"type": "cpu", "model": model, "cpu": numbers, "isa": flags,
+            "threads": torch.get_num_threads()}
 
 
 def describe_device(device: torch.device | str) -> str:

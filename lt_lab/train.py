@@ -77,7 +77,8 @@ class TrainingData:
         return len(self.class_counts)
 
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
-        return (images.float() / 255 - self.mean) / self.std
+        """``(x/255 − mean)/std`` in the statistics' dtype (float32; float64 in tests)."""
+        return (images.to(self.mean.dtype) / 255 - self.mean) / self.std
 
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
         """Normalised, channels-last: what the network takes."""

@@ -30,7 +30,7 @@ RESULTS = ROOT / "data" / "results"
 
 ENGINE = ("errors", "constraints", "config", "hooks", "io", "provenance", "runtime",
           "inference", "loop", "train", "pack", "grid", "results", "metrics", "stats", "models",
-          "data", "losses")
+          "data", "losses", "reproduce")
 FAMILIES = ("reweighting", "margins", "decoupling", "collapse", "regression")
 TOP = ("book", "bench", "cli", "figures", "launch")
 
