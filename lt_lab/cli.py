@@ -26,6 +26,7 @@ import json
 import os
 import sys
 import warnings
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -209,6 +210,8 @@ def cmd_data(args) -> int:
 
 
 def cmd_results(args) -> int:
+    from lt_lab.reproduce import hardware_label
+
     store = _store(args)
     with warnings.catch_warnings(record=True) as skipped:  # bad records: one line each
         warnings.simplefilter("always")
@@ -217,7 +220,10 @@ def cmd_results(args) -> int:
         print(f"lt-lab: warning: {warning.message}", file=sys.stderr)
     print(f"{len(records)} records in {store.root}")
     for record in records:
-        print(f"{record['key']}  {_describe_record(record)}")
+        print(f"{record['key']}  {_describe_record(record)}  [{hardware_label(record)}]")
+    machines = Counter(hardware_label(record) for record in records)
+    for label, count in machines.most_common():  # which machine's numbers the store holds
+        print(f"{count} made on {label}")
     return 0
 
 
