@@ -122,3 +122,19 @@ def runs_table(records: list[dict], fields: dict[str, str]):
         "device": r["device"], "wall time (s)": r["wall_time_s"],
         "lt_lab": r["versions"]["lt_lab"], "created": r["created"]}
         for r in records]).set_index("key")
+
+
+GLUE_PREFIX = "application/papermill.record/"  # myst-nb's mime prefix of a hidden glue
+
+
+def glue(name: str, value, spec: str = "") -> str:
+    """Hand ``value`` (formatted with ``spec``, e.g. ``".2f"``) to the page's prose:
+    ``{glue:text}`name``` in a markdown cell shows it. What myst-nb's ``glue(name, value,
+    display=False)`` writes, without importing myst-nb (Colab does not have it): a hidden
+    display whose metadata names it. Returns the text glued."""
+    from IPython.display import display
+
+    text = format(value, spec)
+    display({f"{GLUE_PREFIX}text/plain": repr(text)}, raw=True,
+            metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}})
+    return text

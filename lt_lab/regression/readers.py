@@ -56,6 +56,12 @@ def stage_reduction(records: list[dict], name: str) -> list[float]:
             if old is not None and new is not None and old > 0]
 
 
+def mean_metric(records: list[dict], name: str, split: str = "test") -> float:
+    """The mean of metric ``name`` over ``records`` (the seeds of one method), as the
+    chapter's tables show it."""
+    return float(np.mean([metric(r, name, split) for r in records]))
+
+
 def margin_over_best(records: list[dict], others: list[list[dict]], name: str) -> list[float]:
     """Per seed: the method's metric minus the smallest of the ``others``' (each a list of
     records), for seeds where every one of them has a value. Negative: the method is best."""
