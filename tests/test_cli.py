@@ -101,3 +101,19 @@ def test_results_lists_records_of_every_kind(tmp_path, capsys):
     assert "3 records" in out
     assert "acc  50.00 %" in out and "MAE 7.250" in out
     assert "ufm: R=4" in out and "loss=ce" in out
+
+
+def test_results_names_the_machine_of_every_record_and_counts_them(tmp_path, capsys):
+    xeon = {"type": "cpu", "model": "Intel(R) Xeon(R) Processor", "isa": ["avx2", "amx_bf16"],
+            "threads": 2}
+    epyc = {"type": "cpu", "model": "AMD EPYC", "isa": ["avx2", "fma"], "threads": 1}
+    for seed, hardware in ((0, xeon), (1, xeon), (2, epyc)):
+        config = make_config("smoke", seed=seed)
+        record = _record(config, {"acc": 0.5}, hardware=hardware, precision="bf16")
+        write_json_atomic(tmp_path / f"{record['key']}.json", record)
+    assert main(["results", "--results-dir", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert sum("[cpu Intel(R) Xeon(R) Processor, AMX, 2 threads, bf16]" in line
+               for line in lines) == 2
+    assert lines[-2:] == ["2 made on cpu Intel(R) Xeon(R) Processor, AMX, 2 threads, bf16",
+                          "1 made on cpu AMD EPYC, AVX2, 1 thread, bf16"]
