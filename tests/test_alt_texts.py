@@ -1,0 +1,159 @@
+"""Alt texts that state a result are checked against the values the figure is drawn from.
+
+A figure's alt text lives in its cell's metadata (``mystnb.image.alt``), written by hand, so it
+can go stale while the figure, redrawn from the records, moves on. Every figure of the book is
+listed here: its alt text describes only what is drawn (axes, layout, what a line is), or it
+states a result and a test below reads the same stored records the chapter draws it from
+(``data/results``, at the chapter's defaults) and checks each statement, or it is on the
+list of those still to be checked.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from lt_lab.book.paths import chapter_notebooks
+
+RESULTS = Path(__file__).resolve().parents[1] / "data" / "results"
+SEEDS = (0, 1, 2)  # the chapters' default seeds
+
+# Alt texts that state a result, each checked by a test below.
+CHECKED = {"fig-ch4-gram-means", "fig-ch4-gram-classifier", "fig-ch5-mse-curves"}
+# Alt texts that describe what is drawn, or a shape that holds by construction or by theory
+# (the simulator's ETF, the effective number's limit, the benchmark's own histogram).
+DESCRIBED = {
+    "fig-ch0-class-counts", "fig-ch1-weights", "fig-ch2-toy", "fig-ch2-offsets",
+    "fig-ch4-ufm-etf", "fig-ch4-ufm-sweep", "fig-ch4-mse-bias", "fig-ch4-mse-imbalanced",
+    "fig-ch5-dataset",
+}
+# Alt texts that state a measured trend (a line rises, one lies lowest) with no test yet: to
+# be moved to CHECKED as tests are written. A figure added to the book must join a set.
+UNCHECKED = {
+    "fig-ch0-per-class", "fig-ch0-curves", "fig-ch1-per-class", "fig-ch1-vs-ratio",
+    "fig-ch2-posthoc", "fig-ch3-norms", "fig-ch3-tau", "fig-ch4-nc-curves",
+    "fig-ch4-minority-ratio", "fig-ch5-error-density",
+}
+
+
+def alt_texts() -> dict[str, str]:
+    """``{figure name: alt text}`` of every chapter figure but the forest plots."""
+    found = {}
+    for path in chapter_notebooks():
+        for cell in nbformat.read(path, as_version=4).cells:
+            spec = cell.metadata.get("mystnb", {})
+            name = spec.get("figure", {}).get("name")
+            if name and not name.startswith("forest-"):
+                found[name] = spec.get("image", {}).get("alt", "")
+    return found
+
+
+def test_every_figure_is_checked_or_only_described():
+    names = set(alt_texts())
+    listed = CHECKED | DESCRIBED | UNCHECKED
+    assert names == listed, (f"not listed: {sorted(names - listed)}; "
+                             f"listed but gone: {sorted(listed - names)}")
+    assert len(listed) == len(CHECKED) + len(DESCRIBED) + len(UNCHECKED)
+
+
+@cache
+def _store():
+    from lt_lab.results import ResultsStore
+
+    return ResultsStore(RESULTS)
+
+
+def _load(config) -> dict:
+    record = _store().load(config)
+    if record is None:
+        pytest.skip(f"record {config} not stored")
+    return record
+
+
+# --- chapter 4b: the Gram matrices of the first seed -----------------------------------------
+
+@cache
+def _collapse_runs() -> dict[str, dict]:
+    """Chapter 4b's quick networks at its first seed, as its cells configure them."""
+    from lt_lab.config import make_config
+
+    net = make_config("quick", dataset="fashion_mnist", imbalance_profile="step", device="auto",
+                      seed=SEEDS[0], imbalance_ratio=100, analyses={"collapse": {"every": 3}},
+                      model="small_cnn", n_max=200, test_per_class=500, augment=False,
+                      epochs=30, eval_every=10, lr=0.05, weight_decay=5e-4, warmup_epochs=1,
+                      lr_milestones=(0.5, 0.8), lr_decay=0.1)
+    variants = {"balanced": dict(imbalance_ratio=1), "imbalanced": {},
+                "imbalanced + oversampling": dict(sampler="oversample"),
+                "imbalanced + fixed ETF head": dict(head="etf")}
+    return {name: _load(net.replace(**extra)) for name, extra in variants.items()}
+
+
+MINORITY = list(range(5, 10))  # the step profile's small half of Fashion-MNIST's 10 classes
+
+
+def _minority_block(record: dict, of: str) -> float:
+    from lt_lab.collapse import readers
+
+    return readers.final_minority_cosine(record, MINORITY, of=of)
+
+
+def test_gram_means_alt_text_red_only_for_the_plain_imbalanced_network():
+    alt = alt_texts()["fig-ch4-gram-means"]
+    runs = _collapse_runs()
+    block = {name: _minority_block(record, "means") for name, record in runs.items()}
+    # "a red block in the lower right" for the plain imbalanced network
+    assert "plain imbalanced network's shows a red block" in alt
+    assert block["imbalanced"] > 0.2, block
+    # "in the oversampled network's and the fixed ETF head's maps that block is pale blue"
+    assert "that block is pale blue" in alt
+    assert -0.5 < block["imbalanced + oversampling"] < 0, block
+    assert -0.5 < block["imbalanced + fixed ETF head"] < 0, block
+
+
+def test_gram_classifier_alt_text_red_block_paler_with_oversampling_and_etf_simplex():
+    alt = alt_texts()["fig-ch4-gram-classifier"]
+    runs = _collapse_runs()
+    block = {name: _minority_block(record, "classifier") for name, record in runs.items()}
+    assert "minority block is red" in alt and "block is paler" in alt
+    assert block["imbalanced"] > 0.2, block
+    assert block["imbalanced + oversampling"] < block["imbalanced"], block
+    # "the fixed ETF head's map is uniform pale blue off the diagonal": -1/(C-1) everywhere
+    assert "uniform pale blue" in alt
+    assert block["imbalanced + fixed ETF head"] == pytest.approx(-1 / 9, abs=1e-3)
+
+
+# --- chapter 5: the MSE curves ----------------------------------------------------------------
+
+@cache
+def _regression_runs() -> dict[str, list[dict]]:
+    from lt_lab.regression import make_regression_config
+
+    base = make_regression_config("quick", dataset="rotated_fashion_mnist", imbalance_ratio=100,
+                                  loss="mse", cls_classes=10, seed=0, device="auto")
+    methods = {"vanilla": {}, **{v: dict(loss="balanced_mse", loss_params={"variant": v})
+                                 for v in ("bmc", "gai")}}
+    return {name: [_load(base.replace(seed=seed, **extra)) for seed in SEEDS]
+            for name, extra in methods.items()}
+
+
+def _last(records: list[dict], curve: str) -> float:
+    """The curve's last point, mean over seeds, as the figure draws it."""
+    return float(np.mean([record["curves"][curve][-1] for record in records]))
+
+
+def test_mse_curves_alt_text_states_where_the_lines_end():
+    alt = alt_texts()["fig-ch5-mse-curves"]
+    runs = _regression_runs()
+    train = {name: _last(records, "train_mse") for name, records in runs.items()}
+    test = {name: _last(records, "test_mse") for name, records in runs.items()}
+    assert "vanilla ends lowest" in alt
+    assert train["vanilla"] < min(train["bmc"], train["gai"]), train
+    assert "end within 2 % of one another" in alt
+    assert max(test.values()) < 1.02 * min(test.values()), test
+    assert "BMC's above vanilla's and GAI's level with it" in alt
+    assert test["bmc"] > test["vanilla"], test
+    assert abs(test["gai"] - test["vanilla"]) < 0.005 * test["vanilla"], test
