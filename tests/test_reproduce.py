@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import re
 from pathlib import Path
 
@@ -167,6 +168,29 @@ def test_a_run_on_another_identity_is_compared_within_tolerance(made_here, monke
     other = fit(config.replace(lr=config.lr * 1.01), cache=False, save=False,
                 progress=False).record
     assert not compare(stored, other, {"curves.train_loss": 1e-4}).ok
+
+
+# -- the foreign path against a stored record -----------------------------------------------
+
+STORED_UFM = "09d23803c46f3429"  # chapter 4's simulator, CE, R=100, seed 0 (a 0.3 s solve)
+UFM_FIELDS = {f"metrics.{name}": 1e-7 for name in ("objective", "minority_cosine",
+                                                   "equinorm_classifier")}
+
+
+def test_a_stored_record_is_compared_within_tolerance_from_a_foreign_machine(monkeypatch):
+    from lt_lab.book.paths import ROOT
+    from lt_lab.collapse import run_ufm
+    from lt_lab.config import config_from_dict
+
+    stored = json.loads((ROOT / "data" / "results" / f"{STORED_UFM}.json").read_text())
+    monkeypatch.setattr(provenance, "_cpuinfo", lambda: ("Imaginary CPU", ["sve"],
+                                                         "Nobody family 1 model 2 stepping 3"))
+    config = config_from_dict(stored["config"], "ufm")
+    comparison = compare(stored, run_ufm(config, cache=False, save=False), UFM_FIELDS)
+    assert comparison.mode == TOLERANCE and comparison.ok, comparison.report()
+    assert "cpu Imaginary CPU (Nobody family 1 model 2 stepping 3) sve" in comparison.why
+    other = run_ufm(config.replace(seed=config.seed + 1), cache=False, save=False)
+    assert not compare(stored, other, UFM_FIELDS).ok
 
 
 # -- the guard -----------------------------------------------------------------------------
