@@ -1,7 +1,7 @@
 """Claims: what a paper says, what we measured, and whether it reproduced.
 
 A chapter declares its claims — paper, statement, what the paper reported (with the source
-tag: [code], [readme], [issue], [listing] for where in the paper's sources it is, [U] for
+tag: [code], [readme], [issue], [listing], [log] for where in the paper's sources it is, [U] for
 unverified), how we measure it, the threshold and the category — *before* it runs anything;
 ``book/claims.lock.json`` holds a hash of each declaration and every amendment since
 (:mod:`lt_lab.book.lock`). ``check`` then fills in the measurement over seeds, its 95 %
