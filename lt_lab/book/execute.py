@@ -10,9 +10,10 @@ Where an execution goes (:func:`destination`): at the chapter's defaults, into t
 (``_build/src/chapters/``) and the ledger (``_build/claims/``); with any other parameter
 value, into a folder of its own, ``_build/variants/<parameters>/`` (the executed copy, and
 its claims under ``claims/``), so a smoke or paper-profile run never slips into the default
-site. An explicit output folder is honoured. A page that is in the site with non-default
-parameters anyway (its output folder was the staging folder) is marked: a warning under its
-title, and its chapter in the ledger.
+site. An explicit output folder is honoured; an explicit ``FILE.ipynb`` is the executed
+copy itself, its claims in ``FILE.claims/`` beside it. A page that is in the site with
+non-default parameters anyway (its output folder was the staging folder) is marked: a
+warning under its title, and its chapter in the ledger.
 """
 
 from __future__ import annotations
@@ -131,7 +132,9 @@ def destination(notebook: str | Path, parameters: dict | None = None,
     With non-default parameters: ``_build/variants/<name>/`` and its ``claims/`` — never the
     site. An explicit ``output_dir`` is honoured, its claims in ``output_dir/claims``; if it
     is the site's staging folder itself, the claims go to the ledger's (the page and its
-    ledger rows are then marked as made with non-default parameters).
+    ledger rows are then marked as made with non-default parameters). An ``output_dir``
+    that names a notebook (``out/ch2.ipynb``, not an existing folder) is the executed copy
+    itself, its claims beside it in ``out/ch2.claims/``.
     """
     staging = paths.STAGE / "chapters"
     if output_dir is None:
@@ -141,9 +144,19 @@ def destination(notebook: str | Path, parameters: dict | None = None,
         variant = paths.VARIANTS / variant_name(changed)
         return variant, variant / "claims"
     output_dir = Path(output_dir)
+    if names_notebook(output_dir):
+        return output_dir, output_dir.with_name(f"{output_dir.stem}.claims")
     if output_dir.resolve() == staging.resolve():
         return output_dir, paths.CLAIMS
     return output_dir, output_dir / "claims"
+
+
+def names_notebook(output: str | Path) -> bool:
+    """Does ``--output`` name the executed notebook itself (``FILE.ipynb``) rather than a
+    folder? An empty folder of that name counts as the file: it is what the command's check
+    that the place can be written leaves there."""
+    output = Path(output)
+    return output.suffix == ".ipynb" and not (output.is_dir() and any(output.iterdir()))
 
 
 def execute(
@@ -166,7 +179,9 @@ def execute(
     check_notebook_parameters(notebook, parameters)
     output_dir, default_claims = destination(notebook, parameters, output_dir)
     claims_dir = default_claims if claims_dir == AUTO else claims_dir
-    output = Path(output_dir) / notebook.name
+    output = Path(output_dir) if names_notebook(output_dir) else Path(output_dir) / notebook.name
+    if output.is_dir():  # the empty folder the writability check made in the file's place
+        output.rmdir()
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.stem}.partial.ipynb")
     changed = non_default(notebook, parameters)
@@ -179,6 +194,9 @@ def execute(
 def execute_all(parameters: dict | None = None, output_dir: str | Path | None = None
                 ) -> list[Path]:
     """Execute every chapter with the same ``parameters`` (e.g. ``{"profile": "quick"}``)."""
+    if output_dir is not None and names_notebook(output_dir):
+        raise ConfigError(f"output {str(output_dir)!r} names one notebook; every chapter needs "
+                          "a folder")
     return [execute(notebook, parameters, output_dir=output_dir)
             for notebook in chapter_notebooks()]
 
