@@ -340,6 +340,12 @@ class RunConfig(Config):
     # convolutions; run_grid(..., pack=K)); 1: alone. Part of the key: packed kernels round
     # differently. The record says which member of how large a pack it was.
     pack: int = 1
+    # CPU threads the run computes with (lt_lab.runtime.threads); None: the process's count
+    # (torch's default, or a grid worker's share of the cores), which the record states in
+    # hardware.threads. A CPU's kernels split work by thread count, and the split changes the
+    # rounding, so a pinned count is part of the key and makes the record bit-identical on one
+    # machine whether the run trained alone or in a grid of any width (lt_lab.grid).
+    threads: int | None = None
     seed: int = 0  # model initialisation, sampling and augmentation
     profile: str = "quick"
     device: str = "auto"
@@ -405,6 +411,7 @@ class RunConfig(Config):
         "compile": Options(COMPILE_MODES),
         "precision": Options(PRECISIONS),
         "pack": POSITIVE_INT,
+        "threads": Optional(POSITIVE_INT),
         "seed": SEED,
         "device": Options(DEVICES),
     }

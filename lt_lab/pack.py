@@ -50,7 +50,13 @@ from lt_lab.grid import Packer, register_packer
 from lt_lab.loop import is_eval_epoch, learning_rate
 from lt_lab.models import BasicBlock
 from lt_lab.results import ResultsStore
-from lt_lab.runtime import autocast, resolve_device, resolve_precision, seed_everything
+from lt_lab.runtime import (
+    autocast,
+    resolve_device,
+    resolve_precision,
+    seed_everything,
+    threads,
+)
 from lt_lab.train import (
     TrainState,
     build_training,
@@ -395,9 +401,19 @@ def fit_pack(configs, *, cache: bool = True, save: bool = True,
     ``TrainState``) after its analyses. A member whose loss stops being finite is dropped:
     the others' records are stored, then TrainingDivergedError names it (its ``records``:
     the list this would have returned, None for the diverged).
+
+    The pack computes with its members' ``threads`` CPU threads (a shared field).
     """
     configs = [config.validate() for config in configs]
     check_pack(configs)
+    with threads(configs[0].threads):
+        return _fit_pack(configs, cache=cache, save=save, store=store, progress=progress,
+                         data=data, callbacks=callbacks)
+
+
+def _fit_pack(configs, *, cache: bool, save: bool, store: ResultsStore | None,
+              progress: bool | None, data, callbacks) -> list[dict]:
+    """:func:`fit_pack` within its thread count."""
     store = store or ResultsStore()
     if data is not None:
         cache = save = False

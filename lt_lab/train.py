@@ -49,6 +49,7 @@ from lt_lab.runtime import (
     resolve_device,
     resolve_precision,
     seed_everything,
+    threads,
 )
 
 __all__ = ["RunResult", "TrainState", "TrainingData", "evaluate", "extract_features", "fit",
@@ -302,8 +303,20 @@ def fit(
     store (:class:`lt_lab.loop.Checkpointer`; ``checkpoint_every`` epochs, 0 never, default
     once a minute) and a rerun of the same config continues from it, to the same record. The
     store is checked writable before anything trains.
+
+    The run computes with ``config.threads`` CPU threads (None: the process's count); the
+    record's ``hardware.threads`` states the count it used.
     """
     config = config.validate()
+    with threads(config.threads):
+        return _fit(config, cache=cache, save=save, store=store, callbacks=callbacks,
+                    progress=progress, data=data, checkpoint_every=checkpoint_every)
+
+
+def _fit(config: RunConfig, *, cache: bool, save: bool, store: ResultsStore | None, callbacks,
+         progress: bool | None, data: TrainingData | None,
+         checkpoint_every: int | None) -> RunResult:
+    """:func:`fit` within its thread count."""
     store = store or ResultsStore()
     if config.pack > 1 and data is None:  # its key names packed kernels: train it in a pack
         from lt_lab.grid import run

@@ -99,7 +99,7 @@ FROZEN_DEFAULTS = {
         "lr_milestones": [0.8, 0.9], "lr_decay": 0.01, "augment": True,
         "feature_norm_penalty": 0.0, "many_threshold": 100, "few_threshold": 20,
         "eval_every": 5, "analyses": {}, "compile": "off", "precision": "fp32", "pack": 1,
-        "seed": 0, "profile": "quick", "device": "auto",
+        "threads": None, "seed": 0, "profile": "quick", "device": "auto",
     },
     "regression": {
         "dataset": "rotated_fashion_mnist", "imbalance_ratio": 100.0, "label_profile": "exp_dips",
@@ -112,7 +112,7 @@ FROZEN_DEFAULTS = {
         "batch_size": 128, "lr": 0.001, "weight_decay": 0.0,
         "lr_milestones": [2 / 3, 8 / 9], "lr_decay": 0.1, "lr_schedule": "step",
         "warmup_epochs": 0, "eval_every": 2, "many_threshold": 100, "few_threshold": 20,
-        "precision": "fp32", "seed": 0, "profile": "quick", "device": "auto",
+        "precision": "fp32", "threads": None, "seed": 0, "profile": "quick", "device": "auto",
     },
     "ufm": {
         "class_counts": [1.0] * 10, "loss": "ce", "bias": True, "dim": 32,

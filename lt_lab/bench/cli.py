@@ -3,6 +3,7 @@
     python -m lt_lab.bench                     # the CPU or GPU cases, a table and a JSON record
     python -m lt_lab.bench --quick --dataset synthetic_cifar --output /tmp/bench.json
     python -m lt_lab.bench --paper-run --results-dir out/results   # the paper protocol (GPU)
+    python -m lt_lab.bench --grid              # a grid's runs/minute: sequential vs jobs=2
 """
 
 from __future__ import annotations
@@ -92,10 +93,28 @@ def _add_paper_arguments(parser: argparse.ArgumentParser) -> None:
                        help="how many runs share the device (noted in the records)")
 
 
+def _add_grid_arguments(parser: argparse.ArgumentParser) -> None:
+    grid = parser.add_argument_group("grid (lt_lab.bench.grid)")
+    grid.add_argument("--grid", action="store_true",
+                      help="runs per minute of a grid: the same runs one after another with "
+                           "JOBS threads each, then in JOBS worker processes with 1 thread "
+                           "each, alternating; writes data/bench/grid-<time>.json")
+    grid.add_argument("--grid-runs", type=int, default=6, metavar="N",
+                      help="runs of the grid (seeds 0..N-1; default 6)")
+    grid.add_argument("--grid-jobs", type=int, default=2, metavar="JOBS",
+                      help="worker processes of the parallel mode, threads a run of the "
+                           "sequential one (default 2)")
+    grid.add_argument("--grid-rounds", type=int, default=2, metavar="R",
+                      help="times each mode runs, alternating (default 2)")
+    grid.add_argument("--grid-profile", choices=("smoke", "quick"), default="quick",
+                      help="the runs' profile (default quick; smoke to try the path)")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options of ``lt-lab bench`` / ``python -m lt_lab.bench``."""
     _add_benchmark_arguments(parser)
     _add_paper_arguments(parser)
+    _add_grid_arguments(parser)
     return parser
 
 
@@ -113,6 +132,15 @@ def paper_overrides(args: argparse.Namespace) -> dict:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Run what ``args`` (parsed with :func:`add_arguments`) ask for; the exit status."""
+    if args.grid:
+        from lt_lab.bench.grid import format_grid, run_grid_bench
+
+        record = run_grid_bench(runs=args.grid_runs, jobs=args.grid_jobs,
+                                rounds=args.grid_rounds, profile=args.grid_profile,
+                                output=args.output)
+        print(format_grid(record))
+        print(f"record: {record['path']}")
+        return 0
     if args.paper_run:
         if not args.results_dir:
             raise ConfigError("--paper-run needs --results-dir")

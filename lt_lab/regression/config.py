@@ -119,6 +119,9 @@ class RegressionConfig(Config):
     many_threshold: int = 100
     few_threshold: int = 20
     precision: str = "fp32"  # autocast of training and evaluation (lt_lab.runtime)
+    # CPU threads (as lt_lab.config.RunConfig.threads); None: one for the MLP, whose small
+    # layers lose more to thread synchronisation than they gain, else the process's count.
+    threads: int | None = None
     seed: int = 0
     profile: str = "quick"
     device: str = "auto"
@@ -166,6 +169,7 @@ class RegressionConfig(Config):
         "few_threshold": Interval(int, 0, None),
         "seed": SEED,
         "precision": Options(PRECISIONS),
+        "threads": Optional(POSITIVE_INT),
         "device": Options(DEVICES),
     }
 

@@ -235,6 +235,14 @@ class RegressionResult:
         return self.record["metrics"]
 
 
+def run_threads(config: RegressionConfig) -> int | None:
+    """The CPU threads ``config`` trains with: its own, or one for the MLP, or None (the
+    process's count)."""
+    if config.threads is not None:
+        return config.threads
+    return 1 if config.model == "mlp" else None
+
+
 @register_runner(KIND)
 def fit_regression(config: RegressionConfig, *, cache: bool = True, save: bool = True,
                    store: ResultsStore | None = None, progress: bool | None = None,
@@ -245,8 +253,8 @@ def fit_regression(config: RegressionConfig, *, cache: bool = True, save: bool =
     ``save`` the run checkpoints (``checkpoint_every`` epochs; default once a minute) and a
     rerun resumes from the checkpoint, FDS statistics included.
 
-    MLP runs use one CPU thread: their small layers lose more to thread synchronisation
-    than they gain, and one thread makes their numbers independent of the core count.
+    Runs use ``config.threads`` CPU threads; unpinned, MLP runs use one (their small layers
+    lose more to thread synchronisation than they gain) and the others the process's count.
     """
     config = config.validate()
     store = store or ResultsStore()
@@ -255,7 +263,7 @@ def fit_regression(config: RegressionConfig, *, cache: bool = True, save: bool =
     if save:
         store.check_writable()  # a read-only store fails now, not after training
     checkpoint = (store.checkpoint_path(config.key()), checkpoint_every) if save else None
-    with threads(1 if config.model == "mlp" else None):
+    with threads(run_threads(config)):
         record, run, data = _train(config, progress, checkpoint)
     if save:
         store.save(record)
