@@ -32,9 +32,11 @@ DPI = 150  # the notebooks' inline figures, and so the book's images
 
 def use_book_style() -> None:
     """The book's seaborn theme: white grid, readable fonts, the colour-blind palette,
-    figures at :data:`DPI` (the inline backend renders at ``figure.dpi``)."""
+    figures at :data:`DPI` (the inline backend renders at ``figure.dpi``); and tables whose
+    cells pandas never cuts with "..." (its default cuts text at 50 characters)."""
     sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE,
                   rc={"figure.dpi": DPI, "savefig.dpi": DPI, "axes.titlesize": "medium"})
+    pd.set_option("display.max_colwidth", None)
     show_text_size_in_pngs()
 
 

@@ -55,12 +55,27 @@ def test_a_readable_page_has_no_findings():
 def test_a_cell_cut_short_is_found_but_a_leading_ellipsis_is_not():
     cut = table(["Class imbalance lowers accuracy on a balanced ...", "fine…", "…continued"])
     (finding,) = readability.ellipsis("p.html", [cut])
-    assert finding == ("p.html: 2 cell(s) of its claim tables cut short, e.g. "
+    assert finding == ("p.html: 2 cell(s) of its tables cut short, e.g. "
                        "'Class imbalance lowers accuracy on a balanced ...'")
     assert readability.ellipsis("p.html", [table(["…with lengths that grow"])]) == []
-    # not a claim table: a table of runs may abbreviate as it likes
-    runs = table(["abc..."], classes="dataframe", heads=("key", "seed"))
-    assert readability.ellipsis("p.html", [runs]) == []
+    # any table, not only a claim table: pandas cut "IMDB-WIKI-DIR, balanced MAE (Balanced
+    # MSE READ..." in a table of reported numbers
+    runs = table(["IMDB-WIKI-DIR, balanced MAE (Balanced MSE READ..."], classes="dataframe",
+                 heads=("method", "benchmark (source)"))
+    assert len(readability.ellipsis("p.html", [runs])) == 1
+
+
+def test_the_book_style_lets_pandas_show_every_cell_whole():
+    import pandas as pd
+
+    from lt_lab import figures
+
+    text = "IMDB-WIKI-DIR, balanced MAE (Balanced MSE README, two stages)"
+    with pd.option_context("display.max_colwidth", 50):
+        frame = pd.DataFrame({"benchmark": [text]})
+        assert "READ..." in frame._repr_html_()  # what a notebook displays
+        figures.use_book_style()
+        assert text in frame._repr_html_() and text in repr(frame)
 
 
 def test_pandas_tables_of_claims_count_as_claim_tables():

@@ -15,7 +15,7 @@ from lt_lab.book.figure_text import COLUMN_PX, MIN_TEXT_PX, text_px
 
 CHECKS = {
     "measured": "the page's measuring script ran",
-    "ellipsis": "no claim table cuts its text with '…'",
+    "ellipsis": "no table cuts a cell's text with '…'",
     "raw-key": "no BibTeX key shows as text (papers appear as author–year labels)",
     "verdict-visible": "every claim table's verdict column is on screen at 390 and 1280 px",
     "figure-caption": "every figure has a caption and an alt text that describes it",
@@ -40,13 +40,12 @@ def is_claim_table(table: dict) -> bool:
 
 
 def ellipsis(page: str, tables: list[dict]) -> list[str]:
-    """Cells of claim tables that end in "…" or "..." (pandas cuts long text so; a statement
+    """Cells of any table that end in "…" or "..." (pandas cuts long text so; a statement
     that *starts* with "…", continuing the one above, is not cut)."""
-    cut = [cell for table in tables if is_claim_table(table) for cell in table["cells"]
-           if cell.rstrip().endswith(CUT)]
+    cut = [cell for table in tables for cell in table["cells"] if cell.rstrip().endswith(CUT)]
     if not cut:
         return []
-    return [f"{page}: {len(cut)} cell(s) of its claim tables cut short, e.g. "
+    return [f"{page}: {len(cut)} cell(s) of its tables cut short, e.g. "
             f"{' '.join(cut[0].split())[-60:]!r}"]
 
 
