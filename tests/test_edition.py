@@ -80,6 +80,6 @@ def test_the_student_edition_builds_the_homework_without_its_answer_keys(tmp_pat
     subprocess.run(sphinx, check=True, capture_output=True)  # unknown roles only warn
     page = (tmp_path / "html" / "index.html").read_text()
     assert "Lecture 6: what LDS adds" in page  # the homework stays in both editions
-    answer = "Reweighting (SQINV against vanilla) moves error from the head to the tail"
+    answer = "Reweighting (SQINV against vanilla) moves error from the tail to the head"
     assert (answer in page) is not hide
     assert page.count('class="solution') == (0 if hide else 7)  # 6 keys and course-counts'
