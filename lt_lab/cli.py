@@ -6,6 +6,7 @@
     lt-lab grid configs.json --launcher slurm --partition gpu --gpus-per-task 1 --time 300
     lt-lab grid configs.json --status   # stored, pending, running, failed (SLURM)
     lt-lab grid configs.json --pack 8   # classification runs in packs of 8, one model each
+    lt-lab grid configs.json --jobs 2   # 2 worker processes side by side (default: auto)
     lt-lab data check             # which datasets are here, and from where
     lt-lab results                # the stored records, one line each
     lt-lab book execute chapters/00_long_tail.ipynb -p profile paper -p seeds "[1, 2]"
@@ -155,17 +156,31 @@ def cmd_grid(args) -> int:
         from lt_lab.grid import with_pack
 
         configs = with_pack(configs, args.pack)
+    if args.jobs is not None and args.launcher != "local":
+        raise ConfigError(f"--jobs is for --launcher local; --launcher {args.launcher} spreads "
+                          "runs its own way")
     if args.status or args.launcher != "local":
         from lt_lab import launch
 
         return launch.cmd_grid(args, configs, _store(args), _describe_record)
     progress = True if args.progress is None else args.progress
-    records = run_grid(configs, cache=not args.no_cache, store=_store(args), progress=progress)
+    records = run_grid(configs, cache=not args.no_cache, store=_store(args), progress=progress,
+                       jobs=args.jobs)
     for record in records:
         packed = record.get("pack")
         member = f"  [pack member {packed['member'] + 1}/{packed['members']}]" if packed else ""
         print(f"{record['key']}  {_describe_record(record)}{member}")
     return 0
+
+
+def _jobs(text: str) -> int | str:
+    """``--jobs``: ``auto`` or an integer (run_grid judges its range)."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: an integer >= 1 or 'auto'") from None
 
 
 def _explain_pack(grid: argparse.ArgumentParser) -> None:
@@ -373,6 +388,10 @@ def build_parser() -> argparse.ArgumentParser:
     grid = commands.add_parser("grid", help="run a JSON list of configs of any kind "
                                "(classification, regression, ufm), skipping stored ones")
     grid.add_argument("file")
+    grid.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                      help="--launcher local: N worker processes train side by side, or "
+                           "'auto': the cores over the threads a run pins (default: "
+                           "$LT_LAB_JOBS, else auto); 1: one after another here")
     grid.set_defaults(func=cmd_grid)
     from lt_lab.launch import add_arguments as add_launch_arguments
 

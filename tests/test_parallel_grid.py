@@ -259,13 +259,48 @@ def test_an_interrupted_grid_of_workers_leaves_whole_records_and_resumes(tmp_pat
 @pytest.mark.usefixtures("synthetic_fashion_mnist")
 def test_the_grid_bench_writes_its_record(tmp_path, monkeypatch):
     monkeypatch.setattr("lt_lab.bench.grid.grid_configs",
-                        lambda runs, threads, profile: [tiny(s, threads=threads)
-                                                        for s in range(runs)])
+                        lambda runs, threads, profile, **overrides:
+                        [tiny(s, threads=threads, **overrides) for s in range(runs)])
     with deadline(300):
         record = run_grid_bench(runs=2, jobs=2, rounds=1, profile="smoke",
-                                output=tmp_path / "grid.json", log=lambda line: None)
+                                overrides={"epochs": 1}, output=tmp_path / "grid.json",
+                                log=lambda line: None)
     stored = json.loads((tmp_path / "grid.json").read_text())
     assert stored["runs_per_min"]["parallel"] > 0 and stored["ratio"] > 0
     assert stored["identical"]["parallel_vs_alone"] is True
+    assert stored["benchmark"]["epochs"] == 1
     assert stored["load"]["max_during"] >= 0 and "model" in stored["hardware"]
     assert "runs/min" in format_grid(record)
+
+
+# -- the command line -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--jobs", "0"], "jobs=0"),
+    (["--jobs", "two"], "'two'"),
+    (["--jobs", "2", "--launcher", "slurm"], "--jobs is for --launcher local"),
+])
+def test_grid_jobs_are_checked_by_name(tmp_path, capsys, argv, message):
+    from lt_lab.cli import main
+
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps([{"profile": "smoke", "n_max": 30}]))
+    assert main(["grid", str(grid), *argv, "--results-dir", str(tmp_path / "r")]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("synthetic_fashion_mnist")
+def test_lt_lab_grid_trains_in_workers(tmp_path, capsys):
+    from lt_lab.cli import main
+
+    entries = [tiny(seed).to_dict() | {"profile": "smoke"} for seed in range(2)]
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps(entries))
+    with deadline(300):
+        code = main(["grid", str(grid), "--jobs", "2", "--no-progress",
+                     "--results-dir", str(tmp_path / "r")])
+    assert code == 0
+    assert len(list((tmp_path / "r").glob("*.json"))) == 2
+    assert len(capsys.readouterr().out.splitlines()) == 2

@@ -108,6 +108,9 @@ def _add_grid_arguments(parser: argparse.ArgumentParser) -> None:
                       help="times each mode runs, alternating (default 2)")
     grid.add_argument("--grid-profile", choices=("smoke", "quick"), default="quick",
                       help="the runs' profile (default quick; smoke to try the path)")
+    grid.add_argument("--grid-epochs", type=int, default=None, metavar="E",
+                      help="the runs' epochs (default: the profile's); --precision sets "
+                           "their precision (default: the profile's)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -135,9 +138,12 @@ def run_from_args(args: argparse.Namespace) -> int:
     if args.grid:
         from lt_lab.bench.grid import format_grid, run_grid_bench
 
+        overrides = {name: value for name, value in (("epochs", args.grid_epochs),
+                                                     ("precision", args.precision))
+                     if value is not None}
         record = run_grid_bench(runs=args.grid_runs, jobs=args.grid_jobs,
                                 rounds=args.grid_rounds, profile=args.grid_profile,
-                                output=args.output)
+                                overrides=overrides, output=args.output)
         print(format_grid(record))
         print(f"record: {record['path']}")
         return 0

@@ -48,10 +48,11 @@ def computed(record: dict) -> dict:
     return kept
 
 
-def grid_configs(runs: int, threads: int, profile: str = "quick") -> list:
+def grid_configs(runs: int, threads: int, profile: str = "quick", **overrides) -> list:
     """``runs`` small-CNN classification configs of ``profile`` (seeds 0..runs-1) on the CPU,
-    each pinned to ``threads`` threads."""
-    return [make_config(profile, model="small_cnn", seed=seed, device="cpu", threads=threads)
+    each pinned to ``threads`` threads; ``overrides`` (e.g. ``precision``) on top."""
+    return [make_config(profile, **{"model": "small_cnn", "seed": seed, "device": "cpu",
+                                    **overrides, "threads": threads})
             for seed in range(runs)]
 
 
@@ -98,11 +99,14 @@ def _check(runs: int, jobs: int, rounds: int) -> None:
 
 
 def grid_bench(runs: int = 6, jobs: int = 2, rounds: int = 2, profile: str = "quick",
-               alone: int = 2, log=print) -> dict:
-    """Measure (the module docstring) and return the record, without writing it."""
+               alone: int = 2, overrides: dict | None = None, log=print) -> dict:
+    """Measure (the module docstring) and return the record, without writing it.
+    ``overrides``: config fields on top of the profile's (e.g. ``precision="fp32"`` on a CPU
+    without native bf16, where the profile's bf16 is emulated and slow)."""
     _check(runs, jobs, rounds)
-    modes = {"sequential": (grid_configs(runs, jobs, profile), 1),
-             "parallel": (grid_configs(runs, 1, profile), jobs)}
+    overrides = dict(overrides or {})
+    modes = {"sequential": (grid_configs(runs, jobs, profile, **overrides), 1),
+             "parallel": (grid_configs(runs, 1, profile, **overrides), jobs)}
     timings: list[dict] = []
     records: dict[str, list[list[dict]]] = {mode: [] for mode in modes}
     with tempfile.TemporaryDirectory(prefix="lt-lab-grid-bench-") as root, \
@@ -118,8 +122,15 @@ def grid_bench(runs: int = 6, jobs: int = 2, rounds: int = 2, profile: str = "qu
         parallel_configs = modes["parallel"][0][:alone]
         _, alone_records = _timed_grid(parallel_configs, 1, Path(root))
     return grid_record(runs=runs, jobs=jobs, rounds=rounds, profile=profile,
-                       timings=timings, records=records, alone_records=alone_records,
-                       load=load)
+                       overrides=overrides, timings=timings, records=records,
+                       alone_records=alone_records, load=load)
+
+
+def _across_rounds(rounds: list[list[dict]]) -> bool | None:
+    """Whether every round's records equal the first's (None: one round, nothing to compare)."""
+    if len(rounds) < 2:
+        return None
+    return all(_identical(rounds[0], later) for later in rounds[1:])
 
 
 def _rate(timings: list[dict], mode: str, runs: int) -> float:
@@ -127,7 +138,7 @@ def _rate(timings: list[dict], mode: str, runs: int) -> float:
     return 60 * runs * len(walls) / sum(walls)
 
 
-def grid_record(*, runs, jobs, rounds, profile, timings, records, alone_records,
+def grid_record(*, runs, jobs, rounds, profile, overrides, timings, records, alone_records,
                 load: LoadMonitor) -> dict:
     """The JSON record of a grid bench (the module docstring)."""
     sequential, parallel = (_rate(timings, mode, runs) for mode in ("sequential", "parallel"))
@@ -136,7 +147,9 @@ def grid_record(*, runs, jobs, rounds, profile, timings, records, alone_records,
         "kind": "lt_lab.bench.grid",
         "benchmark": {
             "runs": runs, "profile": profile, "model": "small_cnn", "rounds": rounds,
-            "seeds": list(range(runs)),
+            "seeds": list(range(runs)), "overrides": overrides,
+            "precision": records["parallel"][0][0]["precision"],
+            "epochs": records["parallel"][0][0]["config"]["epochs"],
             "sequential": {"jobs": 1, "threads_per_run": jobs},
             "parallel": {"jobs": jobs, "threads_per_run": 1},
             "note": "each round trains the runs once in each mode, sequential first, into a "
@@ -147,15 +160,14 @@ def grid_record(*, runs, jobs, rounds, profile, timings, records, alone_records,
         "runs_per_min": {"sequential": round(sequential, 3), "parallel": round(parallel, 3)},
         "ratio": round(parallel / sequential, 3),
         "identical": {
-            "sequential_across_rounds": all(_identical(records["sequential"][0], later)
-                                            for later in records["sequential"][1:]),
-            "parallel_across_rounds": all(_identical(records["parallel"][0], later)
-                                          for later in records["parallel"][1:]),
+            "sequential_across_rounds": _across_rounds(records["sequential"]),
+            "parallel_across_rounds": _across_rounds(records["parallel"]),
             "parallel_vs_alone": _identical(first_parallel, alone_records),
             "alone_runs": len(alone_records),
             "note": "the sequential and parallel modes pin different thread counts, so their "
                     "records are different configs; parallel_vs_alone: the first parallel "
-                    "records against the same configs trained alone in this process",
+                    "records against the same configs trained alone in this process; "
+                    "across rounds: null with one round",
         },
         "load": {"before": round(load.before, 2), "max_during": round(load.maximum, 2),
                  "idle_before": load.before <= IDLE_LOAD},
@@ -174,10 +186,12 @@ def default_output() -> Path:
 
 
 def run_grid_bench(*, runs: int = 6, jobs: int = 2, rounds: int = 2, profile: str = "quick",
-                   output: str | Path | None = None, log=print) -> dict:
+                   overrides: dict | None = None, output: str | Path | None = None,
+                   log=print) -> dict:
     """:func:`grid_bench`, its record written to ``output`` (default :func:`default_output`);
     the record, with its ``path``."""
-    record = grid_bench(runs=runs, jobs=jobs, rounds=rounds, profile=profile, log=log)
+    record = grid_bench(runs=runs, jobs=jobs, rounds=rounds, profile=profile,
+                        overrides=overrides, log=log)
     path = Path(output) if output else default_output()
     write_json_atomic(path, record)
     return {**record, "path": str(path)}
@@ -189,8 +203,9 @@ def format_grid(record: dict) -> str:
                                ("benchmark", "runs_per_min", "identical", "load"))
     machine = record["hardware"]
     return "\n".join([
-        f"grid of {bench['runs']} {bench['profile']} small-CNN runs, {bench['rounds']} "
-        f"round(s) — cpu: {machine.get('model')}, {record['cores']} cores",
+        f"grid of {bench['runs']} {bench['profile']} small-CNN runs ({bench['epochs']} epochs, "
+        f"{bench['precision']}), {bench['rounds']} round(s) — cpu: {machine.get('model')}, "
+        f"{record['cores']} cores",
         f"sequential (1 job, {bench['sequential']['threads_per_run']} threads a run): "
         f"{rate['sequential']:.2f} runs/min",
         f"parallel ({bench['parallel']['jobs']} jobs, 1 thread a run): "
