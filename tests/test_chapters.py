@@ -114,14 +114,23 @@ def test_chapter_runs_end_to_end_at_the_smoke_profile(path, tmp_path, monkeypatc
 
 # A stored quick record per chapter is retrained and compared, so the stored numbers stay
 # honest: bit for bit on the hardware identity that made it (lt_lab.reproduce.compare), else
-# within these bounds. A classification record retrains its first epoch of 16
-# (a whole bf16 run costs minutes on a CPU without native bf16); regression and the
-# simulator retrain whole. Largest differences measured against the stored records (Intel
-# Xeon with AMX) on an AMD EPYC Zen 3 (AVX2, no native bf16): MEASURED.
+# within these bounds. A classification record retrains its first epoch of 16 (a whole bf16
+# run costs minutes on a CPU without native bf16); regression and the simulator retrain
+# whole. The bounds are 2-4 times the largest difference measured against the stored records
+# (Intel Xeon, AMX) on an AMD EPYC Zen 3 (AVX2, no native bf16), and below the difference
+# between the record and the next seed's (the test checks that this still fails):
+# * first-epoch train loss: 2.9e-4 (ch0, ch3: the same CE training), 1.1e-3 (ch1, CB-focal),
+#   3.1e-5 (ch4b), 1.3e-2 (ch2: LDAM's scale s=30 amplifies the rounding); the next
+#   seed differs by 0.015 to 0.22;
+# * regression: final MAE 0.088°, many-shot 0.026°, few-shot 0.17° (the next seed: 0.15°,
+#   0.05°, 0.29°, so the MAE alone cannot tell seeds apart); first-epoch train loss 0.13
+#   (the next seed: 5.5);
+# * simulator (float64, 8 decimals stored): 1e-8.
 FIRST_EPOCHS = 1
-QUICK_TRAIN_LOSS_TOLERANCE = 1.5e-3
+QUICK_TRAIN_LOSS_TOLERANCE = 3e-3
+QUICK_TRAIN_LOSS_TOLERANCES = {"02_margins": 0.04}  # LDAM-DRW: s=30 scales the loss
 REGRESSION_RETRAIN_TOLERANCES = {"mae": 0.5, "many_shot_mae": 0.5, "few_shot_mae": 0.5}  # °
-# The simulator's float64 L-BFGS solves, rounded to 8 decimals in the record.
+REGRESSION_TRAIN_LOSS_TOLERANCE = 0.5
 UFM_RETRAIN_TOLERANCES = {"objective": 1e-7, "minority_cosine": 1e-7, "equinorm_classifier": 1e-7}
 RETRAIN_RECORDS = {  # chapter -> the key of one of its quick runs
     "00_long_tail": "e86f82cec65f2615",  # CE, rho=100, seed 0
@@ -146,31 +155,46 @@ def test_a_stored_quick_record_retrains_to_its_numbers(chapter, tmp_path):
     store = ResultsStore(book.ROOT / "data" / "results")
     stored = json.loads(store.path(RETRAIN_RECORDS[chapter]).read_text())
     assert stored["config"]["profile"] == "quick"
-    comparison = compare(*_retrain(stored, tmp_path))
+    fresh, fields = _retrain(stored, tmp_path, chapter)
+    comparison = compare(_view(stored), _view(fresh), fields)
     print(comparison.report())
     assert comparison.ok, comparison.report()
+    # The same comparison still fails on a real change: the stored run of the next seed.
+    config = config_from_dict(stored["config"], stored["kind"])
+    neighbour = json.loads(store.path(config.replace(seed=config.seed + 1).key()).read_text())
+    assert not compare(_view(neighbour), _view(fresh), fields).ok
 
 
-def _retrain(stored: dict, scratch) -> tuple[dict, dict, dict]:
-    """What to compare: the stored record (or its first epochs), the same retrained from its
-    stored config, and the compared fields with their tolerances."""
+def _retrain(stored: dict, scratch, chapter: str) -> tuple[dict, dict]:
+    """The stored record's run retrained from its config (a classification run's first
+    epochs), and the compared fields with their tolerances."""
     if stored.get("kind") == "regression":
         from lt_lab.regression import fit_regression, regression_config_from_dict
 
         config = regression_config_from_dict(stored["config"])
-        return (stored, fit_regression(config, cache=False, save=False).record,
-                _metrics(REGRESSION_RETRAIN_TOLERANCES))
+        return (fit_regression(config, cache=False, save=False).record,
+                {**_metrics(REGRESSION_RETRAIN_TOLERANCES),
+                 "curves.train_loss": REGRESSION_TRAIN_LOSS_TOLERANCE})
     if stored.get("kind") == "ufm":
         from lt_lab.collapse import run_ufm
 
         config = config_from_dict(stored["config"], "ufm")
-        return (stored, run_ufm(config, cache=False, save=False),
-                _metrics(UFM_RETRAIN_TOLERANCES))
+        return run_ufm(config, cache=False, save=False), _metrics(UFM_RETRAIN_TOLERANCES)
     config = config_from_dict(stored["config"])
-    fresh = first_epochs_record(config, FIRST_EPOCHS, ResultsStore(scratch))
-    return (truncated(stored, FIRST_EPOCHS), fresh,
-            {"curves.epoch": 0.0, "curves.lr": 0.0,
-             "curves.train_loss": QUICK_TRAIN_LOSS_TOLERANCE})
+    return (first_epochs_record(config, FIRST_EPOCHS, ResultsStore(scratch)),
+            {"curves.epoch": 0.0, "curves.lr": 0.0, "curves.train_loss":
+             QUICK_TRAIN_LOSS_TOLERANCES.get(chapter, QUICK_TRAIN_LOSS_TOLERANCE)})
+
+
+def _view(record: dict) -> dict:
+    """What of a record is compared: a classification run's first epochs; a regression run's
+    metrics and the first epoch's train loss (which tells seeds apart where the final MAE,
+    within its cross-CPU tolerance, does not); a simulator run's metrics."""
+    if record["kind"] == "classification":
+        return truncated(record, FIRST_EPOCHS)
+    if record["kind"] == "regression":
+        return {**record, "curves": {"train_loss": record["curves"]["train_loss"][:1]}}
+    return record
 
 
 def _metrics(tolerances: dict) -> dict:

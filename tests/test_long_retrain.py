@@ -23,10 +23,14 @@ LONG_RETRAIN_RECORDS = {  # chapter -> the key of one of its long runs
     "03_decoupling": "087126110d1bb01e",  # CE without weight decay (the ladder's base), seed 0
     "04b_collapse_networks": "fddcc1a476a02e17",  # the balanced network, seed 0
 }
+STORE = ResultsStore(ROOT / "data" / "results")
 FIRST_EPOCHS = 1
-# Another CPU: the mean train loss of the first epoch, within this bound. Measured against the
-# stored records (Intel Xeon, AMX, 2 threads, bf16): MEASURED.
-TRAIN_LOSS_TOLERANCE = 1.5e-3
+# Another CPU: the mean train loss of the first epoch, within this bound: 3 times the largest
+# difference measured against the stored records (Intel Xeon, AMX, 2 threads, bf16), 6.6e-4
+# (chapter 1's CB-CE) on an AMD EPYC Zen 3 (AVX2, no native bf16; 1.4e-4, 7e-6 and 1.6e-4
+# for the others), and 6.0e-5 (chapter 4b's) on a Zen 5 (AVX-512 BF16). The next seed's run
+# differs by 6.7e-3 to 3.6e-2, and lr × 1.01 by 2.7e-3 (and in its learning rates).
+TRAIN_LOSS_TOLERANCE = 2e-3
 COMPARED = {"curves.epoch": 0.0, "curves.lr": 0.0, "curves.train_loss": TRAIN_LOSS_TOLERANCE}
 
 
@@ -36,10 +40,13 @@ def test_a_stored_long_record_retrains_its_first_epoch(chapter, tmp_path):
     key = LONG_RETRAIN_RECORDS[chapter]
     if key is None:
         pytest.skip(f"no long record of {chapter} stored yet")
-    stored = json.loads(ResultsStore(ROOT / "data" / "results").path(key).read_text())
+    stored = json.loads(STORE.path(key).read_text())
     config = config_from_dict(stored["config"])
     assert config.profile == "long" and config.epochs == 200
     fresh = first_epochs_record(config, FIRST_EPOCHS, ResultsStore(tmp_path))
     comparison = compare(truncated(stored, FIRST_EPOCHS), fresh, COMPARED)
     print(comparison.report())
     assert comparison.ok, comparison.report()
+    # The same comparison still fails on a real change: the stored run of the next seed.
+    neighbour = json.loads(STORE.path(config.replace(seed=config.seed + 1).key()).read_text())
+    assert not compare(truncated(neighbour, FIRST_EPOCHS), fresh, COMPARED).ok
