@@ -53,7 +53,7 @@ def first_epochs_record(config, epochs: int, store: ResultsStore) -> dict:
     machine's provenance and the run's resolved precision."""
     curves = first_epochs(config, epochs, store)
     device = resolve_device(config.device)
-    return {"curves": {name: round_floats(curves[name]) for name in CURVES},
+    return {"kind": config.kind, "curves": {name: round_floats(curves[name]) for name in CURVES},
             "precision": resolve_precision(config.precision, device), **provenance(device)}
 
 

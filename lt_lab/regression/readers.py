@@ -10,6 +10,8 @@ functions here, never by nested keys, so a change of the record layout is one ed
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from lt_lab.errors import check_choice
@@ -58,8 +60,9 @@ def stage_reduction(records: list[dict], name: str) -> list[float]:
 
 def mean_metric(records: list[dict], name: str, split: str = "test") -> float:
     """The mean of metric ``name`` over ``records`` (the seeds of one method), as the
-    chapter's tables show it."""
-    return float(np.mean([metric(r, name, split) for r in records]))
+    chapter's tables show it; NaN where no record has it (e.g. a region empty at ``smoke``)."""
+    values = [value for value in (metric(r, name, split) for r in records) if value is not None]
+    return float(np.mean(values)) if values else math.nan
 
 
 def margin_over_best(records: list[dict], others: list[list[dict]], name: str) -> list[float]:
