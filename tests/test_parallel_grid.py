@@ -187,12 +187,15 @@ def test_a_failing_run_in_workers_loses_none_of_the_others(tmp_path):
 
 
 INTERRUPTED = """
-import json, sys
+import json, signal, sys
 from lt_lab.config import make_config
 from lt_lab.grid import run_grid
 from lt_lab.results import ResultsStore
 
 if __name__ == "__main__":
+    # Ctrl-C raises KeyboardInterrupt even where this was started in the background by a
+    # shell without job control, which starts its children with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     configs = [make_config("smoke", **values) for values in json.loads(sys.argv[2])]
     try:
         run_grid(configs, store=ResultsStore(sys.argv[1]), jobs=2, progress=False)
