@@ -1,0 +1,12 @@
+"""Chapter 6, beyond one softmax head: the supervised contrastive loss with and without a
+last-layer ReLU (Khosla et al. 2020; Kini et al. 2024), batch-binding, the test-agnostic
+evaluation and SADE's experts (Zhang et al. 2022), and input mixup (Zhang et al. 2018).
+
+Importing the package registers its losses (``"supcon"``, ``"sade"``) in
+:mod:`lt_lab.losses`.
+"""
+
+from lt_lab.beyond import contrastive  # noqa: F401  (register the losses)
+from lt_lab.beyond.contrastive import ProjectionHead, SupConLoss, project, supcon_loss
+
+__all__ = ["ProjectionHead", "SupConLoss", "project", "supcon_loss"]

@@ -1,0 +1,163 @@
+r"""The supervised contrastive loss (SCL) and the projection head that feeds it.
+
+Khosla et al., "Supervised Contrastive Learning" (NeurIPS 2020), eq. 2, the
+``L_out`` form (the mean over positives *outside* the log, the form the paper recommends).
+With unit-length features ``z_i`` (every view of every image is an anchor ``i ∈ I``),
+``A(i) = I \ {i}`` and the positives ``P(i) = {p ∈ A(i) : y_p = y_i}``::
+
+    L = (1/|I|) Σ_i −1/|P(i)| Σ_{p ∈ P(i)} log( exp(z_i·z_p/τ) / Σ_{a ∈ A(i)} exp(z_i·z_a/τ) )
+
+``τ`` is the ``temperature`` (0.1: Khosla et al.'s CIFAR setting and Kini et al.'s
+``--SCL_temp``). An anchor with no positive in the batch (a class seen once, one view)
+contributes 0 and still counts in ``|I|``.
+
+Checked against the official code (read, not copied):
+
+* HobbitLong/SupContrast ``losses.py`` (``SupConLoss``, ``contrast_mode='all'``): features
+  of shape ``(N, V, d)`` (V views), every view an anchor, self-contrast masked out; the
+  loss is multiplied by ``temperature / base_temperature`` (both 0.07 by default, so 1).
+  Its current version, like Kini et al.'s copy (valavakilian/SCL_Geometry_And_Batching,
+  ``code/criterion.py``), gives 0 to an anchor without positives and keeps it in the mean,
+  as here. Kini et al. call it with ``temperature=0.1`` and the default
+  ``base_temperature=0.07``: their loss is this one times 0.1/0.07; ``base_temperature``
+  reproduces that constant factor when set (``None``: no factor, the paper's formula).
+* Kini et al. (``code/models.py``) L2-normalise the backbone's output (a ResNet's pooled
+  features, which already pass a ReLU) and have no projection MLP; "no ReLU" is a linear
+  last layer. Here the ReLU is the model's, not the loss's: :class:`ProjectionHead` with
+  ``relu=True`` or ``False``.
+
+The loss L2-normalises the features it is given (``normalize=True``), so it can take the
+raw penultimate features that the trainer passes to a loss with ``takes_features``
+(:class:`SupConLoss`); normalising features that already have unit length changes nothing.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lt_lab.constraints import Flag, Interval, Optional
+from lt_lab.errors import ConfigError
+from lt_lab.losses import register
+
+TEMPERATURE = Interval(float, 0, None, closed="neither")
+NORM_FLOOR = 1e-12  # F.normalize's eps: a zero feature stays zero instead of NaN
+
+
+def _views(features: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``features`` (N, d) or (N, V, d) as anchors (V·N, d), view-major like the official
+    code's ``cat(unbind(features, 1))``, and their labels (V·N,)."""
+    if features.ndim == 2:
+        features = features.unsqueeze(1)
+    if features.ndim != 3:
+        raise ConfigError(f"features must have shape (N, d) or (N, views, d); got "
+                          f"{tuple(features.shape)}")
+    labels = torch.as_tensor(labels, device=features.device)
+    if labels.ndim != 1 or labels.shape[0] != features.shape[0]:
+        raise ConfigError(f"labels must have shape (N,) = ({features.shape[0]},) to match "
+                          f"features {tuple(features.shape)}; got {tuple(labels.shape)}")
+    views = features.shape[1]
+    return features.transpose(0, 1).reshape(-1, features.shape[2]), labels.repeat(views)
+
+
+def supcon_loss(features: torch.Tensor, labels: torch.Tensor, temperature: float = 0.1,
+                base_temperature: float | None = None, normalize: bool = True) -> torch.Tensor:
+    """The supervised contrastive loss ``L_out`` (Khosla et al. 2020, eq. 2; formula in the
+    module docstring), averaged over every view of every image.
+
+    ``features``: (N, d), one view per image, or (N, V, d), V views per image (the other
+    views of an image are among its positives). ``labels``: (N,) class indices.
+    ``temperature``: τ > 0. ``base_temperature``: when set, the loss is multiplied by
+    ``temperature / base_temperature`` as in the official code (None: no factor).
+    ``normalize``: L2-normalise the features first (the loss is defined on unit vectors).
+    """
+    TEMPERATURE.check("temperature", temperature)
+    Optional(TEMPERATURE).check("base_temperature", base_temperature)
+    Flag().check("normalize", normalize)
+    anchors, anchor_labels = _views(features, labels)
+    if normalize:
+        anchors = F.normalize(anchors, dim=1, eps=NORM_FLOOR)
+    similarity = anchors @ anchors.T / temperature
+    self_pair = torch.eye(len(anchors), dtype=torch.bool, device=anchors.device)
+    # log softmax over A(i) = every other anchor: the diagonal is left out of the sum
+    log_prob = similarity - torch.logsumexp(similarity.masked_fill(self_pair, -torch.inf),
+                                            dim=1, keepdim=True)
+    positive = (anchor_labels[:, None] == anchor_labels[None, :]) & ~self_pair
+    count = positive.sum(1)
+    summed = log_prob.masked_fill(~positive, 0.0).sum(1)
+    per_anchor = -summed / count.clamp_min(1)  # 0 for an anchor without positives
+    loss = per_anchor.mean()
+    if base_temperature is not None:
+        loss = loss * (temperature / base_temperature)
+    return loss
+
+
+@register("supcon")
+class SupConLoss(nn.Module):
+    """:func:`supcon_loss` as a registered loss, called as ``loss(features, labels)``.
+
+    It reads the penultimate features, not the logits (``takes_features``): the trainer
+    passes them, and the classifier is trained afterwards on the frozen features (a linear
+    probe, as Khosla et al.). ``class_counts`` is unused (SCL has no class-size term).
+    Features of shape (N, V, d) carry V augmented views of each image.
+    """
+
+    takes_features = True  # a trainer passes the penultimate features, not the logits
+    parameter_constraints = {"temperature": TEMPERATURE,
+                             "base_temperature": Optional(TEMPERATURE)}
+
+    def __init__(self, class_counts: torch.Tensor | None = None, temperature: float = 0.1,
+                 base_temperature: float | None = None):
+        super().__init__()
+        TEMPERATURE.check("temperature", temperature)
+        Optional(TEMPERATURE).check("base_temperature", base_temperature)
+        self.temperature, self.base_temperature = temperature, base_temperature
+
+    def bind_head(self, head: nn.Module) -> SupConLoss:
+        """Nothing to bind: SCL does not read the classifier (the trainer calls this for
+        every loss with ``takes_features``)."""
+        return self
+
+    def forward(self, features, labels):
+        return supcon_loss(features, labels, self.temperature, self.base_temperature)
+
+    def extra_repr(self) -> str:
+        return f"temperature={self.temperature}, base_temperature={self.base_temperature}"
+
+
+def project(features: torch.Tensor, weight: torch.Tensor | None = None,
+            bias: torch.Tensor | None = None, relu: bool = True) -> torch.Tensor:
+    """``normalize(ReLU(W h + b))``: the features SCL sees (the linear map when ``weight``
+    is given, the ReLU when ``relu``), each row scaled to unit length."""
+    Flag().check("relu", relu)
+    if weight is not None:
+        features = F.linear(features, weight, bias)
+    if relu:
+        features = F.relu(features)
+    return F.normalize(features, dim=-1, eps=NORM_FLOOR)
+
+
+class ProjectionHead(nn.Module):
+    """The last layer of an SCL model: an optional linear map ``in_features → out_features``
+    (``out_features=None``: none, as in Kini et al.'s models), an optional ReLU (Kini et
+    al.'s switch: with it the features are non-negative and, under imbalance, converge to
+    an orthogonal frame; without it, SCL's geometry loses its symmetry), then L2
+    normalisation (:func:`project`). A feature whose coordinates are all negative before
+    the ReLU comes out as zero, not NaN (a dead feature)."""
+
+    def __init__(self, in_features: int, out_features: int | None = None, relu: bool = True):
+        super().__init__()
+        Interval(int, 1, None).check("in_features", in_features)
+        Optional(Interval(int, 1, None)).check("out_features", out_features)
+        Flag().check("relu", relu)
+        self.relu = relu
+        self.linear = None if out_features is None else nn.Linear(in_features, out_features)
+
+    def forward(self, features):
+        if self.linear is None:
+            return project(features, relu=self.relu)
+        return project(features, self.linear.weight, self.linear.bias, relu=self.relu)
+
+    def extra_repr(self) -> str:
+        return f"relu={self.relu}"
