@@ -8,110 +8,57 @@ tidy tables built from the records (:func:`per_class_frame`, :func:`metric_frame
 the ``book`` extra (matplotlib, seaborn, pandas); the engine never imports this module.
 
 Readable in the book: figures render at :data:`DPI` and are at most :data:`MAX_WIDTH` inches
-wide, so that text of the theme's sizes shows at :data:`MIN_TEXT_PX` px or more in the
-page's column (:func:`smallest_text_px`); several panels are stacked (:func:`grid`). Each
-plot takes ``palette``, e.g. :func:`palette_for` a chapter's methods, so that one method
-keeps one colour across a chapter's figures.
+wide, so that text of the theme's sizes shows at ``MIN_TEXT_PX`` px or more in the page's
+column (:func:`smallest_text_px`, by :mod:`lt_lab.figure_text`'s one formula); several
+panels are stacked (:func:`grid`). A book notebook calls :func:`record_text_sizes` once,
+after :func:`use_book_style`, so that each figure it shows records its smallest text for the
+site check. Each plot takes ``palette``, e.g. :func:`palette_for` a chapter's methods, so
+that one method keeps one colour across a chapter's figures.
 """
 
 from __future__ import annotations
-
-from contextlib import contextmanager
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from lt_lab import figure_text
+from lt_lab.figure_text import (  # noqa: F401  (the explicit call a book notebook makes)
+    COLUMN_PX,
+    MIN_TEXT_PX,
+    png_with_text_size,
+    record_text_sizes,
+    text_px,
+)
+
 PALETTE = "colorblind"  # seaborn's colour-blind-safe palette, for every figure of the book
 FIGURE_WIDTH = 6.4  # inches: readable at the page's width in the rendered book
 MAX_WIDTH = 7.5  # inches: at the book's fonts (>= 9 pt) the smallest text stays >= 9 px
-COLUMN_PX = 690  # the width of the rendered book's text column, in CSS px
-MIN_TEXT_PX = 9  # the smallest text a figure may show at that width
 DPI = 150  # the notebooks' inline figures, and so the book's images
 
 
 def use_book_style() -> None:
     """The book's seaborn theme: white grid, readable fonts, the colour-blind palette,
     figures at :data:`DPI` (the inline backend renders at ``figure.dpi``); and tables whose
-    cells pandas never cuts with "..." (its default cuts text at 50 characters)."""
+    cells pandas never cuts with "..." (its default cuts text at 50 characters). Only the
+    style: a book notebook also calls :func:`record_text_sizes`, for the site check."""
     sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE,
                   rc={"figure.dpi": DPI, "savefig.dpi": DPI, "axes.titlesize": "medium"})
     pd.set_option("display.max_colwidth", None)
-    show_text_size_in_pngs()
-
-
-@contextmanager
-def _text_sizes_drawn(sizes: list):
-    """Record the size (pt) of every non-empty text matplotlib's Agg renderer draws: what a
-    reader sees, hidden axes and empty labels left out."""
-    from matplotlib.backends.backend_agg import RendererAgg
-
-    draw_text = RendererAgg.draw_text
-
-    def recording(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
-        if str(s).strip():
-            sizes.append(prop.get_size_in_points())
-        return draw_text(self, gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
-
-    RendererAgg.draw_text = recording
-    try:
-        yield sizes
-    finally:
-        RendererAgg.draw_text = draw_text
-
-
-def png_with_text_size(figure):
-    """The PNG a notebook shows of ``figure`` (IPython's: tight box, the figure's dpi), with
-    its smallest text (pt) and its width (in) in the PNG's text chunks, which the site
-    check's ``figure-text`` reads (:mod:`lt_lab.book.figure_text`)."""
-    from IPython.core.pylabtools import print_figure
-
-    from lt_lab.book.figure_text import TEXT_SIZE_KEY, WIDTH_KEY, png_size, with_png_text
-
-    sizes = []
-    with _text_sizes_drawn(sizes):
-        data = print_figure(figure, "png", bbox_inches="tight")
-    if not data:
-        return data
-    width = png_size(data)[0] / figure.dpi
-    return with_png_text(data, {TEXT_SIZE_KEY: f"{min(sizes, default=float('inf')):g}",
-                               WIDTH_KEY: f"{width:.3f}"})
-
-
-def show_text_size_in_pngs() -> None:
-    """In a notebook, display every figure with :func:`png_with_text_size`."""
-    from IPython import get_ipython
-    from matplotlib.figure import Figure
-
-    shell = get_ipython()
-    if shell is None or not hasattr(shell, "display_formatter"):
-        return
-    try:  # the inline backend registers its own PNG formatter when first imported: first
-        import matplotlib_inline.backend_inline  # noqa: F401
-    except ImportError:
-        pass
-    shell.display_formatter.formatters["image/png"].for_type(Figure, png_with_text_size)
 
 
 def save_with_text_size(figure, path, dpi: float = DPI) -> None:
-    """``figure.savefig(path)`` for a PNG the site check can read: its smallest text and
-    width in its text chunks (for figures saved to files, e.g. the ledger's forest plot)."""
-    from lt_lab.book.figure_text import TEXT_SIZE_KEY, WIDTH_KEY
-
-    sizes = []
-    with _text_sizes_drawn(sizes):
-        figure.canvas.draw()
-    smallest, width = min(sizes, default=float("inf")), figure.get_figwidth()
-    figure.savefig(path, dpi=dpi,
-                   metadata={TEXT_SIZE_KEY: f"{smallest:g}", WIDTH_KEY: f"{width:.3f}"})
+    """``figure.savefig(path)`` at the book's :data:`DPI`, its smallest text and width
+    recorded for the site check (:func:`lt_lab.figure_text.save_with_text_size`)."""
+    figure_text.save_with_text_size(figure, path, dpi)
 
 
 def shown_text_px(points: float, width: float, dpi: float = DPI,
                   column_px: float = COLUMN_PX) -> float:
     """How tall text of ``points`` pt shows, in CSS px, in a figure ``width`` inches wide:
-    the image is drawn at its own pixel size, shrunk to the column when it is wider, so
-    ``points × column_px / (72 × width)`` for a wide figure, ``points × dpi / 72`` else."""
-    return points * min(dpi, column_px / width) / 72
+    the image is drawn ``width × dpi`` px wide, shrunk to the column when it is wider
+    (:func:`lt_lab.figure_text.text_px` at that shown width)."""
+    return text_px(points, width, min(width * dpi, column_px))
 
 
 def smallest_text_px(figure, column_px: float = COLUMN_PX) -> float:

@@ -255,3 +255,44 @@ def test_grid_stacks_panels_within_the_largest_width():
     axes = figures.grid(3, columns=2, panel_height=2.0, width=12)
     assert len(axes) == 3
     assert tuple(axes[0].figure.get_size_inches()) == pytest.approx((figures.MAX_WIDTH, 4.0))
+
+
+# --- the text sizes the site check reads ----------------------------------------------
+
+
+def test_the_book_style_sets_the_style_and_leaves_the_renderer_alone():
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    before = RendererAgg.draw_text
+    figures.use_book_style()
+    figures.plot_class_counts({"a": [10, 1]}).figure.canvas.draw()
+    assert RendererAgg.draw_text is before
+
+
+def test_the_text_recorder_passes_any_signature_through_and_restores_the_renderer(monkeypatch):
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    from lt_lab.figure_text import text_sizes_drawn
+
+    calls = []
+
+    def future_draw_text(self, gc, x, y, s, prop, angle, *, ismath=False, mtext=None, new=1):
+        calls.append(new)
+
+    monkeypatch.setattr(RendererAgg, "draw_text", future_draw_text)
+    prop = matplotlib.font_manager.FontProperties(size=7)
+    sizes = []
+    with text_sizes_drawn(sizes):
+        RendererAgg.draw_text(None, None, 0, 0, "label", prop, 0, ismath=False, new=2)
+        RendererAgg.draw_text(None, None, 0, 0, " ", prop, 0)  # empty: not seen by a reader
+    assert sizes == [7] and calls == [2, 1]
+    assert RendererAgg.draw_text is future_draw_text
+
+
+def test_the_figures_use_the_site_checks_one_text_size_formula():
+    from lt_lab.figure_text import COLUMN_PX, MIN_TEXT_PX, text_px
+
+    assert (figures.COLUMN_PX, figures.MIN_TEXT_PX) == (COLUMN_PX, MIN_TEXT_PX)
+    # a figure wider than the column shows at the column's width, a narrow one at its own
+    assert figures.shown_text_px(9, 7.5) == text_px(9, 7.5, COLUMN_PX)
+    assert figures.shown_text_px(9, 3.0) == pytest.approx(text_px(9, 3.0, 3.0 * figures.DPI))
