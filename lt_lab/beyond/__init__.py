@@ -7,6 +7,8 @@ Importing the package registers its losses (``"supcon"``, ``"sade"``) in
 """
 
 from lt_lab.beyond import contrastive  # noqa: F401  (register the losses)
+from lt_lab.beyond.batch_binding import BatchBindingSampler, batch_binding, binding_indices
 from lt_lab.beyond.contrastive import ProjectionHead, SupConLoss, project, supcon_loss
 
-__all__ = ["ProjectionHead", "SupConLoss", "project", "supcon_loss"]
+__all__ = ["BatchBindingSampler", "ProjectionHead", "SupConLoss", "batch_binding",
+           "binding_indices", "project", "supcon_loss"]
