@@ -145,6 +145,8 @@ def check_site(html_dir: Path = BUILD / "html", screenshots: Path = BUILD / "scr
                 report.excused.append(f"{message} [{check}: known exception]")
             else:
                 report.problems.append(f"{message} [{check}]")
+    if (html_dir / "slides").is_dir():  # the teaching decks (lt_lab.book.slides), when built
+        report.problems += check_decks(html_dir / "slides", screenshots / "slides", browser)
     return report
 
 
@@ -261,3 +263,125 @@ def _chromium(executable: str, arguments: list[str]) -> str:
                    "--virtual-time-budget=5000", *arguments]
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     return done.stdout
+
+
+# --- the teaching decks (lt_lab.book.slides) -------------------------------------------------
+
+# Run in a deck once reveal.js is ready: go to slide INDEX, give MathJax a moment, then report
+# what the slide shows and whether anything in it lies outside the slide's box (reveal.js
+# scales the slide to the window, so the box is the scaled slide; a table cut by its scroll
+# box counts as overflowing too).
+SLIDE_MEASURE = """<script>
+window.addEventListener("load", () => {
+  const go = () => {
+    Reveal.slide(INDEX, 0);
+    setTimeout(() => {
+      const slide = Reveal.getCurrentSlide();
+      const box = Reveal.getSlidesElement().getBoundingClientRect();
+      const scale = Reveal.getScale ? Reveal.getScale() : 1;
+      const out = [];
+      slide.querySelectorAll("*").forEach((node) => {
+        const r = node.getBoundingClientRect();
+        const own = [...node.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim());
+        if (r.width === 0 || r.height === 0 || !(own || node.tagName === "IMG")) return;
+        if (r.bottom > box.bottom + 2 || r.right > box.right + 2 || r.left < box.left - 2
+            || r.top < box.top - 2) {
+          out.push(((node.innerText || node.getAttribute("alt") || node.tagName) + "")
+                   .trim().slice(0, 60));
+        }
+      });
+      const clipped = [...slide.querySelectorAll("*")].filter((node) => {
+        const style = getComputedStyle(node);
+        return /(auto|scroll|hidden)/.test(style.overflowX + style.overflowY)
+          && (node.scrollWidth > node.clientWidth + 2 || node.scrollHeight > node.clientHeight + 2)
+          && !node.closest("mjx-container");
+      }).map((node) => (node.innerText || node.tagName).trim().slice(0, 60));
+      const images = [...slide.querySelectorAll("img")];
+      document.documentElement.setAttribute("data-lt-slide", JSON.stringify({
+        index: Reveal.getIndices().h, total: Reveal.getTotalSlides(), scale,
+        text: (slide.innerText || "").trim(),
+        images: images.length, broken: images.filter((i) => !i.naturalWidth).length,
+        math: slide.querySelectorAll("mjx-container").length,
+        overflow: out, clipped}));
+    }, 1500);
+  };
+  if (Reveal.isReady()) go(); else Reveal.on("ready", go);
+});
+</script>"""
+SLIDE_MEASURED = re.compile(r'<html[^>]*\sdata-lt-slide="([^"]*)"')
+RAW_MATH = re.compile(r"\$\$|(?<![\\$])\$[^$\s][^$]*\$")
+
+
+def measure_slide(executable: str, deck: Path, index: int, screenshot: Path | None = None
+                  ) -> dict:
+    """Open slide ``index`` (0-based) of ``deck`` at the deck's own size: what
+    :data:`SLIDE_MEASURE` found (``{}`` when it did not report); its screenshot. The copy
+    that carries the script lies beside the deck, so its relative links hold."""
+    from lt_lab.book.slides import SLIDE_SIZE
+
+    page = deck.read_text(encoding="utf-8").replace(
+        "</body>", SLIDE_MEASURE.replace("INDEX", str(index)) + "</body>", 1)
+    copy = deck.with_name(f".check-{deck.stem}-{index}.html")
+    copy.write_text(page, encoding="utf-8")
+    try:
+        arguments = ["--dump-dom", f"--window-size={SLIDE_SIZE[0]},{SLIDE_SIZE[1]}",
+                     copy.resolve().as_uri()]
+        if screenshot is not None:
+            arguments.insert(0, f"--screenshot={screenshot}")
+        found = SLIDE_MEASURED.search(_chromium(executable, arguments))
+    finally:
+        copy.unlink(missing_ok=True)
+    return json.loads(html.unescape(found.group(1))) if found else {}
+
+
+def slide_problems(deck: str, number: int, measured: dict) -> list[str]:
+    """What is wrong with one slide as measured: it did not load, it is empty, text or a
+    figure overflows it, an image is broken, a formula was left untypeset."""
+    where = f"slides/{deck} slide {number}"
+    if not measured:
+        return [f"{where}: did not load (reveal.js or the slide script failed)"]
+    problems = []
+    if not measured.get("text") and not measured.get("images"):
+        problems.append(f"{where}: empty")
+    if measured.get("overflow"):
+        problems.append(f"{where}: overflows the slide: {measured['overflow'][:3]}")
+    if measured.get("clipped"):
+        problems.append(f"{where}: content cut by its box: {measured['clipped'][:3]}")
+    if measured.get("broken"):
+        problems.append(f"{where}: {measured['broken']} image(s) did not load")
+    if RAW_MATH.search(measured.get("text", "")):
+        problems.append(f"{where}: formulas not typeset (MathJax did not load from "
+                        "slides/mathjax)")
+    return problems
+
+
+def check_decks(decks: Path, screenshots: Path | None = None, browser: str = "chromium",
+                names: list[str] | None = None) -> list[str]:
+    """Open every slide of every deck in ``decks`` (or of ``names``) in headless Chromium:
+    a screenshot of each (``<screenshots>/<deck>-<n>.png``) and the problems found (an empty
+    slide, overflowing text, a deck of no or more than 15 slides)."""
+    from lt_lab.book.slides import MAX_SLIDES
+
+    executable = shutil.which(browser)
+    if executable is None:
+        return [f"{browser} not found: install Debian's chromium (apt-get install chromium)"]
+    screenshots = decks.parent.parent / "screenshots" / "slides" if screenshots is None \
+        else screenshots
+    screenshots.mkdir(parents=True, exist_ok=True)
+    files = sorted(decks / f"{name}.html" for name in names) if names else \
+        sorted(p for p in decks.glob("*.html") if not p.name.startswith("."))
+    problems = []
+    for deck in files:
+        if not deck.exists():
+            problems.append(f"slides/{deck.name}: not built")
+            continue
+        first = measure_slide(executable, deck, 0, screenshots / f"{deck.stem}-1.png")
+        total = int(first.get("total", 0))
+        if not 1 <= total <= MAX_SLIDES:
+            problems.append(f"slides/{deck.name}: {total} slides, expected 1 to {MAX_SLIDES}")
+        problems += slide_problems(deck.name, 1, first)
+        for index in range(1, total):
+            measured = measure_slide(executable, deck, index,
+                                     screenshots / f"{deck.stem}-{index + 1}.png")
+            problems += slide_problems(deck.name, index + 1, measured)
+    return problems
