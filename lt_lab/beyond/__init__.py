@@ -7,8 +7,20 @@ Importing the package registers its losses (``"supcon"``, ``"sade"``) in
 """
 
 from lt_lab.beyond import contrastive  # noqa: F401  (register the losses)
+from lt_lab.beyond.agnostic import (
+    SADE_TEST_PRIORS,
+    agnostic_metrics,
+    class_prior,
+    prior_accuracies,
+    prior_counts,
+    resample_test_set,
+    resampled_metrics,
+    reweighted_accuracy,
+)
 from lt_lab.beyond.batch_binding import BatchBindingSampler, batch_binding, binding_indices
 from lt_lab.beyond.contrastive import ProjectionHead, SupConLoss, project, supcon_loss
 
-__all__ = ["BatchBindingSampler", "ProjectionHead", "SupConLoss", "batch_binding",
+__all__ = ["SADE_TEST_PRIORS", "BatchBindingSampler", "agnostic_metrics", "class_prior",
+           "prior_accuracies", "prior_counts", "resample_test_set", "resampled_metrics",
+           "reweighted_accuracy", "ProjectionHead", "SupConLoss", "batch_binding",
            "binding_indices", "project", "supcon_loss"]
