@@ -6,7 +6,7 @@ Importing the package registers its losses (``"supcon"``, ``"sade"``) in
 :mod:`lt_lab.losses`.
 """
 
-from lt_lab.beyond import contrastive  # noqa: F401  (register the losses)
+from lt_lab.beyond import contrastive, sade  # noqa: F401  (register the losses)
 from lt_lab.beyond.agnostic import (
     SADE_TEST_PRIORS,
     agnostic_metrics,
@@ -19,8 +19,18 @@ from lt_lab.beyond.agnostic import (
 )
 from lt_lab.beyond.batch_binding import BatchBindingSampler, batch_binding, binding_indices
 from lt_lab.beyond.contrastive import ProjectionHead, SupConLoss, project, supcon_loss
+from lt_lab.beyond.sade import (
+    ExpertHeads,
+    SADELoss,
+    aggregate,
+    inverse_prior,
+    learn_aggregation_weights,
+    prediction_stability,
+    sade_loss,
+)
 
 __all__ = ["SADE_TEST_PRIORS", "BatchBindingSampler", "agnostic_metrics", "class_prior",
            "prior_accuracies", "prior_counts", "resample_test_set", "resampled_metrics",
            "reweighted_accuracy", "ProjectionHead", "SupConLoss", "batch_binding",
-           "binding_indices", "project", "supcon_loss"]
+           "binding_indices", "project", "supcon_loss", "ExpertHeads", "SADELoss", "aggregate",
+           "inverse_prior", "learn_aggregation_weights", "prediction_stability", "sade_loss"]
