@@ -2,11 +2,11 @@
 last-layer ReLU (Khosla et al. 2020; Kini et al. 2024), batch-binding, the test-agnostic
 evaluation and SADE's experts (Zhang et al. 2022), and input mixup (Zhang et al. 2018).
 
-Importing the package registers its losses (``"supcon"``, ``"sade"``) in
+Importing the package registers its losses (``"supcon"``, ``"sade"``, ``"mixup"``) in
 :mod:`lt_lab.losses`.
 """
 
-from lt_lab.beyond import contrastive, sade  # noqa: F401  (register the losses)
+from lt_lab.beyond import contrastive, mixup, sade  # noqa: F401  (register the losses)
 from lt_lab.beyond.agnostic import (
     SADE_TEST_PRIORS,
     agnostic_metrics,
@@ -19,6 +19,12 @@ from lt_lab.beyond.agnostic import (
 )
 from lt_lab.beyond.batch_binding import BatchBindingSampler, batch_binding, binding_indices
 from lt_lab.beyond.contrastive import ProjectionHead, SupConLoss, project, supcon_loss
+from lt_lab.beyond.mixup import (
+    MixupCrossEntropy,
+    mixed_targets,
+    mixup_cross_entropy,
+    sample_lambda,
+)
 from lt_lab.beyond.sade import (
     ExpertHeads,
     SADELoss,
@@ -33,4 +39,5 @@ __all__ = ["SADE_TEST_PRIORS", "BatchBindingSampler", "agnostic_metrics", "class
            "prior_accuracies", "prior_counts", "resample_test_set", "resampled_metrics",
            "reweighted_accuracy", "ProjectionHead", "SupConLoss", "batch_binding",
            "binding_indices", "project", "supcon_loss", "ExpertHeads", "SADELoss", "aggregate",
-           "inverse_prior", "learn_aggregation_weights", "prediction_stability", "sade_loss"]
+           "inverse_prior", "learn_aggregation_weights", "prediction_stability", "sade_loss",
+           "MixupCrossEntropy", "mixed_targets", "mixup_cross_entropy", "sample_lambda"]
