@@ -6,6 +6,7 @@
     lt-lab grid configs.json --launcher slurm --partition gpu --gpus-per-task 1 --time 300
     lt-lab grid configs.json --status   # stored, pending, running, failed (SLURM)
     lt-lab grid configs.json --pack 8   # classification runs in packs of 8, one model each
+    lt-lab grid configs.json --launcher slurm --runs-per-task 4   # 4 runs per array task
     lt-lab grid configs.json --jobs 2   # 2 worker processes side by side (default: auto)
     lt-lab data check             # which datasets are here, and from where
     lt-lab results                # the stored records, one line each
@@ -31,13 +32,45 @@ from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
-from lt_lab.errors import ConfigError, DataUnavailableError, TrainingDivergedError, check_choice
+from lt_lab.errors import ConfigError, GridError, UserError, check_choice
 from lt_lab.io import check_output
 
-FLAGS = {  # flag -> (config field, type)
+FLAGS = {  # config field -> its type (a flag --field-name each)
     "dataset": str, "imbalance_ratio": float, "loss": str, "sampler": str, "model": str,
     "head": str, "epochs": int, "n_max": int, "seed": int, "subset_seed": int, "device": str,
 }
+
+# Every LT_LAB_* environment variable lt_lab reads, with what it changes: printed by
+# `lt-lab --help` and copied into the README (tests/test_cli_shape.py checks both).
+ENVIRONMENT = (
+    ("LT_LAB_RESULTS", "the results store's folder (default: data/results/ of a checkout, "
+                       "else ~/.cache/lt_lab/results); --results-dir overrides it"),
+    ("LT_LAB_DATA", "where datasets are looked for first, and downloaded to (default: ./data)"),
+    ("LT_LAB_JOBS", "lt-lab grid's default --jobs: an integer, or auto (the default)"),
+    ("LT_LAB_CACHE", "0: every chapter retrains its runs instead of reading stored records"),
+    ("LT_LAB_BOOK_BUILD", "a folder whose _build/ replaces the checkout's _build/ (the site, "
+                          "the executed chapters, their claims)"),
+    ("LT_LAB_CLAIMS_DIR", "set by lt-lab book execute for a chapter's kernel: where it "
+                          "publishes its claims (not for users)"),
+    ("LT_LAB_BOOK_PARAMETERS", "set by lt-lab book execute for a chapter's kernel: its "
+                               "non-default parameters, as JSON (not for users)"),
+)
+
+
+def environment_help() -> str:
+    """The ENVIRONMENT table as ``lt-lab --help`` prints it (its epilog)."""
+    import textwrap
+
+    width = max(len(name) for name, _ in ENVIRONMENT)
+    rows = [textwrap.fill(meaning, 96, initial_indent=f"  {name:<{width}}  ",
+                          subsequent_indent=" " * (width + 4)) for name, meaning in ENVIRONMENT]
+    return "environment variables:\n" + "\n".join(rows)
+
+
+def environment_markdown() -> str:
+    """The ENVIRONMENT table as the README holds it (a Markdown table)."""
+    rows = [f"| `{name}` | {meaning} |" for name, meaning in ENVIRONMENT]
+    return "\n".join(["| variable | what it changes |", "| --- | --- |", *rows])
 
 
 def _parse_value(text: str):
@@ -64,6 +97,29 @@ def _store(args):
     from lt_lab.results import ResultsStore
 
     return ResultsStore(args.results_dir)
+
+
+def _checkout_store() -> Path | None:
+    """``data/results/`` of the git checkout lt_lab runs from; None outside a checkout."""
+    checkout = Path(__file__).resolve().parents[1]
+    return checkout / "data" / "results" if (checkout / ".git").exists() else None
+
+
+def _notice_checkout_store(args, store, configs) -> None:
+    """One line on stderr when runs about to train would be written, by default (no
+    ``--results-dir``, no ``$LT_LAB_RESULTS``), into the checkout's git-tracked store."""
+    from lt_lab.results import RESULTS_ENV
+
+    own = _checkout_store()
+    if args.results_dir or os.environ.get(RESULTS_ENV) or own is None:
+        return
+    if store.root.resolve() != own.resolve():
+        return
+    if not args.no_cache and all(store.path(config.key()).exists() for config in configs):
+        return  # every record is stored: nothing is written
+    print(f"lt-lab: note: the records go into this repository's git-tracked store {own} "
+          f"(the default in a checkout); --results-dir DIR or ${RESULTS_ENV}=DIR chooses "
+          "another", file=sys.stderr, flush=True)
 
 
 def _print_record(record: dict, cached: bool) -> None:
@@ -109,7 +165,9 @@ def cmd_run(args) -> int:
     from lt_lab.train import fit
 
     config = _from_input("", make_config, args.profile, **_overrides(args))
-    result = fit(config, cache=not args.no_cache, store=_store(args), progress=args.progress,
+    store = _store(args)
+    _notice_checkout_store(args, store, [config])
+    result = fit(config, cache=not args.no_cache, store=store, progress=args.progress,
                  checkpoint_every=args.checkpoint_every)
     if args.json:
         print(json.dumps(result.record, indent=1))
@@ -148,6 +206,7 @@ def grid_config(entry: dict):
 def cmd_grid(args) -> int:
     from lt_lab.grid import run_grid
 
+    _check_launcher_options(args)
     entries = _read_grid_file(args.file)
     configs = [_from_input(f"{args.file}, entry {number}", grid_config, entry)
                for number, entry in enumerate(entries, 1)]
@@ -156,21 +215,59 @@ def cmd_grid(args) -> int:
         from lt_lab.grid import with_pack
 
         configs = with_pack(configs, args.pack)
-    if args.jobs is not None and args.launcher != "local":
-        raise ConfigError(f"--jobs is for --launcher local; --launcher {args.launcher} spreads "
-                          "runs its own way")
+    store = _store(args)
+    if not args.status:
+        _notice_checkout_store(args, store, configs)
     if args.status or args.launcher != "local":
         from lt_lab import launch
 
-        return launch.cmd_grid(args, configs, _store(args), _describe_record)
+        return launch.cmd_grid(args, configs, store, _describe_record)
     progress = True if args.progress is None else args.progress
-    records = run_grid(configs, cache=not args.no_cache, store=_store(args), progress=progress,
+    records = run_grid(configs, cache=not args.no_cache, store=store, progress=progress,
                        jobs=args.jobs)
     for record in records:
         packed = record.get("pack")
         member = f"  [pack member {packed['member'] + 1}/{packed['members']}]" if packed else ""
         print(f"{record['key']}  {_describe_record(record)}{member}")
     return 0
+
+
+# The options of `lt-lab grid` that only --launcher slurm reads (lt_lab.launch), each with its
+# flag: given with --launcher local, one is an error rather than silently ignored.
+SLURM_FLAGS = {
+    "partition": "--partition", "time_min": "--time", "gpus_per_task": "--gpus-per-task",
+    "cpus_per_task": "--cpus-per-task", "mem_gb": "--mem-gb",
+    "array_parallelism": "--array-parallelism", "runs_per_task": "--runs-per-task",
+    "job_name": "--job-name", "setup": "--setup", "sbatch": "--sbatch", "wait": "--wait",
+    "wait_timeout": "--wait-timeout",
+}
+
+
+def slurm_defaults() -> dict:
+    """The default of every SLURM-only option of ``lt-lab grid`` (by its dest)."""
+    from lt_lab.launch import add_arguments
+
+    probe = argparse.ArgumentParser(add_help=False)
+    add_arguments(probe)
+    defaults = vars(probe.parse_args([]))
+    return {name: defaults[name] for name in SLURM_FLAGS}
+
+
+def _check_launcher_options(args) -> None:
+    """ConfigError for an option of the other launcher: ``--jobs`` or ``--pack`` (one
+    batched model) with SLURM; a SLURM option with ``--launcher local``."""
+    if args.launcher != "local":
+        for flag, value, default in (("--jobs", args.jobs, None), ("--pack", args.pack, 1)):
+            if value != default:
+                raise ConfigError(f"{flag} is for --launcher local; --launcher "
+                                  f"{args.launcher} spreads runs its own way (--runs-per-task "
+                                  "K: K runs one after another in each array task)")
+        return
+    given = [SLURM_FLAGS[name] for name, default in slurm_defaults().items()
+             if getattr(args, name) != default]
+    if given and not args.status:
+        raise ConfigError(f"{', '.join(given)}: for --launcher slurm only; with --launcher "
+                          "local the runs train here (--jobs N: N side by side)")
 
 
 def _jobs(text: str) -> int | str:
@@ -181,19 +278,6 @@ def _jobs(text: str) -> int | str:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: an integer >= 1 or 'auto'") from None
-
-
-def _explain_pack(grid: argparse.ArgumentParser) -> None:
-    """``--pack K`` (a launcher option) means K runs together under either launcher: one
-    batched model here (lt_lab.pack), K runs one after another in each SLURM task."""
-    for action in grid._actions:
-        if "--pack" in action.option_strings:
-            action.metavar = "K"
-            action.help = ("K runs together: with --launcher local, classification runs that "
-                           "share data, model and schedule train in packs of up to K as one "
-                           "batched model (pack=K is then in their configs and keys); with "
-                           "--launcher slurm, K runs one after another in each array task "
-                           "(default 1)")
 
 
 def _read_grid_file(path: str) -> list:
@@ -269,84 +353,128 @@ def _describe_record(record: dict) -> str:
     return head + f"{kind}: {' '.join(settings)}"[:160]
 
 
-def cmd_book(args) -> int:
-    from lt_lab import book
+def _kernels_use_store(args) -> None:
+    """``--results-dir``: the chapters' kernels inherit it (as ``$LT_LAB_RESULTS``)."""
     from lt_lab.results import RESULTS_ENV
 
-    if args.results_dir:  # the chapters' kernels inherit it
+    if args.results_dir:
         os.environ[RESULTS_ENV] = args.results_dir
 
-    if args.action == "execute":
-        parameters = {name: _parse_value(value) for name, value in args.parameter or []}
-        notebooks = book.chapter_notebooks() if args.all else args.notebooks
-        if not notebooks:
-            raise ConfigError("book execute: name a notebook, or pass --all")
-        from papermill import PapermillExecutionError
 
-        for notebook in notebooks:  # every one checked before the first runs
-            book.check_notebook_parameters(Path(notebook), parameters)
-        check_output(args.output, "--output", folder=True)
-        for notebook in notebooks:
-            print(f"executing {notebook} {parameters or ''}", flush=True)
-            output_dir, claims_dir = book.destination(notebook, parameters, args.output)
-            if output_dir.resolve() != (book.paths.STAGE / "chapters").resolve():
-                print(f"  not the site: the executed copy goes to {output_dir}, its claims to "
-                      f"{claims_dir}; the site and the ledger are untouched", flush=True)
-            elif book.non_default(Path(notebook).resolve(), parameters):
-                print("  warning: non-default parameters into the site: the page and its "
-                      "ledger rows are marked as such", flush=True)
-            try:
-                print(f"  -> {book.execute(notebook, parameters, output_dir=output_dir)}")
-            except PapermillExecutionError as error:
-                raise ConfigError(f"{notebook} stopped in cell [{error.exec_count}]: "
-                                  f"{error.ename}: {error.evalue}") from None
-    elif args.action == "time":
-        parameters = {name: _parse_value(value) for name, value in args.parameter or []}
-        notebooks = [Path(nb) for nb in args.notebooks] or None
-        for notebook in notebooks or []:
-            book.check_notebook_parameters(notebook, parameters)
-        check_output(args.output or book.paths.ROOT / "data" / "bench" / "book.json",
-                     "--output")
-        record = book.time_book(None, parameters, notebooks=notebooks,
-                                build=not args.no_build, output=args.output)
-        print(book.format_book_time(record))
-        print(f"record: {record['path']}")
-    elif args.action == "build":
-        site = book.build_site(strict=not args.no_strict, student=args.student)
-        print(f"site{' (student edition)' if args.student else ''}: {site / 'index.html'}")
-    elif args.action == "set-repo":
-        from lt_lab.book.colab import set_repo
+def _parameters(args) -> dict:
+    """The ``-p NAME VALUE`` pairs, each VALUE read as JSON when it can be."""
+    return {name: _parse_value(value) for name, value in args.parameter or []}
 
-        if len(args.notebooks) != 1 or not args.ref:
-            raise ConfigError("book set-repo: give the repository and the ref, e.g. "
-                              "lt-lab book set-repo https://github.com/me/lt-book --ref v0.1.0")
-        for path in set_repo(args.notebooks[0], args.ref):
-            print(f"set-repo: rewrote {path}")
-    elif args.action == "strip-solutions":
-        from lt_lab.book.edition import strip_solutions
 
-        target = Path(args.output or book.paths.BUILD / "student" / "chapters")
-        check_output(target, "--output", folder=True)
-        for notebook in [Path(n) for n in args.notebooks] or book.chapter_notebooks():
-            removed = strip_solutions(notebook, target / notebook.name)
-            print(f"{notebook.name}: {removed} solution(s) left out -> {target / notebook.name}")
-    elif args.action == "freeze":
-        for notebook in args.notebooks:
-            print(f"{notebook}: froze cells {book.freeze(notebook)}")
-    elif args.action == "lock":
-        from lt_lab.book.lock import lock_command
+def book_execute(args) -> int:
+    """``lt-lab book execute``: chapters run by papermill, into the site or a variant folder."""
+    from papermill import PapermillExecutionError
 
-        print(lock_command(amend=args.amend))
-    elif args.action == "check":
-        report = book.check_site(strict=args.all_checks)
-        for finding in report.excused:
-            print(f"site check (not failing): {finding}", file=sys.stderr)
-        for problem in report.problems:
-            print(f"site check: {problem}", file=sys.stderr)
-        if report.problems:
-            return 1
-        print(f"site check: every page renders with its figures and tables; screenshots in "
-              f"{book.BUILD / 'screenshots'}")
+    from lt_lab import book
+
+    _kernels_use_store(args)
+    parameters = _parameters(args)
+    notebooks = book.chapter_notebooks() if args.all else args.notebooks
+    if not notebooks:
+        raise ConfigError("book execute: name a notebook, or pass --all")
+    for notebook in notebooks:  # every one checked before the first runs
+        book.check_notebook_parameters(Path(notebook), parameters)
+    check_output(args.output, "--output", folder=True)
+    for notebook in notebooks:
+        print(f"executing {notebook} {parameters or ''}", flush=True)
+        output_dir, claims_dir = book.destination(notebook, parameters, args.output)
+        if output_dir.resolve() != (book.paths.STAGE / "chapters").resolve():
+            print(f"  not the site: the executed copy goes to {output_dir}, its claims to "
+                  f"{claims_dir}; the site and the ledger are untouched", flush=True)
+        elif book.non_default(Path(notebook).resolve(), parameters):
+            print("  warning: non-default parameters into the site: the page and its "
+                  "ledger rows are marked as such", flush=True)
+        try:
+            print(f"  -> {book.execute(notebook, parameters, output_dir=output_dir)}")
+        except PapermillExecutionError as error:
+            raise ConfigError(f"{notebook} stopped in cell [{error.exec_count}]: "
+                              f"{error.ename}: {error.evalue}") from None
+    return 0
+
+
+def book_time(args) -> int:
+    """``lt-lab book time``: ``make book`` timed chapter by chapter, into a JSON record."""
+    from lt_lab import book
+
+    _kernels_use_store(args)
+    parameters = _parameters(args)
+    notebooks = [Path(nb) for nb in args.notebooks] or None
+    for notebook in notebooks or []:
+        book.check_notebook_parameters(notebook, parameters)
+    check_output(args.output or book.paths.ROOT / "data" / "bench" / "book.json", "--output")
+    record = book.time_book(None, parameters, notebooks=notebooks, build=not args.no_build,
+                            output=args.output)
+    print(book.format_book_time(record))
+    print(f"record: {record['path']}")
+    return 0
+
+
+def book_build(args) -> int:
+    """``lt-lab book build``: the Jupyter Book site (or its student edition)."""
+    from lt_lab import book
+
+    site = book.build_site(strict=not args.no_strict, student=args.student)
+    print(f"site{' (student edition)' if args.student else ''}: {site / 'index.html'}")
+    return 0
+
+
+def book_set_repo(args) -> int:
+    """``lt-lab book set-repo URL --ref REF``: the repository and ref readers' Colab gets."""
+    from lt_lab.book.colab import set_repo
+
+    for path in set_repo(args.repository, args.ref):
+        print(f"set-repo: rewrote {path}")
+    return 0
+
+
+def book_strip_solutions(args) -> int:
+    """``lt-lab book strip-solutions``: the chapters without their solutions."""
+    from lt_lab import book
+    from lt_lab.book.edition import strip_solutions
+
+    target = Path(args.output or book.paths.BUILD / "student" / "chapters")
+    check_output(target, "--output", folder=True)
+    for notebook in [Path(n) for n in args.notebooks] or book.chapter_notebooks():
+        removed = strip_solutions(notebook, target / notebook.name)
+        print(f"{notebook.name}: {removed} solution(s) left out -> {target / notebook.name}")
+    return 0
+
+
+def book_freeze(args) -> int:
+    """``lt-lab book freeze``: store the claim verdicts that nbval checks."""
+    from lt_lab import book
+
+    for notebook in args.notebooks:
+        print(f"{notebook}: froze cells {book.freeze(notebook)}")
+    return 0
+
+
+def book_lock(args) -> int:
+    """``lt-lab book lock``: new claims into book/claims.lock.json."""
+    from lt_lab.book.lock import lock_command
+
+    print(lock_command(amend=args.amend))
+    return 0
+
+
+def book_check(args) -> int:
+    """``lt-lab book check``: the built site in headless Chromium; 1 when a page fails."""
+    from lt_lab import book
+
+    report = book.check_site(strict=args.all_checks)
+    for finding in report.excused:
+        print(f"site check (not failing): {finding}", file=sys.stderr)
+    for problem in report.problems:
+        print(f"site check: {problem}", file=sys.stderr)
+    if report.problems:
+        return 1
+    print(f"site check: every page renders with its figures and tables; screenshots in "
+          f"{book.BUILD / 'screenshots'}")
     return 0
 
 
@@ -368,97 +496,166 @@ def _cpu():
     return torch.device("cpu")
 
 
+RESULTS_DIR_HELP = "where records live (default: $LT_LAB_RESULTS, else data/results)"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The ``lt-lab`` parser: one subcommand each, each with only its own options."""
     parser = argparse.ArgumentParser(prog="lt-lab", description=__doc__,
+                                     epilog=environment_help(),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_run(commands)
+    _add_grid(commands)
+    data = commands.add_parser("data", help="datasets")
+    data.add_argument("action", choices=["check"],
+                      help="check: which datasets are here, and from where")
+    data.set_defaults(func=cmd_data)
+    results = commands.add_parser("results", help="list the stored run records")
+    results.add_argument("--results-dir", default=None, help=RESULTS_DIR_HELP)
+    results.set_defaults(func=cmd_results)
+    _add_book(commands)
+    bench = commands.add_parser("bench", help="trainer throughput against a DataLoader recipe")
+    from lt_lab.bench import add_arguments, run_from_args
+
+    add_arguments(bench)
+    bench.set_defaults(func=cmd_bench, bench=run_from_args)
+    return parser
+
+
+def _add_training_options(sub) -> None:
+    """The options ``run`` and ``grid`` share: the cache, the progress bars, the store."""
+    sub.add_argument("--no-cache", action="store_true", help="retrain even if stored")
+    sub.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="progress bars (default: run: when the terminal shows them; grid: "
+                          "on)")
+    sub.add_argument("--results-dir", default=None, help=RESULTS_DIR_HELP)
+
+
+def _add_run(commands) -> None:
+    """``lt-lab run``: one classification config."""
+    from lt_lab.config import PROFILES
 
     run = commands.add_parser("run", help="train one config (or read its stored record)")
-    run.add_argument("--profile", default="quick", help="smoke, quick (default) or paper")
+    names = list(PROFILES)
+    run.add_argument("--profile", default="quick", metavar="PROFILE",
+                     help=f"{', '.join(names[:-1])} or {names[-1]}: the settings the other "
+                          "options change (default: quick)")
     for name in FLAGS:  # read as text: see _overrides
-        run.add_argument("--" + name.replace("_", "-"), dest=name, default=None)
+        run.add_argument("--" + name.replace("_", "-"), dest=name, default=None,
+                         metavar=name.upper(), help=f"the config's {name} (default: the "
+                         "profile's); a bad value is refused with the valid ones")
     run.add_argument("--set", action="append", metavar="FIELD=VALUE",
                      help="any config field; VALUE is parsed as JSON when it can be")
     run.add_argument("--json", action="store_true", help="print the whole record as JSON")
     run.add_argument("--checkpoint-every", type=int, default=None, metavar="EPOCHS",
                      help="checkpoint every EPOCHS epochs (0: never; default: after any epoch "
                           "that ends a minute or more after the last checkpoint)")
+    _add_training_options(run)
     run.set_defaults(func=cmd_run)
+
+
+def _add_grid(commands) -> None:
+    """``lt-lab grid``: a JSON list of configs, here or on SLURM."""
+    from lt_lab.launch import add_arguments as add_launch_arguments
 
     grid = commands.add_parser("grid", help="run a JSON list of configs of any kind "
                                "(classification, regression, ufm), skipping stored ones")
-    grid.add_argument("file")
+    grid.add_argument("file", help='a JSON list of {"kind": ..., "profile": ..., field: value} '
+                      "(kind classification and profile quick when not given)")
     grid.add_argument("--jobs", type=_jobs, default=None, metavar="N",
                       help="--launcher local: N worker processes train side by side, or "
                            "'auto': the cores over the threads a run pins (default: "
                            "$LT_LAB_JOBS, else auto); 1: one after another here")
-    grid.set_defaults(func=cmd_grid)
-    from lt_lab.launch import add_arguments as add_launch_arguments
-
+    grid.add_argument("--pack", type=int, default=1, metavar="K",
+                      help="--launcher local: classification runs that share data, model and "
+                           "schedule train in packs of up to K as one batched model (pack=K "
+                           "is then in their configs and keys; default 1: each alone)")
     add_launch_arguments(grid)
-    _explain_pack(grid)
+    _add_training_options(grid)
+    grid.set_defaults(func=cmd_grid)
 
-    for sub in (run, grid):
-        sub.add_argument("--no-cache", action="store_true", help="retrain even if stored")
-        sub.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
 
-    data = commands.add_parser("data", help="datasets")
-    data.add_argument("action", choices=["check"])
-    data.set_defaults(func=cmd_data)
-
-    results = commands.add_parser("results", help="list the stored run records")
-    results.set_defaults(func=cmd_results)
-
+def _add_book(commands) -> None:
+    """``lt-lab book ACTION``: one subcommand per action, each with only its own options."""
     book = commands.add_parser("book", help="execute chapters, build and check the site")
-    book.add_argument("action", choices=["execute", "build", "freeze", "check", "time", "lock",
-                                         "set-repo", "strip-solutions"])
-    book.add_argument("notebooks", nargs="*", help="chapter notebooks (execute, freeze, time); "
-                      "set-repo: the repository's URL")
-    book.add_argument("--all", action="store_true", help="every chapter (execute)")
-    book.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                      help="a notebook parameter; VALUE is parsed as JSON when it can be")
-    book.add_argument("--no-strict", action="store_true", help="build: warnings are not errors")
-    book.add_argument("--no-build", action="store_true", help="time: the chapters only")
-    book.add_argument("--student", action="store_true",
-                      help="build: the student edition, without solutions (_build/student/)")
-    book.add_argument("--ref", default=None,
-                      help="set-repo: the tag or branch readers get (Colab buttons and cells)")
-    book.add_argument("--all-checks", action="store_true",
-                      help="check: pages listed as known exceptions fail too")
-    book.add_argument("--amend", default=None, metavar="REASON",
-                      help="lock: record changed or withdrawn claims as amendments, with why")
-    book.add_argument("--output", default=None,
-                      help="execute: the folder of the executed copies (their claims in its "
-                           "claims/; default: the site at the defaults, _build/variants/"
-                           "<parameters>/ otherwise); time: the JSON record (default: "
-                           "data/bench/book-<device>-<time>.json); strip-solutions: the folder "
-                           "of the notebooks without solutions (default: _build/student/"
-                           "chapters; chapters rewrites them in place)")
-    book.set_defaults(func=cmd_book)
+    actions = book.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    bench = commands.add_parser("bench", help="trainer throughput against a DataLoader recipe")
-    from lt_lab.bench import add_arguments, run_from_args
+    execute = actions.add_parser("execute", help="run chapters with papermill")
+    execute.add_argument("notebooks", nargs="*", help="chapter notebooks")
+    execute.add_argument("--all", action="store_true", help="every chapter")
+    _add_parameter_option(execute)
+    execute.add_argument("--output", default=None,
+                         help="the folder of the executed copies (their claims in its claims/; "
+                              "default: the site at the defaults, _build/variants/<parameters>/ "
+                              "otherwise)")
+    execute.add_argument("--results-dir", default=None, help=RESULTS_DIR_HELP)
+    execute.set_defaults(func=book_execute)
 
-    add_arguments(bench)
-    bench.set_defaults(func=cmd_bench, bench=run_from_args)
+    build = actions.add_parser("build", help="the Jupyter Book site, into _build/html")
+    build.add_argument("--no-strict", action="store_true", help="warnings are not errors")
+    build.add_argument("--student", action="store_true",
+                       help="the student edition, without solutions (_build/student/)")
+    build.set_defaults(func=book_build)
 
-    for sub in (run, grid, results, book):
-        sub.add_argument("--results-dir", default=None,
-                         help="where records live (default: $LT_LAB_RESULTS or data/results)")
-    return parser
+    freeze = actions.add_parser("freeze", help="store the claim verdicts nbval checks")
+    freeze.add_argument("notebooks", nargs="+", help="chapter notebooks")
+    freeze.set_defaults(func=book_freeze)
+
+    check = actions.add_parser("check", help="the built site in headless Chromium")
+    check.add_argument("--all-checks", action="store_true",
+                       help="pages listed as known exceptions fail too")
+    check.set_defaults(func=book_check)
+
+    time = actions.add_parser("time", help="time `make book`, chapter by chapter")
+    time.add_argument("notebooks", nargs="*", help="chapter notebooks (default: every one)")
+    _add_parameter_option(time)
+    time.add_argument("--no-build", action="store_true", help="the chapters only")
+    time.add_argument("--output", default=None, help="the JSON record (default: "
+                      "data/bench/book-<device>-<time>.json)")
+    time.add_argument("--results-dir", default=None, help=RESULTS_DIR_HELP)
+    time.set_defaults(func=book_time)
+
+    lock = actions.add_parser("lock", help="lock new claims (book/claims.lock.json)")
+    lock.add_argument("--amend", default=None, metavar="REASON",
+                      help="record changed or withdrawn claims as amendments, with why")
+    lock.set_defaults(func=book_lock)
+
+    set_repo = actions.add_parser("set-repo", help="the repository and ref Colab readers get")
+    set_repo.add_argument("repository", help="its URL, e.g. https://github.com/me/lt-book")
+    set_repo.add_argument("--ref", required=True,
+                          help="the tag or branch readers get (Colab buttons and cells)")
+    set_repo.set_defaults(func=book_set_repo)
+
+    strip = actions.add_parser("strip-solutions", help="the chapters without solutions")
+    strip.add_argument("notebooks", nargs="*", help="chapter notebooks (default: every one)")
+    strip.add_argument("--output", default=None,
+                       help="the folder of the notebooks without solutions (default: "
+                            "_build/student/chapters; chapters rewrites them in place)")
+    strip.set_defaults(func=book_strip_solutions)
 
 
-def _input_errors() -> tuple[type[BaseException], ...]:
+def _add_parameter_option(sub) -> None:
+    sub.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                     help="a notebook parameter; VALUE is parsed as JSON when it can be")
+
+
+# User errors defined in modules the CLI does not import up front, caught only once loaded
+# (an error of a module never imported cannot have been raised).
+ELSEWHERE = {"lt_lab.results": "StoreError", "lt_lab.book.site": "BookBuildError"}
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
     """The errors a user's input causes (a config, a file, a record, a dataset, a results
-    folder): one line and exit status 2. Anything else is a bug and keeps its traceback."""
-    from lt_lab.errors import DataFileError
-    from lt_lab.results import StoreError
-
-    return (ConfigError, DataUnavailableError, DataFileError, StoreError,
-            TrainingDivergedError, RuntimeError)
+    folder, a chapter that does not build): one line and exit status 2. GridError too: each
+    failed run was reported as it failed. Anything else is a bug and keeps its traceback."""
+    loaded = [getattr(sys.modules[module], name) for module, name in ELSEWHERE.items()
+              if module in sys.modules]
+    return (UserError, GridError, *loaded)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``lt-lab``: the exit status (2 for a usage error or a user's mistake)."""
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # --help (0), or a usage error argparse has printed (2)
@@ -476,7 +673,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # lt-lab results | head -1: the reader has what it wanted
         _silence_stdout()
         return 141
-    except _input_errors() as error:
+    except user_errors() as error:
         print(f"lt-lab: error: {error}", file=sys.stderr)
         return 2
 

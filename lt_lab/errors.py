@@ -11,21 +11,28 @@ import numbers
 from collections.abc import Iterable
 
 
-class ConfigError(ValueError):
+class UserError(Exception):
+    """A mistake in what the user gave (a parameter, a file, a dataset, a folder), not a bug
+    in lt_lab: the command line prints its message on one line and exits with status 2.
+    Every other exception is a bug there and keeps its traceback."""
+
+
+class ConfigError(UserError, ValueError):
     """A parameter has a value outside the allowed ones."""
 
 
-class DataUnavailableError(FileNotFoundError):
+class DataUnavailableError(UserError, FileNotFoundError):
     """A dataset could be found nowhere this machine can look."""
 
 
-class DataFileError(ValueError):
+class DataFileError(UserError, ValueError):
     """A data file exists but cannot be used (truncated, corrupt, another format): the
     message names the file and says how to fix it (usually: delete it and fetch it again)."""
 
 
-class TrainingDivergedError(FloatingPointError):
-    """The training loss stopped being a finite number."""
+class TrainingDivergedError(UserError, FloatingPointError):
+    """The training loss stopped being a finite number (a learning rate too high for the
+    config, usually: the message says what to change)."""
 
 
 class GridError(RuntimeError):

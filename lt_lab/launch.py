@@ -12,11 +12,12 @@ lt_lab adds on top:
   and so are runs that an earlier submission has pending or running, so resubmitting the
   same grid finishes what a cancelled or timed-out job left, and submits nothing once every
   run is stored.
-* **Each array task runs** ``pack`` **configs** (default 1) one after another, each through
-  :func:`lt_lab.grid.run` in the task's own process. A config travels as its ``to_dict()``
-  and kind, is rebuilt with :func:`lt_lab.config.config_from_dict` and must have the same key
-  on the node (else the node runs other code than the submitter, and the task says so). The
-  record lands in the same results store: its path travels with the task.
+* **Each array task runs** ``pack`` **configs** (``--runs-per-task``, default 1) one after
+  another, each through :func:`lt_lab.grid.run` in the task's own process. A config travels
+  as its ``to_dict()`` and kind, is rebuilt with :func:`lt_lab.config.config_from_dict` and
+  must have the same key on the node (else the node runs other code than the submitter, and
+  the task says so). The record lands in the same results store: its path travels with the
+  task.
 * **Every submission is indexed** in ``<store>/.slurm/submissions/<job id>.json`` (which task
   runs which keys), beside submitit's scripts, pickles and logs in ``<store>/.slurm/``. So
   ``--status`` tells, for any grid and from any login node, how many of its runs are stored,
@@ -90,7 +91,7 @@ class SlurmOptions:
         check_positive("gpus_per_task", self.gpus_per_task, inclusive=True)
         check_positive("cpus_per_task", self.cpus_per_task)
         check_positive("array_parallelism", self.array_parallelism)
-        check_positive("pack", self.pack)
+        check_positive("pack (--runs-per-task)", self.pack)
         if self.mem_gb is not None:
             check_positive("mem_gb", self.mem_gb)
         check_line("job_name (--job-name)", self.job_name)
@@ -553,17 +554,22 @@ def add_arguments(parser) -> None:
                         "failed tasks' log tails); trains and submits nothing")
     group = parser.add_argument_group("SLURM (--launcher slurm)")
     defaults = SlurmOptions()
-    group.add_argument("--partition", default=None)
+    group.add_argument("--partition", default=None,
+                       help="the SLURM partition (default: the cluster's)")
     group.add_argument("--time", dest="time_min", type=int, default=defaults.time_min,
                        help="time limit of one array task, minutes (default %(default)s)")
-    group.add_argument("--gpus-per-task", type=int, default=defaults.gpus_per_task)
-    group.add_argument("--cpus-per-task", type=int, default=defaults.cpus_per_task)
-    group.add_argument("--mem-gb", type=float, default=None)
+    group.add_argument("--gpus-per-task", type=int, default=defaults.gpus_per_task,
+                       help="GPUs of one array task (default %(default)s)")
+    group.add_argument("--cpus-per-task", type=int, default=defaults.cpus_per_task,
+                       help="CPU cores of one array task (default %(default)s)")
+    group.add_argument("--mem-gb", type=float, default=None,
+                       help="memory of one array task, GB (default: the partition's)")
     group.add_argument("--array-parallelism", type=int, default=defaults.array_parallelism,
                        help="array tasks running at once (default %(default)s)")
-    group.add_argument("--pack", type=int, default=defaults.pack,
+    group.add_argument("--runs-per-task", type=int, default=defaults.pack, metavar="K",
                        help="runs per array task, one after another (default %(default)s)")
-    group.add_argument("--job-name", default=defaults.job_name)
+    group.add_argument("--job-name", default=defaults.job_name,
+                       help="the SLURM job's name (default %(default)s)")
     group.add_argument("--setup", action="append", default=None, metavar="LINE",
                        help="a shell line run before each task (module load ...); repeatable")
     group.add_argument("--sbatch", action="append", default=None, metavar="KEY=VALUE",
@@ -572,7 +578,8 @@ def add_arguments(parser) -> None:
                        help="submitit's folder (default: <results-dir>/.slurm)")
     group.add_argument("--wait", action="store_true",
                        help="wait until the submitted runs end, then print the records")
-    group.add_argument("--wait-timeout", type=float, default=None, metavar="SECONDS")
+    group.add_argument("--wait-timeout", type=float, default=None, metavar="SECONDS",
+                       help="--wait: give up after SECONDS (default: never)")
 
 
 def options_from_args(args) -> SlurmOptions:
@@ -585,8 +592,8 @@ def options_from_args(args) -> SlurmOptions:
     return SlurmOptions(partition=args.partition, time_min=args.time_min,
                         gpus_per_task=args.gpus_per_task, cpus_per_task=args.cpus_per_task,
                         mem_gb=args.mem_gb, array_parallelism=args.array_parallelism,
-                        pack=args.pack, job_name=args.job_name, setup=tuple(args.setup or ()),
-                        sbatch=sbatch)
+                        pack=args.runs_per_task, job_name=args.job_name,
+                        setup=tuple(args.setup or ()), sbatch=sbatch)
 
 
 def cmd_grid(args, configs, store: ResultsStore, describe) -> int:

@@ -240,8 +240,8 @@ def test_run_grid_names_its_launchers_and_refuses_misplaced_options(store):
 def test_the_command_line_options_reach_the_launcher():
     args = build_parser().parse_args([
         "grid", "g.json", "--launcher", "slurm", "--partition", "gpu", "--time", "90",
-        "--gpus-per-task", "1", "--cpus-per-task", "4", "--pack", "3", "--setup", "module load x",
-        "--sbatch", "account=lab", "--sbatch", "qos=high"])
+        "--gpus-per-task", "1", "--cpus-per-task", "4", "--runs-per-task", "3", "--setup",
+        "module load x", "--sbatch", "account=lab", "--sbatch", "qos=high"])
     options = launch.options_from_args(args)
     assert options == launch.SlurmOptions(partition="gpu", time_min=90, gpus_per_task=1,
                                           cpus_per_task=4, pack=3, setup=("module load x",),
