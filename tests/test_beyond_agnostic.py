@@ -21,6 +21,7 @@ from lt_lab.beyond.agnostic import (
     parse_prior,
     prior_accuracies,
     prior_counts,
+    prior_table,
     resample_indices,
     resample_test_set,
     resampled_metrics,
@@ -124,6 +125,20 @@ def test_prior_accuracies_from_a_hand_made_record():
         0.9 * 0.7061011116965423 + 0.5 * 0.22328877713380335 + 0.1 * 0.07061011116965424)
     # SADE's summary: the mean over the priors; forward and backward pair up around 0.5
     assert mean_over_priors(table) == pytest.approx(0.5, abs=1e-12)
+
+
+def test_prior_table_from_hand_made_records():
+    # seed 0: [0.9, 0.5, 0.1] → forward10 75.53 %, backward10 24.47 %, mean 50 %
+    # seed 1: [1.0, 1.0, 0.0] → forward10 (100 + 31) / 141 = 92.91 %, backward10 41/141 = 29.08 %
+    records = [{"seed": 0, "per_class_acc": [0.9, 0.5, 0.1]},
+               {"seed": 1, "per_class_acc": [1.0, 1.0, 0.0]}]
+    table = prior_table(records, ["forward10", "backward10"], n_max=100)
+    assert list(table.columns) == ["forward10", "backward10", "mean over priors"]
+    assert table.index.name == "seed" and list(table.index) == [0, 1]
+    assert table.loc[0].tolist() == pytest.approx([75.53191489361702, 24.468085106382978, 50.0])
+    assert table.loc[1].tolist() == pytest.approx([100 * 131 / 141, 100 * 41 / 141, 100 * 86 / 141])
+    with pytest.raises(ConfigError, match="records"):
+        prior_table([])
 
 
 def test_resampled_matches_reweighted_when_every_class_is_all_right_or_all_wrong():

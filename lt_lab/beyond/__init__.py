@@ -2,6 +2,8 @@
 last-layer ReLU (Khosla et al. 2020; Kini et al. 2024), batch-binding, the test-agnostic
 evaluation and SADE's experts (Zhang et al. 2022), and input mixup (Zhang et al. 2018).
 
+One concept a module: :mod:`~lt_lab.beyond.contrastive`, :mod:`~lt_lab.beyond.batch_binding`,
+:mod:`~lt_lab.beyond.agnostic`, :mod:`~lt_lab.beyond.sade`, :mod:`~lt_lab.beyond.mixup`.
 Importing the package registers its losses (``"supcon"``, ``"sade"``, ``"mixup"``) in
 :mod:`lt_lab.losses`.
 """
@@ -13,6 +15,7 @@ from lt_lab.beyond.agnostic import (
     class_prior,
     prior_accuracies,
     prior_counts,
+    prior_table,
     resample_test_set,
     resampled_metrics,
     reweighted_accuracy,
@@ -35,9 +38,17 @@ from lt_lab.beyond.sade import (
     sade_loss,
 )
 
-__all__ = ["SADE_TEST_PRIORS", "BatchBindingSampler", "agnostic_metrics", "class_prior",
-           "prior_accuracies", "prior_counts", "resample_test_set", "resampled_metrics",
-           "reweighted_accuracy", "ProjectionHead", "SupConLoss", "batch_binding",
-           "binding_indices", "project", "supcon_loss", "ExpertHeads", "SADELoss", "aggregate",
-           "inverse_prior", "learn_aggregation_weights", "prediction_stability", "sade_loss",
-           "MixupCrossEntropy", "mixed_targets", "mixup_cross_entropy", "sample_lambda"]
+__all__ = [
+    # contrastive
+    "ProjectionHead", "SupConLoss", "project", "supcon_loss",
+    # batch-binding
+    "BatchBindingSampler", "batch_binding", "binding_indices",
+    # test-agnostic evaluation
+    "SADE_TEST_PRIORS", "agnostic_metrics", "class_prior", "prior_accuracies", "prior_counts",
+    "prior_table", "resample_test_set", "resampled_metrics", "reweighted_accuracy",
+    # SADE
+    "ExpertHeads", "SADELoss", "aggregate", "inverse_prior", "learn_aggregation_weights",
+    "prediction_stability", "sade_loss",
+    # mixup
+    "MixupCrossEntropy", "mixed_targets", "mixup_cross_entropy", "sample_lambda",
+]

@@ -239,3 +239,24 @@ def mean_over_priors(values: dict[str, float]) -> float:
     if not values or any(not math.isfinite(v) for v in values.values()):
         raise ConfigError(f"values must be a non-empty mapping of finite numbers; got {values}")
     return sum(values.values()) / len(values)
+
+
+def prior_table(records: list[dict], priors=SADE_TEST_PRIORS, n_max: int | None = None,
+                scale: float = 100):
+    """One row per record (indexed by its ``seed``, else its ``key``), one column per prior:
+    the re-weighted accuracy (:func:`prior_accuracies`) times ``scale`` (percent), then
+    the mean over the priors (SADE's summary). A descriptive table of stored records."""
+    import pandas as pd
+
+    if not records:
+        raise ConfigError("records must hold at least one run record")
+    rows, index = [], []
+    for record in records:
+        values = prior_accuracies(record, priors, n_max)
+        row = {name: scale * value for name, value in values.items()}
+        row["mean over priors"] = scale * mean_over_priors(values)
+        rows.append(row)
+        index.append(record.get("seed", record.get("key")))
+    table = pd.DataFrame(rows, index=index)
+    table.index.name = "seed" if all("seed" in r for r in records) else "record"
+    return table
