@@ -16,15 +16,17 @@ Checked against the official code (read, not copied):
 * HobbitLong/SupContrast ``losses.py`` (``SupConLoss``, ``contrast_mode='all'``): features
   of shape ``(N, V, d)`` (V views), every view an anchor, self-contrast masked out; the
   loss is multiplied by ``temperature / base_temperature`` (both 0.07 by default, so 1).
-  Its current version, like Kini et al.'s copy (valavakilian/SCL_Geometry_And_Batching,
-  ``code/criterion.py``), gives 0 to an anchor without positives and keeps it in the mean,
-  as here. Kini et al. call it with ``temperature=0.1`` and the default
-  ``base_temperature=0.07``: their loss is this one times 0.1/0.07; ``base_temperature``
+  An anchor without positives divides by zero there (NaN); with two views every anchor has
+  one, its other view. Kini et al.'s copy (valavakilian/SCL_Geometry_And_Batching,
+  ``code/criterion.py``) gives such an anchor 0 and keeps it in the mean, as here (one
+  view, a class drawn once in a batch). Kini et al. call it with ``temperature=0.1`` and
+  the default ``base_temperature=0.07``: their loss is this one times 0.1/0.07; ``base_temperature``
   reproduces that constant factor when set (``None``: no factor, the paper's formula).
-* Kini et al. (``code/models.py``) L2-normalise the backbone's output (a ResNet's pooled
-  features, which already pass a ReLU) and have no projection MLP; "no ReLU" is a linear
-  last layer. Here the ReLU is the model's, not the loss's: :class:`ProjectionHead` with
-  ``relu=True`` or ``False``.
+* Kini et al. (``code/models.py``) L2-normalise the backbone's output (a torchvision
+  ResNet's pooled features, whose last block ends in a ReLU) and have no projection MLP.
+  Their released code always keeps that ReLU (``--activation`` only names the log folder),
+  so the variant without it follows the paper: a linear last layer. Here the ReLU is the
+  model's, not the loss's: :class:`ProjectionHead` with ``relu=True`` or ``False``.
 
 The loss L2-normalises the features it is given (``normalize=True``), so it can take the
 raw penultimate features that the trainer passes to a loss with ``takes_features``
