@@ -301,4 +301,7 @@ def stage(claims_dir: Path | None = None, stage_dir: Path | None = None,
     if stage_dir.resolve() != paths.STAGE.resolve():
         shutil.copytree(executed, stage_dir / "chapters", dirs_exist_ok=True)
     fill_ledger(stage_dir / "book" / "ledger.md", claims_dir)
+    from lt_lab.book.confirmatory.display import fill_page
+
+    fill_page(stage_dir / "book" / "preregistration.md")
     return stage_dir

@@ -1,0 +1,25 @@
+"""The confirmatory edition (issues 28 and 29): claims declared, then fresh seeds, one look.
+
+Everything the book ran before a declaration is *exploratory*: its verdicts stay in the
+chapters, labelled so. A declaration (:mod:`lt_lab.book.confirmatory.edition1`, ...) fixes
+for each counted claim its arms, fresh seeds, measure, design and levels; its lock
+(:mod:`lt_lab.book.confirmatory.lock`) hashes them; ``book/confirmatory.json`` names the
+commit that declared them. Part 2 trains the declared runs from a clean checkout of that
+commit and calls :func:`confirmatory_verdicts` once, when every run is stored.
+"""
+
+from lt_lab.book.confirmatory.plan import SEEDS, THREADS, Arm, Registered, arm_list
+from lt_lab.book.confirmatory.verdicts import confirmatory_verdicts, judge, status
+
+DECLARATIONS = {"edition-1": "lt_lab.book.confirmatory.edition1"}  # name → module with CLAIMS
+
+
+def declared(name: str = "edition-1"):
+    """The claims of declaration ``name``."""
+    import importlib
+
+    return importlib.import_module(DECLARATIONS[name]).CLAIMS
+
+
+__all__ = ["SEEDS", "THREADS", "Arm", "Registered", "arm_list", "confirmatory_verdicts",
+           "declared", "judge", "status"]

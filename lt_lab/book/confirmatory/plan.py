@@ -1,0 +1,129 @@
+"""What a confirmatory declaration fixes: arms, seeds, claims (issue 28, C2/C3).
+
+An :class:`Arm` is one method in one regime: the profile and the config overrides of the
+chapter's exploratory runs of it. A confirmatory run of an arm at seed ``s`` is that config
+with ``seed = subset_seed = s`` (a fresh long-tailed subset, and with it a fresh draw of the
+balanced test set, for every seed: the inference covers which images as well as the
+initialisation) and ``threads = 1`` (the thread policy of issue 27: a CPU's kernels split
+work by thread count, so a record's numbers depend on it; one thread lets two runs share a
+2-core machine and still give the same record alone or in a grid).
+
+A :class:`Registered` claim names its arms, its measure (a function of
+:mod:`lt_lab.book.confirmatory.measures`, by name), its design (a function of
+:mod:`lt_lab.book.designs`, by name) with its levels, its regime, n, group and whether it is
+the group's primary member. Seeds come from the regime's fresh range (:data:`SEEDS`), never
+trained before: a claim uses the first n of it, and so does every arm it compares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lt_lab.config import make_config
+from lt_lab.errors import ConfigError, check_choice
+from lt_lab.regression.config import make_regression_config
+
+# Fresh seeds, never trained before the declaration (issue 28, C3): the first n of a range.
+SEEDS = {"quick": tuple(range(100, 110)), "long": tuple(range(100, 105))}
+THREADS = 1  # the thread policy the declaration freezes (see the module docstring)
+DESIGNS = ("directional", "superiority", "non_inferiority", "no_effect", "ratio", "spread",
+           "count")
+# How a claim enters the count (the ledger's headline counts ``counted`` primaries only).
+ROLES = ("counted", "group member", "sanity", "descriptive", "ours")
+
+
+MAKERS = {"classification": make_config, "regression": make_regression_config}
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One method in one regime: ``profile`` and the overrides of its exploratory runs."""
+
+    name: str
+    profile: str
+    overrides: dict = field(default_factory=dict)
+    fresh_subset: bool = True  # subset_seed = seed; False: the overrides fix subset_seed
+    kind: str = "classification"  # or "regression"
+
+    def __post_init__(self):
+        check_choice("kind", self.kind, tuple(MAKERS))
+
+    def config(self, seed: int, *, exploratory: bool = False):
+        """The confirmatory config at ``seed``; ``exploratory``: the stored exploratory one
+        (the chapter's, at subset 0 and the process's threads), to check the arm against."""
+        make = MAKERS[self.kind]
+        if exploratory:
+            return make(self.profile, seed=seed, **self.overrides)
+        fresh = {"subset_seed": seed} if self.fresh_subset else {}
+        return make(self.profile, **{**self.overrides, **fresh}, seed=seed, threads=THREADS)
+
+
+@dataclass(frozen=True)
+class Registered:
+    """One claim as the declaration fixes it, in one regime.
+
+    ``levels``: the design's arguments besides the values (``threshold``, ``partly``,
+    ``margin``, ``delta``, ``p0``, ``direction``, ``null``); ``arms``: the measure's
+    arguments, arm by role (e.g. ``{"a": arm, "b": arm}``); ``params``: the measure's other
+    arguments; ``gate``: another claim id whose measure is this design's assay (the
+    reference's gain, or the ratio's denominator) — already inside ``arms`` here, named for
+    the reader. ``source``: where the paper says it; ``action``: what C2 did to the claim.
+    ``gate``: a condition declared in advance under which the claim can fail at all —
+    ``{"measure", "roles" (gate role → claim role), "params", "reads"}``; the verdict is "not
+    applicable" unless the gate's values have a 95 % interval above 0 (e.g. cRT's few-shot
+    lift needs a joint classifier whose few-shot accuracy is above 0).
+    """
+
+    id: str
+    chapter: str
+    regime: str
+    paper: str
+    statement: str
+    source: str
+    measure: str
+    arms: dict
+    design: str
+    levels: dict
+    n: int
+    role: str = "counted"
+    group: str | None = None
+    unit: str = "points"
+    params: dict = field(default_factory=dict)
+    action: str = ""
+    label: str = ""  # "ours", "our narrowing", ... : what the book adds to the paper
+    gate: dict | None = None
+
+    def __post_init__(self):
+        check_choice("design", self.design, DESIGNS)
+        check_choice("role", self.role, ROLES)
+        check_choice("regime", self.regime, tuple(SEEDS))
+        cap = len(SEEDS[self.regime])
+        if self.design != "spread" and not 2 <= self.n <= cap:
+            raise ConfigError(f"claim {self.id!r}: n={self.n!r} must be in 2..{cap} at "
+                              f"{self.regime}")
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return SEEDS[self.regime][:self.n]
+
+    def configs(self) -> dict:
+        """``{(arm name, seed): config}``: every run the claim's verdict reads."""
+        return {(arm.name, seed): arm.config(seed) for arm in _arms(self.arms)
+                for seed in self.seeds}
+
+
+def _arms(arms) -> list[Arm]:
+    """The arms of a claim's ``arms`` mapping, whose values are an Arm or a list of them."""
+    found = []
+    for value in arms.values():
+        found.extend(value if isinstance(value, (list, tuple)) else [value])
+    return found
+
+
+def arm_list(claims) -> list[Arm]:
+    """Every distinct arm of ``claims``, in order of first use."""
+    seen = {}
+    for claim in claims:
+        for arm in _arms(claim.arms):
+            seen.setdefault((arm.name, arm.profile), arm)
+    return list(seen.values())

@@ -1,0 +1,327 @@
+"""The confirmatory declaration (issue 28, C2/C3): what it fixes cannot drift, and only runs
+made at its commit, at fresh seeds, after it, can decide it."""
+
+import json
+import re
+import subprocess
+
+import pytest
+
+from lt_lab.book.confirmatory import SEEDS, THREADS, declared, judge, lock, status
+from lt_lab.book.confirmatory.edition1 import NEW_ARMS, NOT_COUNTED
+from lt_lab.book.confirmatory.measures import (best_epoch_optimism, chosen_tau_near, difference,
+                                               share_of_gain, optimism_difference, subset_table)
+from lt_lab.book.confirmatory.plan import _arms, arm_list
+from lt_lab.book.confirmatory.verdicts import confirmatory_verdicts, declared_runs
+from lt_lab.book.paths import CHAPTERS, ROOT
+from lt_lab.errors import ConfigError
+from lt_lab.results import ResultsStore
+
+CLAIMS = declared("edition-1")
+NEW = {(arm.name, arm.profile) for arm in NEW_ARMS}
+STORE = ResultsStore(ROOT / "data" / "results")
+
+
+def _record(key="r", metrics=None, curves=None, extras=None):
+    return {"key": key, "metrics": metrics or {}, "curves": curves or {}, "extras": extras or {}}
+
+
+# --- the plan: seeds, threads, subsets ---------------------------------------------------------
+
+def test_every_declared_run_is_at_a_fresh_seed_with_one_thread_and_its_own_subset():
+    for claim in CLAIMS:
+        for (arm, seed), config in claim.configs().items():
+            assert seed in SEEDS[claim.regime] and seed >= 100
+            assert config.threads == THREADS == 1
+            assert config.profile == claim.regime
+            if not arm.startswith("CE, subset"):
+                assert config.subset_seed == seed, (claim.id, arm)
+
+
+def test_a_claim_uses_the_first_n_seeds_of_its_range_for_every_arm():
+    for claim in CLAIMS:
+        assert claim.seeds == SEEDS[claim.regime][:claim.n]
+        by_arm = {}
+        for arm, seed in claim.configs():
+            by_arm.setdefault(arm, []).append(seed)
+        assert all(seeds == list(claim.seeds) for seeds in by_arm.values()), claim.id
+
+
+def test_the_spread_claim_crosses_ten_fresh_subsets_with_two_training_seeds():
+    spread = next(c for c in CLAIMS if c.design == "spread")
+    configs = spread.configs().values()
+    assert {c.subset_seed for c in configs} == set(range(100, 110))
+    assert {c.seed for c in configs} == {100, 101} and len(configs) == 20
+
+
+def test_every_arm_but_the_new_ones_is_an_exploratory_arm_of_its_chapter():
+    """The declared overrides are exactly those the chapters ran: the arm's exploratory
+    config at seed 0 is in the store (its key would differ on any changed field)."""
+    for arm in arm_list(CLAIMS):
+        if (arm.name, arm.profile) in NEW:
+            continue
+        assert STORE.load(arm.config(0, exploratory=True)) is not None, arm
+
+
+def test_claim_ids_and_roles_are_consistent():
+    ids = [(c.id, c.regime) for c in CLAIMS]
+    assert len(ids) == len(set(ids))
+    groups = {}
+    for claim in CLAIMS:
+        groups.setdefault(claim.group, []).append(claim)
+    for group, members in groups.items():  # a group counts once: exactly one primary
+        if all(m.role == "ours" for m in members):
+            continue  # the book's own questions: their own tally
+        assert sum(m.role == "counted" for m in members) == 1, group
+    assert not {c.id for c in CLAIMS} & set(NOT_COUNTED)
+
+
+def test_a_bad_declaration_is_refused_by_name():
+    claim = CLAIMS[2]
+    from dataclasses import replace
+
+    with pytest.raises(ConfigError, match="design"):
+        replace(claim, design="vibes")
+    with pytest.raises(ConfigError, match="n=11"):
+        replace(claim, n=11)
+
+
+# --- the measures, by hand ---------------------------------------------------------------------
+
+def test_difference_is_a_minus_b_in_points_seed_by_seed():
+    a = [_record(metrics={"balanced_acc": 0.75}), _record(metrics={"balanced_acc": 0.70})]
+    b = [_record(metrics={"balanced_acc": 0.72}), _record(metrics={"balanced_acc": 0.71})]
+    assert difference({"a": a, "b": b}) == pytest.approx([3.0, -1.0])  # 75−72, 70−71
+
+
+def test_a_missing_metric_names_its_record():
+    with pytest.raises(ConfigError, match="record r7 has no metric 'balanced_acc'"):
+        difference({"a": [_record("r7")], "b": [_record()]})
+
+
+def test_unpaired_arms_are_refused():
+    with pytest.raises(ConfigError, match="one per seed"):
+        difference({"a": [_record()], "b": []})
+
+
+def test_best_epoch_optimism_is_the_best_evaluation_minus_the_last():
+    curves = {"test_balanced_acc": [0.60, 0.74, 0.73, 0.72]}
+    assert best_epoch_optimism({"a": [_record(curves=curves)]}) == pytest.approx([2.0])  # 74−72
+
+
+def test_optimism_difference_subtracts_the_baselines_optimism():
+    a = _record(curves={"test_balanced_acc": [0.70, 0.75, 0.72]})  # 3 points
+    b = _record(curves={"test_balanced_acc": [0.70, 0.71, 0.70]})  # 1 point
+    assert optimism_difference({"a": [a], "b": [b]}) == pytest.approx([2.0])
+
+
+def test_share_of_gain_gives_part_and_whole_over_the_base():
+    base = _record(metrics={"balanced_acc": 0.70},
+                   extras={"posthoc": {"1": {"balanced_acc": 0.76, "per_class_acc": [0.76]}}})
+    whole = _record(metrics={"balanced_acc": 0.78})
+    part, total = share_of_gain({"part": [base], "whole": [whole], "base": [base]},
+                             view_part={"posthoc": 1.0})
+    assert part == pytest.approx([6.0]) and total == pytest.approx([8.0])  # 76−70, 78−70
+
+
+def test_chosen_tau_near_reads_the_validation_split_only():
+    val = {"0": {"balanced_acc": 0.6}, "1": {"balanced_acc": 0.7}, "2": {"balanced_acc": 0.65}}
+    record = _record(extras={"posthoc_val": val, "posthoc": {"0": {"balanced_acc": 0.9}}})
+    assert chosen_tau_near({"a": [record]}, taus=[0.0, 1.0, 2.0]) == [True]  # τ* = 1
+    val["2"]["balanced_acc"] = 0.8
+    assert chosen_tau_near({"a": [record]}, taus=[0.0, 1.0, 2.0]) == [False]  # τ* = 2
+
+
+def test_subset_table_has_a_row_per_subset():
+    rows = subset_table({"subsets": [[_record(metrics={"balanced_acc": 0.5})] * 2,
+                                     [_record(metrics={"balanced_acc": 0.6})] * 2]})
+    assert rows == [[50.0, 50.0], [60.0, 60.0]]
+
+
+# --- every counted claim's measure on the exploratory records ----------------------------------
+
+def _frozen_means() -> dict:
+    """(claim id, regime) → the mean and n the chapter's frozen verdict cell printed."""
+    pattern = re.compile(r"^(\S+)\s+(?:claim|sanity)\s+.*?\s(-?\d+\.\d+) \[.*?\] n=(\d+)")
+    means = {}
+    for path in CHAPTERS.glob("*.ipynb"):
+        for cell in json.loads(path.read_text())["cells"]:
+            if "# NBVAL_CHECK_OUTPUT" not in "".join(cell.get("source", [])):
+                continue
+            regime = "quick"
+            for output in cell.get("outputs", []):
+                for line in "".join(output.get("text", "")).splitlines():
+                    if line.startswith("-- papers' schedule"):
+                        regime = "long"
+                    elif line.startswith("-- "):
+                        regime = None
+                    elif regime and (match := pattern.match(line)):
+                        means[(match[1], regime)] = (float(match[2]), int(match[3]))
+    return means
+
+
+def test_every_claims_paper_is_in_the_bibliography():
+    bib = (ROOT / "book" / "references.bib").read_text()
+    assert [c.paper for c in CLAIMS if "{" + c.paper + "," not in bib] == []
+
+
+def _exploratory_runs(claim, n):
+    return {role: [[STORE.load(a.config(s, exploratory=True)) for s in range(n)] for a in value]
+            if isinstance(value, (list, tuple)) else
+            [STORE.load(value.config(s, exploratory=True)) for s in range(n)]
+            for role, value in claim.arms.items()}
+
+
+EXPLORATORY = [c for c in CLAIMS if not any((a.name, a.profile) in NEW for a in _arms(c.arms))]
+
+
+@pytest.mark.parametrize("claim", EXPLORATORY, ids=lambda c: f"{c.id}@{c.regime}")
+def test_each_claims_measure_and_design_run_on_its_exploratory_records(claim):
+    """Judged on the stored exploratory seeds (0–2), each counted claim gives a finite
+    estimate; where its chapter printed the same measure at the same n, the same mean."""
+    runs = _exploratory_runs(claim, 3)
+    if any(r is None for rs in runs.values() for r in rs):
+        pytest.skip("exploratory records absent from this store")
+    outcome = judge(claim, runs)
+    assert (outcome.verdict in ("reproduced", "partly", "inconclusive", "not reproduced")
+            or outcome.verdict.startswith("not applicable: "))
+    frozen = _frozen_means().get((claim.id, claim.regime))
+    if frozen and frozen[1] == 3 and claim.design in ("directional", "superiority", "ratio"):
+        if claim.design == "ratio":
+            shown = outcome.numbers["share"]
+        else:  # back from the signed scale the designs judge on
+            null = claim.levels.get("null", 0.0)
+            below = claim.levels.get("direction", ">") == "<"
+            shown = null - outcome.estimate.mean if below else outcome.estimate.mean + null
+        digits = len(str(frozen[0]).split(".")[1])
+        assert round(shown, digits) == pytest.approx(frozen[0]), claim.id
+
+
+def test_ten_exploratory_seeds_give_the_chapters_escalated_verdict():
+    """cb-focal-beats-ce at seeds 0–9 (stored): 6.6 [5.3, 8.0], the chapter's frozen line."""
+    claim = next(c for c in CLAIMS if c.id == "cb-focal-beats-ce")
+    runs = _exploratory_runs(claim, 10)
+    if any(r is None for rs in runs.values() for r in rs):
+        pytest.skip("exploratory records absent from this store")
+    est = judge(claim, runs).estimate
+    assert (round(est.mean, 1), round(est.low, 1), round(est.high, 1)) == (6.6, 5.3, 8.0)
+
+
+# --- one look ----------------------------------------------------------------------------------
+
+def test_a_partial_store_shows_only_how_many_runs_are_stored(tmp_path):
+    result = confirmatory_verdicts(CLAIMS, ResultsStore(tmp_path))
+    total = len(declared_runs(CLAIMS))
+    assert result.text() == f"confirmatory runs: 0 of {total} stored"
+    assert not result.complete and len(result.missing) == total
+
+
+def test_the_declared_grid_is_one_list_of_every_run(tmp_path):
+    from lt_lab.book.confirmatory.__main__ import main
+
+    out = tmp_path / "grid.json"
+    assert main(["grid", "edition-1", str(out)]) == 0
+    configs = json.loads(out.read_text())
+    assert len(configs) == len(declared_runs(CLAIMS)) == status(CLAIMS, STORE).total
+
+
+# --- the lock and the declaration commit -------------------------------------------------------
+
+def test_the_lock_matches_the_code():
+    """A hashed item — a claim's fields, arms, seeds or run keys, an analysis function —
+    changed after the declaration fails here. Withdrawing a claim is allowed only before its
+    first confirmatory record exists (then the lock is rewritten in the same commit)."""
+    assert lock.differences("edition-1", CLAIMS) == []
+
+
+def test_a_changed_function_or_claim_is_caught(monkeypatch):
+    from dataclasses import replace
+
+    changed = [replace(CLAIMS[0], levels={"threshold": 1.0, "partly": 0.5}), *CLAIMS[1:]]
+    assert lock.differences("edition-1", changed) == [
+        f"claim {CLAIMS[0].id}@{CLAIMS[0].regime}: changed since the declaration"]
+    real = lock.function_hash
+    monkeypatch.setattr(lock, "function_hash",
+                        lambda f: "planted" if f.__name__ == "ratio" else real(f))
+    assert lock.differences("edition-1", CLAIMS) == [
+        "function lt_lab.book.designs.ratio: changed since the declaration"]
+
+
+def _compiled(source: str, tmp_path, name: str):
+    """A function ``f`` defined in a module file of its own (inspect reads its source)."""
+    import importlib.util
+
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.f
+
+
+def test_function_hashes_ignore_docstrings_and_comments_but_not_code(tmp_path):
+    one = _compiled('def f(x):\n    """One."""\n    return x + 1\n', tmp_path, "one")
+    two = _compiled('def f(x):\n    """Two, longer."""\n    return x + 1  # a comment\n',
+                    tmp_path, "two")
+    three = _compiled("def f(x):\n    return x + 2\n", tmp_path, "three")
+    assert lock.function_hash(one) == lock.function_hash(two) != lock.function_hash(three)
+
+
+def _git(*args):
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+DECLARED = lock.declarations()
+
+
+@pytest.mark.skipif(not DECLARED, reason="no declaration committed yet")
+def test_each_declaration_commit_is_an_ancestor_of_head():
+    for entry in DECLARED:
+        done = _git("merge-base", "--is-ancestor", entry["commit"], "HEAD")
+        assert done.returncode == 0, f"{entry['name']}: {entry['commit']} is not in HEAD's history"
+        assert entry["name"] in lock.read_lock()
+
+
+def test_every_record_at_a_confirmatory_seed_was_made_after_its_declaration_at_its_commit():
+    """No record at a seed of the fresh ranges predates the declaration, or was made from
+    any other commit (or a dirty tree)."""
+    fresh = set(SEEDS["quick"]) | set(SEEDS["long"])
+    entry = DECLARED[0] if DECLARED else None
+    for record in STORE.records("classification"):
+        config = record["config"]
+        if config["seed"] in fresh or config.get("subset_seed") in fresh:
+            assert entry is not None, f"record {record['key']} at a fresh seed before any " \
+                                      "declaration"
+            assert record["created"] >= entry["time"], record["key"]
+            assert record["git_commit"] == entry["commit"][:len(record["git_commit"])], \
+                record["key"]
+
+
+# --- gates, by hand ------------------------------------------------------------------------------
+
+def _two_stage(seed, base_mse, mse):
+    return {"key": f"k{seed}", "seed": seed, "metrics": {"mse": mse},
+            "base_metrics": {"mse": base_mse}}
+
+
+def test_a_gated_claim_is_not_applicable_until_its_gate_is_shown():
+    """bni-matches-bmc: BNI − BMC within ±2 %, but only where two-stage BMC's own reduction
+    of its base is shown above 0. Stage reductions 100·(10 − 9)/10 = 10 %, 100·(10 − 8)/10
+    = 20 %, 100·(10 − 8.5)/10 = 15 %: interval above 0, so the no-effect design decides."""
+    from lt_lab.regression.readers import SPLITS
+
+    claim = next(c for c in CLAIMS if c.id == "bni-matches-bmc")
+    base = SPLITS["base"]
+    bmc = [_two_stage(s, 10.0, m) for s, m in enumerate((9.0, 8.0, 8.5))]
+    bni = [_two_stage(s, 10.0, m) for s, m in enumerate((9.0, 8.02, 8.5))]
+    for records in (bmc, bni):
+        for r in records:
+            r[base] = r.pop("base_metrics")
+            r[SPLITS["test"]] = r.pop("metrics")
+    outcome = judge(claim, {"a": bni, "b": bmc})
+    assert outcome.verdict == "reproduced"  # reductions 0, −0.25 %, 0: within ±2 %
+    for r in bmc + bni:  # stage 2 makes every run worse: the gate closes
+        r[SPLITS["test"]]["mse"] += 3.0
+    assert judge(claim, {"a": bni, "b": bmc}).verdict == (
+        "not applicable: two-stage BMC's own reduction of its base's balanced MSE was not "
+        "shown above 0")
