@@ -8,7 +8,7 @@ trained with one loss each, summed. With the training prior ``π_c = n_c / Σ n`
 * **forward** expert (skilled at the long-tailed training prior): ``CE(z_1, y)``;
 * **uniform** expert (balanced softmax, skilled at the uniform prior): ``CE(z_2 + log π, y)``;
 * **backward** expert (inverse softmax, skilled at a reversed prior):
-  ``CE(z_3 + log π − λ log π̄, y)``, ``λ = 2``.
+  ``CE(z_3 + log π − λ log π̄, y)``, ``λ = 2`` (SADE's CIFAR-100-LT setting).
 
 Without test-time aggregation the prediction is ``argmax`` of the experts' mean logits.
 
@@ -25,17 +25,20 @@ Checked against the official code (Vanint/SADE-AgnosticLT; read, not copied):
 * ``model/loss.py``, ``DiverseExpertLoss``: the three terms summed, unweighted;
   ``log(prior + 1e-9)`` (the ``1e-9`` is left out here: class counts are positive);
   the inverse prior sorts the prior and gives each class the value of the mirror rank;
-  λ is its ``tau``, 2 in every config (``"tau": 2``);
+  λ is its ``tau``: 2 in the CIFAR-100-LT and ImageNet-LT configs, 1 for iNaturalist and
+  Places-LT;
 * ``model/ldam_drw_resnets/expert_resnet_cifar.py``: the output is the experts' logits
   stacked on dim 1, ``(N, 3, C)``, and their mean; with ``use_norm`` (the CIFAR configs)
   each expert's head is cosine, ``30 · cos(h, w_c)`` (:class:`ExpertHeads` with
   ``scale=30``). There the experts share the stem and first stage and each has its own
   last two stages; here they share every layer but the head (the issue's "one backbone");
 * ``test_training_cifar.py``, ``test_training``: the aggregation weight is
-  ``Parameter(3).fill_(1/3)``, SGD with lr 0.1, momentum 0.9, Nesterov, weight decay 5e-4
-  (``configs/test_time_*_sade.json``), batches of 128 test images, at most 5 epochs, stopping
-  after an epoch once a weight is below 0.05; the loss is ``−mean cos`` with
-  ``CosineSimilarity(dim=1, eps=1e-6)``, on the softmax of the weighted *logits*. The
+  ``Parameter(3).fill_(1/3)``, SGD with lr 0.1 (0.025 for ImageNet-LT), momentum 0.9,
+  Nesterov, weight decay 5e-4 (``configs/test_time_cifar100_*_sade.json``), batches of 128
+  test images, at most 5 epochs, stopping after an epoch once a weight is below 0.05; the
+  loss is ``−mean cos`` with ``CosineSimilarity(dim=1, eps=1e-6)``, on the softmax of the
+  weighted *logits*. The weights are learned on the very test images they are then
+  evaluated on (the resampled test set at each prior, without its labels). The
   official loop draws fresh augmentations at every epoch; :func:`learn_aggregation_weights`
   takes the experts' logits of two views computed once (the experts are frozen, so the
   step is the same; only the views are not redrawn between epochs).
@@ -202,7 +205,7 @@ def learn_aggregation_weights(view1: torch.Tensor, view2: torch.Tensor, *, epoch
     ``seed``) in batches of ``batch_size`` (``None``: the whole set, one step an epoch), one
     SGD step (``lr``, ``momentum``, ``weight_decay``, ``nesterov``) a batch on
     ``−``:func:`prediction_stability`; after an epoch, training stops once a weight is below
-    ``min_weight``. SADE's defaults throughout (module docstring).
+    ``min_weight``. SADE's CIFAR-100-LT settings throughout (module docstring).
     """
     Interval(int, 1, None).check("epochs", epochs)
     Optional(Interval(int, 1, None)).check("batch_size", batch_size)
