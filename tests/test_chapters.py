@@ -210,7 +210,8 @@ def test_book_timer_counts_the_records_each_chapter_trains(tmp_path):
         "store = pathlib.Path(os.environ['LT_LAB_RESULTS'])\n"
         "store.mkdir(parents=True, exist_ok=True)\n"
         "for i in range(records):\n"
-        "    (store / f'{i}.json').write_text('{}')")
+        "    (store / f'{i}.json').write_text("
+        "'{\"kind\": \"classification\", \"config\": {\"profile\": \"quick\"}}')")
     store = tmp_path / "empty_store"
     record = book.time_book(store, {"records": 3}, notebooks=[source], build=False,
                             output=tmp_path / "book_time.json", output_dir=tmp_path / "out",
@@ -219,5 +220,7 @@ def test_book_timer_counts_the_records_each_chapter_trains(tmp_path):
     assert (chapter["notebook"], chapter["records_before"], chapter["records_trained"]) == (
         "00_trains.ipynb", 0, 3)
     assert record["store_empty_at_start"] and record["build_wall_time_s"] is None
+    assert record["runs_trained"] == {"classification/quick": 3} and record["jobs"] >= 1
+    assert set(record["load"]) == {"before", "max_during"} and "valid" in record
     assert json.loads((tmp_path / "book_time.json").read_text())["chapters"] == [chapter]
     assert "00_trains.ipynb" in book.format_book_time(record)

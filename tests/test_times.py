@@ -87,3 +87,28 @@ def test_the_training_time_of_new_records_is_their_wall_time(tmp_path):
     (tmp_path / "index.json").write_text("[1, 2]")  # not a record
     assert timing.training_seconds(sorted(tmp_path.glob("*.json"))) == 13.3
     assert timing.count_records(tmp_path) == 3 and timing.count_records(tmp_path / "x") == 0
+
+
+def test_a_book_time_counts_only_from_an_idle_machine_with_nothing_beside_its_grid(monkeypatch):
+    """Void above a 1-minute load of 0.5 before the start, or above the workers' threads
+    + 0.5 during it (2 workers of 1 thread on 2 cores: 2.5)."""
+    from lt_lab import grid
+    from lt_lab.book.timing import validity
+
+    monkeypatch.setattr(grid, "cores", lambda: 2)
+    assert validity(0.3, 2.4, 2, 2) == {"valid": True, "void_because": [], "cores": 2}
+    busy = validity(0.8, 2.6, 2, 2)
+    assert not busy["valid"] and busy["void_because"] == [
+        "load 0.80 before the start (> 0.5)", "load 2.60 during it (> 2 threads + 0.5)"]
+
+
+def test_the_load_watch_keeps_the_highest_load_it_saw(monkeypatch):
+    from lt_lab.book import timing
+
+    loads = iter([(0.2, 0, 0), (1.7, 0, 0), (0.9, 0, 0)] + [(0.1, 0, 0)] * 100)
+    monkeypatch.setattr(timing.os, "getloadavg", lambda: next(loads))
+    with timing.LoadWatch(every=0.001) as watch:
+        import time
+
+        time.sleep(0.05)
+    assert watch.highest == 1.7

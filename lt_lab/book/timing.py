@@ -17,6 +17,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import threading
+from collections import Counter
+
 from lt_lab.book.execute import AUTO, environment, execute
 from lt_lab.book.paths import ROOT, chapter_notebooks
 from lt_lab.book.site import build_site
@@ -42,6 +45,55 @@ def training_seconds(paths) -> float:
         except (OSError, ValueError, AttributeError):
             continue  # not a run record (e.g. a store's index): no training time
     return round(total, 1)
+
+
+IDLE_LOAD = 0.5  # a record whose 1-minute load before it exceeded this is void (issue 27)
+
+
+class LoadWatch:
+    """The highest 1-minute load average seen while the ``with`` block runs (sampled every
+    ``every`` seconds on a daemon thread)."""
+
+    def __init__(self, every: float = 5.0):
+        self.every, self.highest = every, os.getloadavg()[0]
+        self._stop = threading.Event()
+
+    def _sample(self):
+        while not self._stop.wait(self.every):
+            self.highest = max(self.highest, os.getloadavg()[0])
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.highest = max(self.highest, os.getloadavg()[0])
+
+
+def runs_by_kind(paths) -> dict[str, int]:
+    """``{"kind/profile": count}`` of the records at ``paths`` (the grid's size by tier)."""
+    counts = Counter()
+    for path in paths:
+        record = json.loads(Path(path).read_text())
+        counts[f"{record.get('kind')}/{record.get('config', {}).get('profile')}"] += 1
+    return dict(sorted(counts.items()))
+
+
+def validity(load_before: float, highest: float, cores: int, jobs: int) -> dict:
+    """Whether a whole-book time counts: the machine idle before (1-minute load ≤ 0.5) and
+    nothing beside the grid during it (load ≤ the workers' threads + 0.5)."""
+    from lt_lab.grid import worker_threads
+
+    busy = jobs * worker_threads(jobs)
+    reasons = []
+    if load_before > IDLE_LOAD:
+        reasons.append(f"load {load_before:.2f} before the start (> {IDLE_LOAD})")
+    if highest > busy + IDLE_LOAD:
+        reasons.append(f"load {highest:.2f} during it (> {busy} threads + {IDLE_LOAD})")
+    return {"valid": not reasons, "void_because": reasons, "cores": cores}
 
 
 def time_chapter(notebook: Path, results_dir: Path, parameters: dict, *, output_dir,
@@ -93,10 +145,14 @@ def time_book(
     """
     from lt_lab.results import RESULTS_ENV, default_results_dir
 
+    from lt_lab.grid import cores, resolve_jobs
+
     results_dir = Path(results_dir) if results_dir else default_results_dir()
     parameters = dict(parameters or {})
+    stored, load_before = record_files(results_dir), os.getloadavg()[0]
+    jobs = resolve_jobs(None, [])  # what run_grid gives the chapters' unpinned configs
     started = time.perf_counter()
-    with environment({RESULTS_ENV: str(results_dir.resolve())}):
+    with environment({RESULTS_ENV: str(results_dir.resolve())}), LoadWatch() as load:
         chapters = [time_chapter(notebook, results_dir, parameters, output_dir=output_dir,
                                  claims_dir=claims_dir, log=log)
                     for notebook in list(notebooks or chapter_notebooks())]
@@ -105,6 +161,10 @@ def time_book(
         "results_dir": str(results_dir),
         "store_empty_at_start": chapters[0]["records_before"] == 0 if chapters else None,
         "parameters": parameters,
+        "jobs": jobs,
+        "runs_trained": runs_by_kind(record_files(results_dir) - stored),
+        "load": {"before": round(load_before, 2), "max_during": round(load.highest, 2)},
+        **validity(load_before, load.highest, cores(), jobs),
         "chapters": chapters,
         "build_wall_time_s": time_build() if build else None,
     }
