@@ -93,15 +93,6 @@ def best_by_mean(records_by_name: dict[str, list[dict]], names, metric: str) -> 
     return max(names, key=lambda name: mean_metric(records_by_name[name], metric, scale=1))
 
 
-def gain_share(part: list[float], whole: list[float]) -> list[float]:
-    """``[mean(part) / mean(whole)]``: the share of a gain ``whole`` that ``part`` recovers
-    (e.g. post-hoc adjustment's gain over CE against the logit-adjusted loss's); ``[]``
-    when ``whole`` is no gain (mean <= 0), where the ratio would mean nothing."""
-    if not whole or np.mean(whole) <= 0:
-        return []
-    return [float(np.mean(part) / np.mean(whole))]
-
-
 def paired_comparison(records_by_name: dict[str, list[dict]], metric: str, scale: float = 100):
     """A function ``(a, b) -> paired_differences(records_by_name[a], records_by_name[b])``.
 

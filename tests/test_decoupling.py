@@ -1,4 +1,4 @@
-"""Classifier fixes (lt_lab.decouple) against hand-computed values and toy geometries."""
+"""Classifier fixes (lt_lab.decoupling) against hand-computed values and toy geometries."""
 
 import math
 

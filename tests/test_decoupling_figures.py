@@ -17,7 +17,6 @@ from lt_lab.decoupling.readers import (  # noqa: E402
     fix_result,
     fix_table,
     fixed_runs,
-    gain_share,
     norm_size_correlation,
     relative_weight_norms,
     selection,
@@ -100,12 +99,6 @@ def test_fixed_runs_feed_paired_differences():
 def test_relative_weight_norms_divide_by_the_mean():
     np.testing.assert_allclose(relative_weight_norms(RUNS[0], "joint"), [1.5, 1.0, 0.5])
 
-
-def test_gain_share_by_hand():
-    assert gain_share([1.0, 3.0], [4.0, 4.0]) == pytest.approx([0.5])
-    assert gain_share([-1.0, -3.0], [2.0, 6.0]) == pytest.approx([-0.5])
-    assert gain_share([1.0], [-2.0, 1.0]) == []  # the whole gain is negative: nothing to judge
-    assert gain_share([1.0], [0.0]) == []
 
 
 def test_selection_reads_the_validation_curve():

@@ -185,12 +185,11 @@ def test_shot_labels():
     assert stats.shot_labels([30, 10], many_threshold=25, few_threshold=15) == ["many", "few"]
 
 
-def test_gain_share():
-    assert stats.gain_share([2, 4], [4, 8]) == [pytest.approx(0.5)]  # 3 / 6
-    assert stats.gain_share([3], [2]) == [pytest.approx(1.5)]  # recovering more than all
-    assert stats.gain_share([1], [-1, 1]) == []  # no gain to share: mean 0
-    assert stats.gain_share([1], [-2]) == []
-    assert stats.gain_share([1], []) == []
+def test_the_unused_gain_share_copies_are_gone():
+    # issue 33: two copies, used by nothing (lt_lab.stats, lt_lab.decoupling.readers)
+    from lt_lab.decoupling import readers
+
+    assert not hasattr(stats, "gain_share") and not hasattr(readers, "gain_share")
 
 
 # --- lt_lab.margins.readers: the post-hoc curve ----------------------------------------

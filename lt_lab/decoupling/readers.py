@@ -78,16 +78,6 @@ def norm_size_correlation(record: dict, fix: str = "joint") -> float:
     return spearman(fix_metric(record, fix, "weight_norms"), record["class_counts"])
 
 
-def gain_share(part: list[float], whole: list[float]) -> list[float]:
-    """``[mean(part) / mean(whole)]``: the share of a gain that one step gives.
-
-    Empty (nothing to judge) when the whole gain is not positive: the share of a loss means
-    nothing.
-    """
-    whole_gain = np.mean(whole)
-    return [np.mean(part) / whole_gain] if whole_gain > 0 else []
-
-
 def fix_table(runs: dict[str, list[dict]], fixes: dict[str, str],
               metric: str = "balanced_acc"):
     """One row per first stage, one column per fix: ``metric`` as mean ± sd over seeds (%).

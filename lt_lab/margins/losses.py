@@ -29,7 +29,7 @@ distribution, so that ``z`` itself is fitted to the balanced one. Adding the pri
 test time would undo the correction. Only :func:`logit_adjust` (post hoc) changes the
 logits of a model trained with plain CE.
 
-Identities (tested as identities in ``tests/test_losses_margins.py``):
+Identities (tested as identities in ``tests/test_margins_losses.py``):
 
 * Balanced Softmax = logit-adjusted loss with ``τ = 1``: ``log n_c = log π_c + log Σ n``
   and softmax ignores a constant shift of all logits.
