@@ -2,7 +2,8 @@
 last-layer ReLU (Khosla et al. 2020; Kini et al. 2024), batch-binding, the test-agnostic
 evaluation and SADE's experts (Zhang et al. 2022), and input mixup (Zhang et al. 2018).
 
-One concept a module: :mod:`~lt_lab.beyond.contrastive`, :mod:`~lt_lab.beyond.batch_binding`,
+One concept a module: :mod:`~lt_lab.beyond.contrastive`, :mod:`~lt_lab.beyond.geometry`
+(orthogonal frame or simplex ETF), :mod:`~lt_lab.beyond.batch_binding`,
 :mod:`~lt_lab.beyond.agnostic`, :mod:`~lt_lab.beyond.sade`, :mod:`~lt_lab.beyond.mixup`.
 Importing the package registers its losses (``"supcon"``, ``"sade"``, ``"mixup"``) in
 :mod:`lt_lab.losses`.
@@ -22,6 +23,12 @@ from lt_lab.beyond.agnostic import (
 )
 from lt_lab.beyond.batch_binding import BatchBindingSampler, batch_binding, binding_indices
 from lt_lab.beyond.contrastive import ProjectionHead, SupConLoss, project, supcon_loss
+from lt_lab.beyond.geometry import (
+    distance_to_orthogonal_frame,
+    distance_to_simplex_etf,
+    mean_gram,
+    scl_geometry,
+)
 from lt_lab.beyond.mixup import (
     MixupCrossEntropy,
     mixed_targets,
@@ -41,6 +48,8 @@ from lt_lab.beyond.sade import (
 __all__ = [
     # contrastive
     "ProjectionHead", "SupConLoss", "project", "supcon_loss",
+    # their geometry
+    "distance_to_orthogonal_frame", "distance_to_simplex_etf", "mean_gram", "scl_geometry",
     # batch-binding
     "BatchBindingSampler", "batch_binding", "binding_indices",
     # test-agnostic evaluation
