@@ -69,6 +69,20 @@ def test_slide_role_reads_the_tags():
     assert slides.slide_role(["slide-add"]) == ("add", None)
     assert slides.slide_role(["slide-add", "slide-1"]) == ("add", 1)
     assert slides.slide_role(["slides", "slide-x"]) is None
+    assert slides.slide_role(["slide-h1"]) is None  # where a slide starts, not that it does
+    assert slides.slide_role(["slide-h2", "slide-1"]) == ("slide", 1)
+
+
+def test_a_slide_may_start_at_a_later_heading():
+    text = "A paragraph of the section before.\n\n## What we learned\n\n- one\n- two\n\n" \
+           "## Exercises\n\nDo them."
+    assert slides.condense(text, 1, {}) == "A paragraph of the section before."
+    assert slides.condense(text, 2, {}, start=1) == "## What we learned\n\n- one\n- two"
+    assert slides.condense(text, 1, {}, start=1) == "## What we learned\n\n- one"  # an item
+    assert slides.condense(text, 0, {}, start=2) == "## Exercises"
+    assert slides.condense(text, 1, {}, start=3) == ""
+    notebook = new_notebook(cells=[cell("md", text, tags=["slide-2", "slide-h1"])])
+    assert slides.select_slides(notebook)[0][0].source.startswith("## What we learned")
 
 
 def test_tagged_cells_only_condensed_and_resolved():

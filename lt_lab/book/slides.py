@@ -9,9 +9,12 @@ The tags (cell metadata, ``tags``):
     the cell starts a slide. A markdown cell shows its text without what the page folds (its
     dropdowns, admonitions, exercises) and without label lines; a code cell shows its
     figures and tables (never its code), a figure with the first sentence of its caption.
-``slide-N`` (N = 1, 2, ...)
-    the same, but a markdown cell keeps only its headings and its first N blocks (paragraphs,
-    lists, tables, display equations).
+``slide-N`` (N = 0, 1, 2, ...)
+    the same, but a markdown cell keeps only its first N blocks (paragraphs, list items,
+    tables, display equations) and the headings before them (``slide-0``: its headings only).
+``slide-hK`` (K = 1, 2, ...)
+    with ``slide`` or ``slide-N``: a markdown cell's slide starts at its K-th heading (a
+    "What we learned" that shares its cell with the paragraph before it).
 ``slide-add``
     the cell is added to the slide before it (e.g. a figure under the paragraph that
     states its equation); it may carry a ``slide-N`` tag too for its length.
@@ -52,6 +55,7 @@ from lt_lab.book import paths
 TAG = "slide"
 ADD_TAG = "slide-add"
 BLOCKS_TAG = re.compile(r"slide-(\d+)")
+FROM_TAG = re.compile(r"slide-h(\d+)")  # start at the cell's K-th heading
 MAX_SLIDES = 15
 REVEAL_VERSION = "4.0.2"  # nbconvert 7's slides template: https://unpkg.com/reveal.js@4.0.2
 REVEAL = paths.ROOT / "node_modules" / "reveal.js"  # `npm ci` at the repository root
@@ -83,6 +87,8 @@ def slide_role(tags) -> tuple[str, int | None] | None:
     ``slide-N`` tag (None: the whole cell)."""
     tags = list(tags or ())
     blocks = next((int(m.group(1)) for t in tags if (m := BLOCKS_TAG.fullmatch(t))), None)
+    if blocks is None and any(FROM_TAG.fullmatch(t) for t in tags) and TAG not in tags:
+        return None  # slide-hK says where a slide starts, not that there is one
     if ADD_TAG in tags:
         return "add", blocks
     if TAG in tags or blocks is not None:
@@ -176,9 +182,13 @@ def _drop_folded(text: str) -> str:
     return "\n".join(out)
 
 
+LIST_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s")
+
+
 def markdown_blocks(text: str) -> list[str]:
-    """The blocks of a markdown text: runs of lines between blank lines, a ``$$`` display
-    equation or a code fence kept whole even across blank lines."""
+    """The blocks of a markdown text: runs of lines between blank lines, each item of a
+    top-level list a block of its own, a ``$$`` display equation or a code fence kept whole
+    even across blank lines."""
     blocks, current, inside = [], [], None
     for line in text.splitlines():
         stripped = line.strip()
@@ -187,6 +197,9 @@ def markdown_blocks(text: str) -> list[str]:
                 blocks.append("\n".join(current))
                 current = []
             continue
+        if inside is None and current and LIST_ITEM.match(line):
+            blocks.append("\n".join(current))  # a new item of a top-level list
+            current = []
         current.append(line)
         if inside is None:
             if stripped.startswith("$$") and not (len(stripped) > 2 and stripped.endswith("$$")):
@@ -201,20 +214,31 @@ def markdown_blocks(text: str) -> list[str]:
 
 
 def condense(source: str, blocks: int | None, glued: dict[str, str],
-             cites: dict[str, str] | None = None) -> str:
-    """A markdown cell as a slide shows it: without folded material; with ``blocks``, its
-    headings and its first ``blocks`` other blocks only; roles resolved."""
+             cites: dict[str, str] | None = None, start: int = 0) -> str:
+    """A markdown cell as a slide shows it: without folded material; from its ``start``-th
+    heading on when ``start`` ≥ 1 (0: from its beginning); with ``blocks``, its first ``blocks``
+    blocks that are not headings, and the headings before them; roles resolved."""
     parts = markdown_blocks(_drop_folded(source))
-    if blocks is not None:
+    if start >= 1:
+        headings = [i for i, part in enumerate(parts) if part.lstrip().startswith("#")]
+        parts = parts[headings[start - 1]:] if len(headings) >= start else []
+    if blocks is not None:  # headings only up to the last block kept (not the next section's)
         kept, body = [], 0
         for part in parts:
-            if part.lstrip().startswith("#"):
+            heading = part.lstrip().startswith("#")
+            if heading and (body < blocks or body == blocks == 0):
                 kept.append(part)
-            elif body < blocks:
+            elif not heading and body < blocks:
                 kept.append(part)
                 body += 1
+            else:
+                break
         parts = kept
-    return resolve_roles("\n\n".join(parts), glued, cites)
+    text = ""
+    for part in parts:  # the items of one list stay one (tight) list
+        tight = text and LIST_ITEM.match(part) and LIST_ITEM.match(text.rsplit("\n\n", 1)[-1])
+        text += ("\n" if tight else "\n\n" if text else "") + part
+    return resolve_roles(text, glued, cites)
 
 
 SENTENCE = re.compile(r"^(.+?[.!?])(\s|$)", re.DOTALL)
@@ -238,7 +262,8 @@ def shown_outputs(cell: dict) -> list[dict]:
             continue
         if output.get("metadata", {}).get("scrapbook"):
             continue
-        data = {k: v for k, v in output.get("data", {}).items() if k in SHOWN}
+        data = {k: "".join(v) if isinstance(v, list) else v
+                for k, v in output.get("data", {}).items() if k in SHOWN}
         if not data:
             continue
         for richer, poorer in (("image/png", "text/html"), ("text/html", "text/markdown")):
@@ -269,7 +294,8 @@ def select_slides(notebook: dict, source: dict | None = None,
         if role is None:
             continue
         kind, blocks = role
-        content = _slide_cells(cell, blocks, glued, cites)
+        start = next((int(m.group(1)) for t in tags if (m := FROM_TAG.fullmatch(t))), 0)
+        content = _slide_cells(cell, blocks, glued, cites, start)
         if not content:
             continue
         if kind == "add" and slides:
@@ -279,11 +305,12 @@ def select_slides(notebook: dict, source: dict | None = None,
     return slides
 
 
-def _slide_cells(cell: dict, blocks: int | None, glued: dict, cites: dict | None) -> list[dict]:
+def _slide_cells(cell: dict, blocks: int | None, glued: dict, cites: dict | None,
+                 start: int = 0) -> list[dict]:
     from nbformat.v4 import new_code_cell, new_markdown_cell
 
     if cell.get("cell_type") == "markdown":
-        text = condense("".join(cell.get("source", "")), blocks, glued, cites)
+        text = condense("".join(cell.get("source", "")), blocks, glued, cites, start)
         return [new_markdown_cell(text)] if text.strip() else []
     if cell.get("cell_type") != "code":
         return []
@@ -358,17 +385,22 @@ window.MathJax = {
 
 {%- block html_head_css -%}
 <style type="text/css">
+:root { --jp-content-font-size1: 25px; --jp-ui-font-size1: 25px; }
 .reveal .slides { text-align: left; }
-.reveal .slides section { font-size: 26px; line-height: 1.35; }
+.reveal .slides section { font-size: 30px; line-height: 1.35; }
 .reveal h1 { font-size: 1.7em; } .reveal h2 { font-size: 1.35em; } .reveal h3 { font-size: 1.1em; }
 .reveal p, .reveal li { margin: 0.35em 0; }
 .reveal .lt-figure { margin: 0.3em auto; }
 .reveal .lt-figure img, .reveal .jp-OutputArea-output img {
   max-height: 560px; width: auto; max-width: 100%; display: block; margin: 0 auto; }
 .reveal table { font-size: 15px; margin: 0.2em auto; }
-.reveal .jp-RenderedMarkdown table { font-size: 18px; }
+.reveal .jp-RenderedMarkdown table { font-size: 22px; }
 .reveal table th, .reveal table td { padding: 0.15em 0.45em; }
-.reveal .lt-caption { font-size: 17px; color: #444; text-align: center; margin-top: 0.2em; }
+.reveal .claims-table .claim-meta { display: none; }
+.reveal .claims-table { font-size: 14px; width: 100%; }
+.reveal .claims-table td.text, .reveal .claims-table th { text-align: left; }
+.reveal .claims-table th, .reveal .claims-table td { padding: 0.05em 0.4em; }
+.reveal .lt-caption { font-size: 19px; color: #444; text-align: center; margin-top: 0.2em; }
 .reveal .jp-OutputArea-prompt, .reveal .jp-InputPrompt { display: none; }
 </style>
 {%- endblock html_head_css -%}
