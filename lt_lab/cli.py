@@ -35,9 +35,18 @@ from pathlib import Path
 from lt_lab.errors import ConfigError, GridError, UserError, check_choice
 from lt_lab.io import check_output
 
-FLAGS = {  # config field -> its type (a flag --field-name each)
-    "dataset": str, "imbalance_ratio": float, "loss": str, "sampler": str, "model": str,
-    "head": str, "epochs": int, "n_max": int, "seed": int, "subset_seed": int, "device": str,
+FLAGS = {  # config field -> (its type, what it is): a flag --field-name each
+    "dataset": (str, "the image dataset (lt-lab data check lists them)"),
+    "imbalance_ratio": (float, "ρ: the largest class's training images over the smallest's"),
+    "loss": (str, "the training loss: ce, focal, ldam, ..."),
+    "sampler": (str, "the training sampler: instance, class_balanced, ..."),
+    "model": (str, "the network: small_cnn, mlp, resnet32, ..."),
+    "head": (str, "the classifier head: linear, ..."),
+    "epochs": (int, "training epochs"),
+    "n_max": (int, "training images of the largest class"),
+    "seed": (int, "the seed of model initialisation, sampling and augmentation"),
+    "subset_seed": (int, "the seed of which images form the long-tailed subset"),
+    "device": (str, "the device: auto, cpu, cuda or mps"),
 }
 
 # Every LT_LAB_* environment variable lt_lab reads, with what it changes: printed by
@@ -84,7 +93,7 @@ def _overrides(args) -> dict:
     # Flags arrive as text and are read as --set values are, so a bad one ("abc", "inf", 2.5
     # for an integer) is judged by the config's constraints, which name it and what is valid.
     values = {name: getattr(args, name) if kind is str else _parse_value(getattr(args, name))
-              for name, kind in FLAGS.items() if getattr(args, name) is not None}
+              for name, (kind, _) in FLAGS.items() if getattr(args, name) is not None}
     for assignment in args.set or []:
         if "=" not in assignment:
             raise ConfigError(f"--set {assignment!r}: expected FIELD=VALUE, e.g. --set epochs=3")
@@ -541,12 +550,12 @@ def _add_run(commands) -> None:
     run.add_argument("--profile", default="quick", metavar="PROFILE",
                      help=f"{', '.join(names[:-1])} or {names[-1]}: the settings the other "
                           "options change (default: quick)")
-    for name in FLAGS:  # read as text: see _overrides
+    for name, (_, meaning) in FLAGS.items():  # read as text: see _overrides
         run.add_argument("--" + name.replace("_", "-"), dest=name, default=None,
-                         metavar=name.upper(), help=f"the config's {name} (default: the "
-                         "profile's); a bad value is refused with the valid ones")
+                         metavar=name.upper(), help=f"{meaning} (default: the profile's)")
     run.add_argument("--set", action="append", metavar="FIELD=VALUE",
-                     help="any config field; VALUE is parsed as JSON when it can be")
+                     help="any config field; VALUE is parsed as JSON when it can be (a bad "
+                          "value, in any option, is refused with the valid ones)")
     run.add_argument("--json", action="store_true", help="print the whole record as JSON")
     run.add_argument("--checkpoint-every", type=int, default=None, metavar="EPOCHS",
                      help="checkpoint every EPOCHS epochs (0: never; default: after any epoch "

@@ -13,7 +13,7 @@ from fixtures_synthetic import synthetic_fashion_mnist  # noqa: F401
 
 from lt_lab import cli
 from lt_lab.cli import ENVIRONMENT, build_parser, environment_markdown, main
-from lt_lab.config import PROFILES
+from lt_lab.config import PROFILES, make_config
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK_ACTIONS = ["execute", "build", "freeze", "check", "time", "lock", "set-repo",
@@ -160,6 +160,16 @@ def test_profile_help_lists_every_profile_long_included():
     assert "long" in PROFILES
     for name in PROFILES:
         assert re.search(rf"\b{name}\b", profile.help), name
+
+
+def test_the_values_the_run_options_name_are_valid():
+    named = 0
+    for name, (kind, meaning) in cli.FLAGS.items():
+        if kind is str and ":" in meaning:
+            for value in set(re.findall(r"[a-z][a-z0-9_]*", meaning.split(":")[1])) - {"or"}:
+                make_config("smoke", **{name: value})  # a ConfigError names a stale example
+                named += 1
+    assert named >= 10
 
 
 # --------------------------------------------------------------------------- LT_LAB_*
