@@ -33,6 +33,7 @@ test: lint
 	$(BIN)/pytest
 	$(BIN)/pytest --nbval-lax --nbval-current-env -p no:cacheprovider chapters
 	$(MAKE) book
+	$(MAKE) slides
 	$(BIN)/lt-lab book check
 
 # Execute every chapter at its defaults (quick profile; stored records are reused) and build
@@ -40,6 +41,17 @@ test: lint
 book: install
 	$(BIN)/lt-lab book execute --all
 	$(BIN)/lt-lab book build
+
+# The teaching decks (lt_lab.book.slides): reveal.js as package-lock.json pins it (`npm ci`,
+# into node_modules/), then one deck per executed chapter into _build/html/slides, beside the
+# site; `lt-lab book check` (or `python -m lt_lab.book.slides --check`) opens every slide in
+# Chromium, screenshots it and fails on an empty or overflowing one.
+.PHONY: slides
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+slides: install node_modules/.package-lock.json
+	$(BIN)/python -c "import nbconvert" 2>/dev/null || $(BIN)/pip install --quiet "nbconvert>=7,<8"
+	$(BIN)/python -m lt_lab.book.slides
 
 # The whole-book figure from an empty results store: every quick run retrained (about an hour
 # on a 2-core CPU); the record lands in data/bench/. The repository's data/results is untouched.
