@@ -330,3 +330,48 @@ def test_run_ufm_stores_and_reads_its_record(store):
     again = run_ufm(config, store=store)
     assert again["created"] == record["created"] and again["metrics"] == record["metrics"]
     assert {"nc1", "nc3", "objective"} <= set(record["metrics"])
+
+
+def test_adjusted_logits_by_hand():
+    """Counts (4, 1), γ = 1/2: δ = (1, 0.5). CDT scales class columns, LDT a sample's whole
+    row by its label's δ, LA adds τ log π with π = (0.8, 0.2)."""
+    import math
+
+    from lt_lab.collapse.ufm import adjusted_logits
+
+    logits, labels = torch.tensor([[2.0, 1.0], [0.5, 3.0]]), torch.tensor([0, 1])
+    config = make_ufm_config("quick", class_counts=[4.0, 1.0], loss="cdt", loss_gamma=0.5)
+    assert adjusted_logits(config, logits, labels).tolist() == [[2.0, 0.5], [0.5, 1.5]]
+    ldt = config.replace(loss="ldt")
+    assert adjusted_logits(ldt, logits, labels).tolist() == [[2.0, 1.0], [0.25, 1.5]]
+    la = config.replace(loss="la", loss_tau=1.0)
+    expected = [[2 + math.log(0.8), 1 + math.log(0.2)], [0.5 + math.log(0.8), 3 + math.log(0.2)]]
+    got = adjusted_logits(la, logits, labels).tolist()
+    assert [v for row in got for v in row] == pytest.approx([v for row in expected for v in row])
+    assert adjusted_logits(config.replace(loss="ce"), logits, labels) is logits
+
+
+def test_ldt_loss_is_behnia_et_als_binary_term():
+    """LDT's cross-entropy on two classes is log(1 + e^{−δ_y (w_y − w_c)ᵀh}): here δ_1 = 0.5,
+    z = (0.5, 3.0), y = 1: log(1 + e^{−0.5·2.5}) = log(1 + e^{−1.25})."""
+    import math
+
+    from lt_lab.collapse.ufm import adjusted_logits
+
+    config = make_ufm_config("quick", class_counts=[4.0, 1.0], loss="ldt", loss_gamma=0.5)
+    z = adjusted_logits(config, torch.tensor([[0.5, 3.0]]), torch.tensor([1]))
+    loss = torch.nn.functional.cross_entropy(z, torch.tensor([1]))
+    assert loss.item() == pytest.approx(math.log(1 + math.exp(-1.25)))
+
+
+def test_the_adjusted_losses_keep_every_stored_simulator_key():
+    """loss_gamma and loss_tau are at their defaults in every earlier config: keys unchanged."""
+    assert make_ufm_config("quick").key() == make_ufm_config(
+        "quick", loss_gamma=0.5, loss_tau=1.0).key()
+    assert make_ufm_config("quick", loss="ldt").key() != make_ufm_config("quick").key()
+
+
+def test_an_adjusted_loss_solves_at_smoke_size():
+    record = run_ufm(make_ufm_config("smoke", class_counts=[4.0, 4.0, 1.0, 1.0], loss="ldt",
+                                     bias=False, seed=0), save=False, cache=False)
+    assert all(math.isfinite(v) for v in record["metrics"].values())

@@ -27,7 +27,10 @@ from lt_lab.provenance import provenance
 from lt_lab.results import ResultsStore
 from lt_lab.runtime import threads
 
-UFM_LOSSES = ("ce", "mse")
+# "cdt", "ldt" and "la": cross-entropy on adjusted logits (Behnia et al. 2023, eqs. 2–3):
+# class-dependent temperature z_c·δ_c, label-dependent temperature z·δ_y, and additive
+# logit adjustment z_c + τ log π_c; δ_c = (n_c / n_max)^loss_gamma.
+UFM_LOSSES = ("ce", "mse", "cdt", "ldt", "la")
 UFM_PROFILES: dict[str, dict] = {  # L-BFGS iterations; the problem is the same at every profile
     "smoke": dict(steps=100, features_per_class=2),
     "quick": dict(steps=1000),
@@ -58,7 +61,11 @@ class UFMConfig(Config):
           + weight_decay_classifier / 2 (||W||_F^2 + ||b||^2)
           + weight_decay_features / 2 sum_c pi_c mean_i ||h_{c,i}||^2
 
-    ``loss``: ``"ce"`` (cross-entropy) or ``"mse"`` (``1/2 ||z - e_c||^2``). This is the
+    ``loss``: ``"ce"`` (cross-entropy) or ``"mse"`` (``1/2 ||z - e_c||^2``), or cross-entropy
+    on adjusted logits ``z = W h + b`` (:func:`adjusted_logits`, Behnia et al. 2023): ``"cdt"``
+    (class-dependent temperature, ``z_c δ_c``), ``"ldt"`` (label-dependent temperature,
+    ``z δ_y``) with ``δ_c = (n_c / n_max)^loss_gamma``, or ``"la"`` (``z_c + loss_tau log
+    π_c``, Menon et al. 2021). This is the
     regularised UFM with ``n_c`` samples per class restricted to features tied in
     ``features_per_class`` groups; for fixed ``W, b`` the objective is strictly convex in
     each ``h``, so its minimisers have collapsed classes and the restriction loses nothing.
@@ -75,6 +82,8 @@ class UFMConfig(Config):
     # The classes whose classifier rows minority collapse is measured on; empty: those with
     # fewer samples than the largest class (give them when the ratio can be 1).
     minority: tuple[int, ...] = ()
+    loss_gamma: float = 0.5  # "cdt", "ldt": δ_c = (n_c / n_max)^loss_gamma (Behnia: Δ = √R)
+    loss_tau: float = 1.0  # "la": the additive adjustment's τ
     seed: int = 0
     profile: str = "quick"
 
@@ -92,6 +101,8 @@ class UFMConfig(Config):
         "weight_decay_features": Interval(float, 0, None, closed="neither"),
         "steps": Interval(int, 1, None),
         "minority": Sequence(Interval(int, 0, None), "class indices", "[5, 6, 7, 8, 9]"),
+        "loss_gamma": Interval(float, 0, None),
+        "loss_tau": Interval(float, 0, None),
         "seed": SEED,
     }
 
@@ -109,11 +120,31 @@ def make_ufm_config(profile: str = "quick", **overrides) -> UFMConfig:
     return UFMConfig.make(profile, **overrides)
 
 
+def adjusted_logits(config: UFMConfig, logits: torch.Tensor, labels: torch.Tensor):
+    """The logits the cross-entropy of ``config.loss`` reads (Behnia et al. 2023, eq. 2–3):
+    ``"cdt"`` multiplies class c's logit by δ_c, ``"ldt"`` every logit of a sample of class y
+    by δ_y, with δ_c = (n_c / n_max)^γ; ``"la"`` adds τ log π_c; ``"ce"`` leaves them.
+
+    With two classes and no bias, LDT's loss term is e^{−δ_y (w_y − w_c)ᵀh} and CDT's
+    e^{−(δ_y w_y − δ_c w_c)ᵀh}, as in the paper.
+    """
+    counts = torch.tensor(config.class_counts, dtype=logits.dtype)
+    delta = (counts / counts.max()) ** config.loss_gamma
+    if config.loss == "cdt":
+        return logits * delta
+    if config.loss == "ldt":
+        return logits * delta[labels][:, None]
+    if config.loss == "la":
+        return logits + config.loss_tau * (counts / counts.sum()).log()
+    return logits
+
+
 def ufm_objective(config: UFMConfig, W, b, H, labels, sample_weights) -> torch.Tensor:
     """The regularised UFM objective of :class:`UFMConfig` (a scalar tensor)."""
     logits = H @ W.T + (b if b is not None else 0.0)
-    if config.loss == "ce":
-        per_sample = nn.functional.cross_entropy(logits, labels, reduction="none")
+    if config.loss != "mse":
+        per_sample = nn.functional.cross_entropy(adjusted_logits(config, logits, labels),
+                                                 labels, reduction="none")
     else:
         targets = nn.functional.one_hot(labels, config.num_classes).to(logits.dtype)
         per_sample = 0.5 * (logits - targets).pow(2).sum(1)
