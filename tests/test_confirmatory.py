@@ -9,7 +9,8 @@ import pytest
 
 from lt_lab.book.confirmatory import SEEDS, THREADS, declared, judge, lock, status
 from lt_lab.book.confirmatory.edition1 import NEW_ARMS, NOT_COUNTED
-from lt_lab.book.confirmatory.measures import (best_epoch_optimism, chosen_tau_near, difference,
+from lt_lab.book.confirmatory.measures import (best_epoch_optimism, chosen_tau_near,
+                                               classifier_etf_gap, difference,
                                                share_of_gain, optimism_difference, subset_table)
 from lt_lab.book.confirmatory.plan import _arms, arm_list
 from lt_lab.book.confirmatory.verdicts import confirmatory_verdicts, declared_runs
@@ -32,8 +33,10 @@ def test_every_declared_run_is_at_a_fresh_seed_with_one_thread_and_its_own_subse
     for claim in CLAIMS:
         for (arm, seed), config in claim.configs().items():
             assert seed in SEEDS[claim.regime] and seed >= 100
-            assert config.threads == THREADS == 1
             assert config.profile == claim.regime
+            if config.kind == "ufm":
+                continue  # the simulator: a random start, one thread always, no subset
+            assert config.threads == THREADS == 1
             if not arm.startswith("CE, subset"):
                 assert config.subset_seed == seed, (claim.id, arm)
 
@@ -102,6 +105,12 @@ def test_a_missing_metric_names_its_record():
 def test_unpaired_arms_are_refused():
     with pytest.raises(ConfigError, match="one per seed"):
         difference({"a": [_record()], "b": []})
+
+
+def test_classifier_etf_gap_is_in_orders_of_magnitude():
+    far = _record(metrics={"equiangularity_classifier": 0.3, "equinorm_classifier": 1.0})
+    near = _record(metrics={"equiangularity_classifier": 1e-3, "equinorm_classifier": 1e-4})
+    assert classifier_etf_gap({"a": [far], "b": [near]}) == pytest.approx([3.0])  # 0 − (−3)
 
 
 def test_best_epoch_optimism_is_the_best_evaluation_minus_the_last():
@@ -287,7 +296,7 @@ def test_every_record_at_a_confirmatory_seed_was_made_after_its_declaration_at_i
     any other commit (or a dirty tree)."""
     fresh = set(SEEDS["quick"]) | set(SEEDS["long"])
     entry = DECLARED[0] if DECLARED else None
-    for record in STORE.records("classification"):
+    for record in STORE.records():
         config = record["config"]
         if config["seed"] in fresh or config.get("subset_seed") in fresh:
             assert entry is not None, f"record {record['key']} at a fresh seed before any " \

@@ -102,6 +102,16 @@ LA_NC_L = _long("imbalanced R=100 + LA loss τ=1", **NC, loss="logit_adjusted",
                 loss_params={"tau": 1.0})
 
 
+# chapter 4: the unconstrained-features simulator, (R, ρ)-step imbalance as Behnia et al.'s
+# Definition 1: k = 10 classes, ρk = 5 minorities, R = 100; no bias; small ridge (the papers'
+# results are for vanishing regularisation); a fixed L-BFGS budget of 3,000 iterations.
+UFM = {"class_counts": [100.0] * 5 + [1.0] * 5, "bias": False, "weight_decay_classifier": 1e-4,
+       "weight_decay_features": 1e-4, "steps": 3000}
+CE_UFM = Arm("simulator, CE", "quick", {**UFM, "loss": "ce"}, fresh_subset=False, kind="ufm")
+LDT_UFM = Arm("simulator, LDT Δ=√R", "quick", {**UFM, "loss": "ldt", "loss_gamma": 0.5},
+              fresh_subset=False, kind="ufm")
+
+
 # chapter 5: imbalanced regression (RotFMNIST-DIR and the 1-D task; MLPs in float32)
 def _reg(name: str, **overrides) -> Arm:
     return Arm(name, "quick", overrides, kind="regression")
@@ -132,7 +142,7 @@ D1_U_MSE_R = _reg("1-D, uniform, MSE", **ONE_D, **UNIFORM)
 D1_U_CLS_R = _reg("1-D, uniform, MSE + classification", **ONE_D, **UNIFORM, cls_weight=100.0)
 
 NEW_ARMS = (CE_EVERY_EPOCH_L, OVERSAMPLE_EVERY_EPOCH_L, VS_L, *SUBSETS, IB_L, WB_NAIVE_L,
-            WB_WD_L, ONE_STAGE_L, DR_L, CDT_L, LA_NC_L)  # no exploratory twin
+            WB_WD_L, ONE_STAGE_L, DR_L, CDT_L, LA_NC_L, CE_UFM, LDT_UFM)  # no exploratory twin
 
 DIRECTIONAL_GT = {"direction": ">"}
 
@@ -414,6 +424,23 @@ CLAIMS = (
         params={"view_a": {"fix": "wb_maxnorm"}, "view_b": {"fix": "crt"}},
         design="directional", levels=_levels(1.0), n=5, role="ours", group="G20-ours-wb",
         label="ours", action="recategorised: the book's own question, shown in its own tally"),
+    # --- chapter 4 -----------------------------------------------------------------------------
+    Registered(
+        id="ldt-restores-symmetry", chapter="04_neural_collapse", regime="quick",
+        paper="behnia2023implicit",
+        statement="Under step imbalance, cross-entropy's minimisers follow the SELI geometry, "
+                  "which is not a simplex ETF, whereas the label-dependent-temperature (LDT) "
+                  "loss with Δ = √R gives ETF classifiers irrespective of the imbalance ratio.",
+        source="Behnia et al. 2023, Cor. 1.2 (LDT, Δ = √R: ETF 'irrespective of the imbalance "
+               "ratio R') and §3; Thrampoulidis et al. 2022 (SELI, abstract)",
+        measure="classifier_etf_gap", arms={"a": CE_UFM, "b": LDT_UFM}, design="directional",
+        levels=_levels(1.0), n=5, group="G39-ldt", unit="orders of magnitude",
+        label="our operationalisation: a small ridge and a fixed L-BFGS budget for the "
+              "papers' vanishing regularisation",
+        action="new; declared before any simulator run of these losses (the losses were added "
+               "to the simulator with hand-computed tests only). Behnia et al.'s text: CDT "
+               "at Δ = √R aligns classifiers with features but does not give equal norms, so "
+               "the symmetric claim is LDT's"),
     # --- chapter 4b ---------------------------------------------------------------------------
     Registered(
         id="nc1-orders-of-magnitude", chapter="04b_collapse_networks", regime="long",

@@ -166,6 +166,18 @@ def last_over_first(runs: dict, metric: str, log10: bool = False) -> list[float]
     return [math.log10(v) if log10 else v for v in _all_seeds(values, runs["a"], metric)]
 
 
+def classifier_etf_gap(runs: dict) -> list[float]:
+    """Per random start of the simulator, log10 of arm a's distance of the classifier from a
+    simplex ETF minus arm b's (positive: b is closer, by that many orders of magnitude). The
+    distance is the larger of the rows' equiangularity and equinorm (NC2 of ``W``)."""
+    def distance(record):
+        metrics = record["metrics"]
+        return max(metrics["equiangularity_classifier"], metrics["equinorm_classifier"])
+
+    return _all_seeds([math.log10(distance(a)) - math.log10(distance(b))
+                       for a, b in _paired(runs["a"], runs["b"])], runs["a"], "ETF gap")
+
+
 # --- imbalanced regression (chapter 5) --------------------------------------------------------
 
 def reduction(runs: dict, metric: str, split: str = "test") -> list[float]:
@@ -218,5 +230,5 @@ def smoothed_density_gap(runs: dict) -> list[float]:
 MEASURES = {f.__name__: f for f in (
     difference, share_of_gain, reference_gain, smallest_fix_gain, norm_size_correlation, level,
     best_epoch_optimism, optimism_difference, chosen_tau_near, subset_table, final_difference,
-    last_over_first, reduction, reduction_gap, stage_reduction, margin_over_best,
+    last_over_first, classifier_etf_gap, reduction, reduction_gap, stage_reduction, margin_over_best,
     error_difference, smoothed_density_gap)}

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from lt_lab.config import make_config
 from lt_lab.errors import ConfigError, check_choice
+from lt_lab.collapse.ufm import make_ufm_config
 from lt_lab.regression.config import make_regression_config
 
 # Fresh seeds, never trained before the declaration (issue 28, C3): the first n of a range.
@@ -32,7 +33,8 @@ DESIGNS = ("directional", "superiority", "non_inferiority", "no_effect", "ratio"
 ROLES = ("counted", "group member", "sanity", "descriptive", "ours")
 
 
-MAKERS = {"classification": make_config, "regression": make_regression_config}
+MAKERS = {"classification": make_config, "regression": make_regression_config,
+          "ufm": make_ufm_config}  # the simulator: one thread always, no data subset
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class Arm:
     profile: str
     overrides: dict = field(default_factory=dict)
     fresh_subset: bool = True  # subset_seed = seed; False: the overrides fix subset_seed
-    kind: str = "classification"  # or "regression"
+    kind: str = "classification"  # or "regression", "ufm"
 
     def __post_init__(self):
         check_choice("kind", self.kind, tuple(MAKERS))
@@ -54,6 +56,8 @@ class Arm:
         make = MAKERS[self.kind]
         if exploratory:
             return make(self.profile, seed=seed, **self.overrides)
+        if self.kind == "ufm":  # a random start; it solves on one thread whatever the config
+            return make(self.profile, **self.overrides, seed=seed)
         fresh = {"subset_seed": seed} if self.fresh_subset else {}
         return make(self.profile, **{**self.overrides, **fresh}, seed=seed, threads=THREADS)
 
