@@ -81,6 +81,7 @@ def analysis_functions() -> list:
         regression.correlation_gap, stats.paired_differences]
     return [*rule, *measures.MEASURES.values(), measures._metric, measures._view,
             measures._paired, measures._all_seeds, measures._best_minus_last,
+            measures._validation_score, measures.chosen_candidates,
             *chapter_readers, *selection]
 
 

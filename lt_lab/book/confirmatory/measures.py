@@ -129,6 +129,34 @@ def optimism_difference(runs: dict, curve: str = "test_balanced_acc") -> list[fl
             for a, b in _paired(runs["a"], runs["b"])]
 
 
+def _validation_score(record: dict) -> float:
+    stored = record.get("extras", {}).get("posthoc_val", {}).get("0")
+    if stored is None:
+        raise ConfigError(f"record {record.get('key')} has no validation score; train it with "
+                          "val_per_class > 0 and analyses={'posthoc': {'taus': [0.0]}}")
+    return float(stored["balanced_acc"])
+
+
+def chosen_candidates(runs: dict) -> list[int]:
+    """Per seed, the index of the candidate (a hyperparameter setting of one method) with the
+    best balanced accuracy on the validation split (the first on ties): the tuning the
+    papers' authors did, made seed by seed and never on the test set."""
+    candidates = runs["candidates"]
+    seeds = {len(records) for records in candidates}
+    if len(seeds) != 1:
+        raise ConfigError("every candidate needs one record per seed")
+    return [max(range(len(candidates)), key=lambda c: (_validation_score(candidates[c][i]), -c))
+            for i in range(seeds.pop())]
+
+
+def tuned_difference(runs: dict, metric: str = "balanced_acc") -> list[float]:
+    """Per seed, ``metric`` of the candidate chosen on the validation split
+    (:func:`chosen_candidates`) minus arm b's (points)."""
+    chosen = chosen_candidates(runs)
+    return [_metric(runs["candidates"][c][i], metric) - _metric(b, metric)
+            for i, (c, b) in enumerate(zip(chosen, runs["b"], strict=True))]
+
+
 def chosen_tau_near(runs: dict, taus, centre: float = 1.0, within: float = 0.5) -> list[bool]:
     """Per seed, whether the post-hoc τ chosen on the validation split lies in
     ``centre ± within`` (:func:`lt_lab.margins.readers.validation_taus`)."""
@@ -229,6 +257,6 @@ def smoothed_density_gap(runs: dict) -> list[float]:
 
 MEASURES = {f.__name__: f for f in (
     difference, share_of_gain, reference_gain, smallest_fix_gain, norm_size_correlation, level,
-    best_epoch_optimism, optimism_difference, chosen_tau_near, subset_table, final_difference,
+    best_epoch_optimism, optimism_difference, tuned_difference, chosen_tau_near, subset_table, final_difference,
     last_over_first, classifier_etf_gap, reduction, reduction_gap, stage_reduction, margin_over_best,
     error_difference, smoothed_density_gap)}
