@@ -251,6 +251,14 @@ def test_a_partial_store_shows_only_how_many_runs_are_stored(tmp_path):
     assert not result.complete and len(result.missing) == total
 
 
+def test_a_chapter_shows_its_verdicts_only_once_all_its_own_runs_are_stored(tmp_path):
+    chapter = [c for c in CLAIMS if c.chapter == "04_neural_collapse"]
+    result = confirmatory_verdicts(CLAIMS, ResultsStore(tmp_path), "04_neural_collapse")
+    assert result.text() == f"confirmatory runs: 0 of {len(declared_runs(chapter))} stored"
+    with pytest.raises(ConfigError, match="chapter='09_nothing' declares no"):
+        confirmatory_verdicts(CLAIMS, ResultsStore(tmp_path), "09_nothing")
+
+
 def test_the_declared_grid_is_one_list_of_every_run(tmp_path):
     from lt_lab.book.confirmatory.__main__ import main
 

@@ -2,8 +2,9 @@
 
     plan [NAME]            the counted claims, their regimes, n and runs
     lock NAME              write the lock of declaration NAME (before its declaration commit)
-    grid NAME FILE         the declared configs as a JSON list, for `lt-lab grid FILE --jobs N`
-    status NAME            "confirmatory runs: k of n stored" — and nothing else
+    grid NAME FILE [CH]    the declared configs (of chapter CH, e.g. 05_imbalanced_regression,
+                           if given) as a JSON list, for `lt-lab grid FILE --jobs N`
+    status NAME [CH]       "confirmatory runs: k of n stored" — and nothing else
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def main(argv=None) -> int:
         if len(args) < 3:
             print("grid NAME FILE: where to write the configs", file=sys.stderr)
             return 2
+        if len(args) > 3:
+            claims = [c for c in claims if c.chapter == args[3]]
         configs = [config.to_dict() for config in declared_runs(claims).values()]
         with open(args[2], "w") as out:
             json.dump(configs, out, indent=1)
@@ -41,6 +44,8 @@ def main(argv=None) -> int:
     else:
         from lt_lab.results import ResultsStore
 
+        if len(args) > 2:
+            claims = [c for c in claims if c.chapter == args[2]]
         print(status(claims, ResultsStore()).text())
     return 0
 

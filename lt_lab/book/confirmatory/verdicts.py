@@ -98,17 +98,24 @@ def _runs(claim: Registered, store) -> dict:
             else records(value) for role, value in claim.arms.items()}
 
 
-def confirmatory_verdicts(claims, store) -> dict[str, designs.Outcome] | Status:
-    """Every claim's confirmatory outcome, by id — only once all declared runs are stored;
-    until then the :class:`Status` (print its ``text()``: that is all a chapter shows)."""
+def confirmatory_verdicts(claims, store, chapter: str | None = None
+                          ) -> dict[str, designs.Outcome] | Status:
+    """Every claim's confirmatory outcome, by id — of ``chapter``'s claims only, if given —
+    once every run those claims read is stored; until then only the :class:`Status` (print
+    its ``text()``: that is all a chapter shows). One chapter's verdicts never wait for
+    another's runs, and never show before all of its own are in (issue 29, D2)."""
+    claims = [c for c in claims if chapter is None or c.chapter == chapter]
+    if not claims:
+        raise ConfigError(f"chapter={chapter!r} declares no confirmatory claim")
     progress = status(claims, store)
     if not progress.complete:
         return progress
     outcomes = {}
     for claim in claims:
-        if claim.id in outcomes:
-            raise ConfigError(f"claim id {claim.id!r} is declared twice")
-        outcomes[claim.id] = judge(claim, _runs(claim, store))
+        key = f"{claim.id}@{claim.regime}"
+        if key in outcomes:
+            raise ConfigError(f"claim {key!r} is declared twice")
+        outcomes[key] = judge(claim, _runs(claim, store))
     return outcomes
 
 
