@@ -266,6 +266,9 @@ def test_the_declared_grid_is_one_list_of_every_run(tmp_path):
     assert main(["grid", "edition-1", str(out)]) == 0
     configs = json.loads(out.read_text())
     assert len(configs) == len(declared_runs(CLAIMS)) == status(CLAIMS, STORE).total
+    from lt_lab.cli import grid_config  # what `lt-lab grid FILE` trains: the declared keys
+
+    assert {grid_config(entry).key() for entry in configs} == set(declared_runs(CLAIMS))
 
 
 # --- the lock and the declaration commit -------------------------------------------------------

@@ -37,7 +37,8 @@ def main(argv=None) -> int:
             return 2
         if len(args) > 3:
             claims = [c for c in claims if c.chapter == args[3]]
-        configs = [config.to_dict() for config in declared_runs(claims).values()]
+        configs = [{"kind": config.kind, **config.to_dict()}
+                   for config in declared_runs(claims).values()]
         with open(args[2], "w") as out:
             json.dump(configs, out, indent=1)
         print(f"{len(configs)} configs written to {args[2]}")
