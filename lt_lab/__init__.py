@@ -2,21 +2,10 @@
 
 The engine (config, data, models, losses, train, results, grid) sits at the bottom; each
 method family is a package named after its chapter and plugs into the engine by
-registering losses, analyses and run kinds on import, which happens here.
+registering its losses, analyses and run kinds. Importing the package imports nothing
+else: a registry imports the modules that fill it when a name is first looked up in it
+(:mod:`lt_lab.plugins`), so ``import lt_lab.config`` loads neither a family, SLURM nor
+packing.
 """
 
 __version__ = "0.1.0"
-
-# The method families register their losses, analyses and run kinds on import; the SLURM
-# launcher (lt_lab.launch) and the packed trainer (lt_lab.pack) register themselves with
-# lt_lab.grid (submitit is loaded only to submit).
-from lt_lab import (  # noqa: E402, F401
-    collapse,
-    decoupling,
-    launch,
-    margins,
-    pack,
-    regression,
-    reweighting,
-    train,
-)

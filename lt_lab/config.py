@@ -31,19 +31,22 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from lt_lab import hooks
 from lt_lab.constraints import Constraint, Flag, Fractions, Interval, Mapping, Optional, Options
 from lt_lab.errors import ConfigError, check_choice
+from lt_lab.plugins import Registered
 from lt_lab.runtime import DEVICES, PRECISIONS
 
 # Bump when a change to lt_lab changes what a given config computes, or a field's default:
 # stored records of an older version then miss the cache and are retrained.
 CACHE_VERSION = 1
 
-KINDS: dict[str, type[Config]] = {}  # kind name -> config class, filled by subclassing
+# kind name -> config class, filled by subclassing; the families' kinds load when looked up
+KINDS: MutableMapping[str, type[Config]] = Registered("families")
 
 
 class Config:

@@ -9,8 +9,8 @@ Every run is also one ``lt-lab run`` call writing one record, so a large grid ca
 over machines by any job runner (a SLURM array, GNU parallel, a CI matrix): each job runs
 one config, and the records land in the shared results folder. ``run_grid(configs,
 launcher=name, **options)`` hands the grid to a registered launcher instead
-(``@register_launcher``): ``"slurm"`` (:mod:`lt_lab.launch`, registered on ``import lt_lab``)
-submits the missing runs as a SLURM job array.
+(``@register_launcher``): ``"slurm"`` (:mod:`lt_lab.launch`, loaded when first named:
+:mod:`lt_lab.plugins`) submits the missing runs as a SLURM job array.
 
 ``run_grid(configs, jobs=N)`` trains the missing runs side by side in N worker processes of
 a spawn-based pool on this machine (:mod:`concurrent.futures`; forking after torch has
@@ -29,9 +29,9 @@ only what is missing.
 
 ``run_grid(configs, pack=K)`` trains runs that share data, architecture and schedule as
 packs of up to K members, one batched model each, for the kinds that registered a
-:class:`Packer` (``@register_packer``; classification: :mod:`lt_lab.pack`, registered on
-``import lt_lab``); ``pack`` is then part of their configs and keys. A config with ``pack``
-> 1 trains in a pack whether or not ``run_grid`` was asked to pack.
+:class:`Packer` (``@register_packer``; classification: :mod:`lt_lab.pack`, loaded with the
+first packed run: :mod:`lt_lab.plugins`); ``pack`` is then part of their configs and keys. A
+config with ``pack`` > 1 trains in a pack whether or not ``run_grid`` was asked to pack.
 """
 
 from __future__ import annotations
@@ -40,19 +40,22 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from tqdm import tqdm
 
 from lt_lab.errors import ConfigError, GridError, check_choice
+from lt_lab.plugins import Registered
 from lt_lab.results import ResultsStore
 
 JOBS_ENV = "LT_LAB_JOBS"  # run_grid's default jobs: an integer, or "auto"
 
-RUNNERS: dict[str, Callable] = {}
-LAUNCHERS: dict[str, Callable] = {}  # name -> function(configs, cache=, save=, store=, ...)
+# Filled by the modules that register (lt_lab.plugins), loaded when a name is looked up.
+RUNNERS: MutableMapping[str, Callable] = Registered("families")
+# name -> function(configs, cache=, save=, store=, ...)
+LAUNCHERS: MutableMapping[str, Callable] = Registered("launchers")
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ class Packer:
     unpackable: Callable  # config -> why it cannot pack (a sentence), or None
 
 
-PACKERS: dict[str, Packer] = {}
+PACKERS: MutableMapping[str, Packer] = Registered("packers")
 
 
 def register_runner(kind: str):

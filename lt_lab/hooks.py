@@ -17,11 +17,14 @@ chapter adds a package and a notebook and touches neither ``fit`` nor the config
 from __future__ import annotations
 
 import inspect
+from collections.abc import MutableMapping
 from typing import ClassVar
 
 from lt_lab.errors import ConfigError, check_choice
+from lt_lab.plugins import Registered
 
-ANALYSES: dict[str, type[Analysis]] = {}
+# name -> analysis class; the families' analyses load when looked up (lt_lab.plugins)
+ANALYSES: MutableMapping[str, type[Analysis]] = Registered("families")
 
 
 class Analysis:
@@ -45,7 +48,7 @@ def register_analysis(name: str):
     """Class decorator: make ``analyses={name: {...}}`` build this analysis."""
 
     def add(cls: type[Analysis]) -> type[Analysis]:
-        if name in ANALYSES and ANALYSES[name] is not cls:
+        if ANALYSES.registered(name) not in (None, cls):
             raise ValueError(f"analysis {name!r} is registered twice")
         cls.name = name
         ANALYSES[name] = cls

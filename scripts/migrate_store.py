@@ -27,7 +27,6 @@ import json
 import sys
 from pathlib import Path
 
-import lt_lab  # noqa: F401  (registers every kind)
 from lt_lab.config import KINDS, config_from_dict
 from lt_lab.io import write_json_atomic
 from lt_lab.results import round_floats

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sys
 
-import lt_lab  # noqa: F401  (registers every kind)
 from lt_lab.config import config_from_dict
 from lt_lab.grid import run
 from lt_lab.results import ResultsStore

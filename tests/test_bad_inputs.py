@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from fixtures_synthetic import FILES, synthetic_fashion_mnist, write_fashion_mnist  # noqa: F401
 
-import lt_lab  # noqa: F401  (registers the families' kinds, losses and analyses)
 from lt_lab.book import chapter
 from lt_lab.cli import main
 from lt_lab.collapse import make_ufm_config

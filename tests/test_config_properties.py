@@ -15,7 +15,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import lt_lab  # noqa: F401  (registers the families' kinds, losses and analyses)
 from lt_lab.config import KINDS
 from lt_lab.constraints import Options
 from lt_lab.errors import ConfigError

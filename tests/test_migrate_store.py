@@ -4,7 +4,6 @@ import importlib.util
 import json
 from pathlib import Path
 
-import lt_lab  # noqa: F401  (registers every kind)
 from lt_lab.config import make_config
 from lt_lab.regression import make_regression_config
 

@@ -126,8 +126,6 @@ def test_bad_jobs_are_refused_by_name(value, monkeypatch):
 
 
 def test_jobs_are_for_the_local_launcher(store):
-    import lt_lab  # noqa: F401  (registers the SLURM launcher)
-
     with pytest.raises(ConfigError, match="jobs"):
         run_grid([tiny()], store=store, launcher="slurm", jobs=2)
 

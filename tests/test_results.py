@@ -60,7 +60,6 @@ def test_a_bad_record_is_reported_once_per_process(store, recwarn):
 
 
 def test_a_record_without_its_kinds_required_fields_is_absent(store):
-    import lt_lab  # noqa: F401  (registers the regression kind)
     from lt_lab.regression import make_regression_config
 
     config = make_regression_config("smoke")

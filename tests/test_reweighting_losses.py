@@ -9,7 +9,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import lt_lab  # noqa: F401  (registers every loss)
 from lt_lab.config import make_config
 from lt_lab.errors import ConfigError
 from lt_lab.losses import build, loss_parameters

@@ -5,7 +5,7 @@ Each function draws through a tidy DataFrame and seaborn in the book's palette, 
 seed-to-seed standard deviation as error bars or bands. Single-panel functions draw on
 ``ax`` (a new figure when None) and return the axes; multi-panel ones return the figure.
 Needs the ``book`` extra (pandas, matplotlib, seaborn), imported inside the functions:
-``import lt_lab`` imports this package and must stay free of them.
+the package's analyses and run kind load without them.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The engine registers cross-entropy (``basic``); each method family registers its own on
 import (``lt_lab.reweighting``, ``lt_lab.margins``; the regression losses keep a registry of
-their own in ``lt_lab.regression``). ``import lt_lab`` imports them all.
+their own in ``lt_lab.regression``). Looking up a name not registered yet imports them all
+(:mod:`lt_lab.plugins`).
 """
 
 from lt_lab.losses import basic  # noqa: F401  (registers "ce")

@@ -15,6 +15,7 @@ from torch import nn
 
 from lt_lab.constraints import Constraint
 from lt_lab.errors import ConfigError, check_choice
+from lt_lab.plugins import Registered
 
 
 class Registry:
@@ -26,18 +27,22 @@ class Registry:
 
     def __init__(self, context: str):
         self.context = context
-        self._classes: dict[str, type[nn.Module]] = {}
+        self._classes = Registered("families")  # the families' losses load when looked up
 
     def register(self, name: str):
         """Class decorator: make ``build(name, ...)`` construct this loss."""
 
         def add(cls: type[nn.Module]) -> type[nn.Module]:
-            if name in self._classes and self._classes[name] is not cls:
+            if self._classes.registered(name) not in (None, cls):
                 raise ValueError(f"loss {name!r} is registered twice")
             self._classes[name] = cls
             return cls
 
         return add
+
+    def unregister(self, name: str) -> None:
+        """Forget loss ``name`` (a test's own loss, registered for that test only)."""
+        del self._classes[name]
 
     def loss_class(self, name: str) -> type[nn.Module]:
         """The class registered as ``name``."""
@@ -81,6 +86,7 @@ class Registry:
 
 _CLASSIFICATION = Registry(context="class_counts")
 register = _CLASSIFICATION.register
+unregister = _CLASSIFICATION.unregister
 available = _CLASSIFICATION.available
 loss_class = _CLASSIFICATION.loss_class
 loss_parameters = _CLASSIFICATION.parameters
