@@ -11,6 +11,12 @@ cut "…" in a claim table, a raw BibTeX key, a verdict column off screen, a fig
 caption or alt text, a chapter longer than 15 screens. Each of these checks fails the site
 check unless the page is listed among its known exceptions (:data:`KNOWN_EXCEPTIONS`), which
 are reported without failing; ``strict`` fails on them too.
+
+When the teaching decks are built (``_build/html/slides``, :mod:`lt_lab.book.slides`), the check
+opens every slide of every deck too (:func:`check_decks`): a screenshot of each into
+``_build/screenshots/slides/``, and a failure for an empty slide, text or a figure that runs
+off the slide, an image that did not load, a formula left untypeset, or a deck of more than 15
+slides.
 """
 
 from __future__ import annotations
