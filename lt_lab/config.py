@@ -41,6 +41,10 @@ from lt_lab.errors import ConfigError, check_choice
 from lt_lab.plugins import Registered
 from lt_lab.runtime import DEVICES, PRECISIONS
 
+# The profile name of a config built field by field (``RunConfig()``): its class defaults,
+# which are no profile's (20 epochs, fp32, the full data); outside the key, as every profile.
+BARE_PROFILE = "custom"
+
 # Bump when a change to lt_lab changes what a given config computes, or a field's default:
 # stored records of an older version then miss the cache and are retrained.
 CACHE_VERSION = 1
@@ -110,7 +114,8 @@ class Config:
         """Raise ConfigError naming the first bad parameter; return self when all is well."""
         for name, constraint in self.constraints.items():
             constraint.check(name, getattr(self, name))
-        check_choice("profile", self.profile, self.profiles)
+        if self.profile != BARE_PROFILE:  # a config built without a profile says so
+            check_choice("profile", self.profile, self.profiles)
         self.check_relations()
         return self
 
@@ -350,7 +355,7 @@ class RunConfig(Config):
     # machine whether the run trained alone or in a grid of any width (lt_lab.grid).
     threads: int | None = None
     seed: int = 0  # model initialisation, sampling and augmentation
-    profile: str = "quick"
+    profile: str = BARE_PROFILE  # make_config(profile) names it; not in the key
     device: str = "auto"
 
     kind: ClassVar[str] = "classification"

@@ -244,3 +244,27 @@ def test_no_note_where_the_store_was_chosen(checkout_store, monkeypatch, tmp_pat
     monkeypatch.delenv("LT_LAB_RESULTS")
     cli._notice_checkout_store(args, cli._store(args), [])  # the default: said
     assert len(said) == 1 and NOTE in said[0][0]
+
+# --------------------------------------------------------------------------- the bare config
+
+def test_a_bare_config_does_not_pass_for_the_quick_profile():
+    import hashlib
+
+    from lt_lab.config import BARE_PROFILE, CACHE_VERSION, RunConfig
+    from lt_lab.errors import ConfigError
+
+    bare = RunConfig()
+    assert bare.profile == BARE_PROFILE == "custom" and BARE_PROFILE not in PROFILES
+    assert bare.validate() is bare and RunConfig.from_dict(bare.to_dict()) == bare
+    assert (bare.epochs, bare.precision) == (20, "fp32")  # the quick profile: 16, bf16
+    # The name is outside the key: every field at its default, so the key hashes only the
+    # kind and the cache version, as before the rename.
+    material = json.dumps({"cache_version": CACHE_VERSION, "kind": "classification"},
+                          sort_keys=True, separators=(",", ":"))
+    assert bare.key() == hashlib.sha256(material.encode()).hexdigest()[:16]
+    assert bare.key() == bare.replace(profile="quick").key()
+    assert make_config("quick").profile == "quick"
+    with pytest.raises(ConfigError, match="'smoke', 'quick', 'long', 'paper'"):
+        RunConfig(profile="fast").validate()
+    with pytest.raises(ConfigError, match="profile='custom' is not known"):
+        make_config(BARE_PROFILE)  # not a profile to build from

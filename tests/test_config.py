@@ -99,7 +99,8 @@ FROZEN_DEFAULTS = {
         "lr_milestones": [0.8, 0.9], "lr_decay": 0.01, "augment": True,
         "feature_norm_penalty": 0.0, "many_threshold": 100, "few_threshold": 20,
         "eval_every": 5, "analyses": {}, "compile": "off", "precision": "fp32", "pack": 1,
-        "threads": None, "seed": 0, "profile": "quick", "device": "auto",
+        "threads": None, "seed": 0, "device": "auto",
+        "profile": "custom",  # outside the key: renamed from "quick" without a version bump
     },
     "regression": {
         "dataset": "rotated_fashion_mnist", "imbalance_ratio": 100.0, "label_profile": "exp_dips",
@@ -119,6 +120,7 @@ FROZEN_DEFAULTS = {
         "features_per_class": 4, "weight_decay_classifier": 0.005,
         "weight_decay_features": 0.005, "steps": 1000, "minority": [], "seed": 0,
         "profile": "quick",
+        "loss_gamma": 0.5, "loss_tau": 1.0,  # added (94dba7f) at values that keep every key
     },
 }
 
