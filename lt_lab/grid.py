@@ -127,7 +127,7 @@ def run_grid(configs, *, cache: bool = True, save: bool = True,
     ``pack=K`` (K=1: every run alone); the others run alone, each named with the reason
     through ``log`` (default: standard error). The missing runs with ``pack`` > 1 train as
     packs of up to ``pack`` members that share every field but those of
-    :data:`lt_lab.pack.PER_MEMBER` (:func:`lt_lab.pack.plan_packs`); a pack is one unit of
+    :data:`lt_lab.pack.PER_MEMBER` (:func:`lt_lab.grid.plan_packs`); a pack is one unit of
     work, in a worker or here. For another launcher ``pack`` is that launcher's option
     (SLURM: runs per array task, one after another; a config with ``pack`` > 1 there trains
     as a pack of one).

@@ -1,4 +1,4 @@
-"""Tests for lt_lab.losses.margins: LDAM(-DRW), logit adjustment, Balanced Softmax, VS.
+"""Tests for lt_lab.margins.losses: LDAM(-DRW), logit adjustment, Balanced Softmax, VS.
 
 Expected values are worked out by hand in the comments; the identities between the losses
 are checked as identities on random tensors.

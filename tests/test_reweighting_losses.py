@@ -1,4 +1,4 @@
-"""Tests for lt_lab.losses.reweighting; expected values are worked out by hand in comments."""
+"""Tests for lt_lab.reweighting.losses; expected values are worked out by hand in comments."""
 
 from __future__ import annotations
 
