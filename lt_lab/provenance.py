@@ -93,17 +93,29 @@ def software_versions() -> dict:
             "numpy": np.__version__, "lt_lab": version}
 
 
+CODE_DIRS = ("lt_lab", "scripts")  # an untracked file here can change what a run computes
+
+
 def git_commit() -> str:
-    """The checkout's commit (with ``-dirty`` if it has uncommitted changes), or 'unknown'."""
+    """The checkout's commit, or 'unknown'; with ``-dirty`` if a tracked file has uncommitted
+    changes or an untracked, unignored file lies in the code (:data:`CODE_DIRS`: a new module
+    there is imported as readily as a committed one). Untracked records in ``data/`` do not
+    count: a grid writes them as it goes."""
     here = Path(__file__).resolve().parent
     try:
         commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=here,
                                 capture_output=True, text=True, timeout=5, check=True)
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
                                cwd=here, capture_output=True, text=True, timeout=5)
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=here,
+                             capture_output=True, text=True, timeout=5, check=True)
+        untracked = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "--",
+                                    *CODE_DIRS], cwd=top.stdout.strip(), capture_output=True,
+                                   text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return commit.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    changed = dirty.stdout.strip() or untracked.stdout.strip()
+    return commit.stdout.strip() + ("-dirty" if changed else "")
 
 
 def now() -> str:

@@ -73,8 +73,8 @@ def test_claim_ids_and_roles_are_consistent():
     for claim in CLAIMS:
         groups.setdefault(claim.group, []).append(claim)
     for group, members in groups.items():  # a group counts once: exactly one primary
-        if all(m.role == "ours" for m in members):
-            continue  # the book's own questions: their own tally
+        if all(m.role in ("ours", "descriptive") for m in members):
+            continue  # the book's own questions and descriptive values: never counted
         assert sum(m.role == "counted" for m in members) == 1, group
     assert not {c.id for c in CLAIMS} & set(NOT_COUNTED)
 
@@ -305,6 +305,37 @@ def _compiled(source: str, tmp_path, name: str):
     return module.f
 
 
+def test_the_lock_hashes_every_function_the_verdicts_reach_even_through_lazy_imports():
+    """Spearman's ρ is reached only through a reader's import inside its body; the collapse
+    metrics through a reader of a reader; the rule's confidence through a module constant."""
+    closure, constants = lock.call_closure(lock.analysis_functions())
+    names = {f"{f.__module__}.{f.__qualname__}" for f in closure}
+    assert {"lt_lab.stats.spearman", "lt_lab.collapse.metrics.mean_pairwise_cosine",
+            "lt_lab.decoupling.readers.fix_metric", "lt_lab.book.designs._no_interval_mark",
+            "lt_lab.regression.readers.per_bin"} <= names
+    assert constants["lt_lab.stats.CONFIDENCE"] == "0.95"
+    assert "0x" not in json.dumps(constants)  # no memory address: the lock is reproducible
+
+
+def test_a_changed_constant_is_caught(monkeypatch):
+    from lt_lab import stats
+
+    monkeypatch.setattr(stats, "CONFIDENCE", 0.9)
+    assert "constants: changed since the declaration" in lock.differences("edition-1", CLAIMS)
+
+
+def test_the_locked_planning_is_what_the_exploratory_records_give():
+    """Each claim's planning sd (n was planned from it) recomputed from the store."""
+    from lt_lab.book.confirmatory.edition1 import NEW_ARMS
+    from lt_lab.book.confirmatory.planning import exploratory_plan
+
+    locked = lock.read_lock()["edition-1"]["planning"]
+    for claim in CLAIMS:
+        plan = exploratory_plan(claim, STORE, NEW_ARMS)
+        if plan.get("sd") is not None:
+            assert plan == locked[f"{claim.id}@{claim.regime}"], claim.id
+
+
 def test_function_hashes_ignore_docstrings_and_comments_but_not_code(tmp_path):
     one = _compiled('def f(x):\n    """One."""\n    return x + 1\n', tmp_path, "one")
     two = _compiled('def f(x):\n    """Two, longer."""\n    return x + 1  # a comment\n',
@@ -371,3 +402,74 @@ def test_a_gated_claim_is_not_applicable_until_its_gate_is_shown():
     assert judge(claim, {"a": bni, "b": bmc}).verdict == (
         "not applicable: two-stage BMC's own reduction of its base's balanced MSE was not "
         "shown above 0")
+
+
+# --- the chance line, "not run" and withdrawals -----------------------------------------------
+
+class _FakeStore:
+    """A store holding a record (made at ``created``) for the given config keys only."""
+
+    def __init__(self, records: dict):
+        self.records_by_key = records
+
+    def load(self, config):
+        return self.records_by_key.get(config.key())
+
+
+def test_each_outcome_carries_the_p_of_the_step_that_shows_it():
+    """Directional: t-test of mean > 0 on 3, 4, 5 (t = 4/(1/√3) = 6.93, df 2: p = 0.0101);
+    no effect within ±1 on 0.1, −0.1, 0: the larger of the two one-sided p-values."""
+    from scipy import stats as sps
+
+    claim = next(c for c in CLAIMS if c.id == "cb-reweighting-beats-resampling")
+    runs = {"a": [_record(metrics={"balanced_acc": v / 100}) for v in (53, 54, 55)],
+            "b": [_record(metrics={"balanced_acc": 0.50})] * 3}
+    p = judge(claim, runs).numbers["p"]
+    assert p == pytest.approx(sps.t.sf(4 / (1 / 3 ** 0.5), 2), rel=1e-6)
+    focal = next(c for c in CLAIMS if c.id == "focal-helps-little")
+    runs = {"a": [_record(metrics={"balanced_acc": (50 + v) / 100}) for v in (0.1, -0.1, 0.0)],
+            "b": [_record(metrics={"balanced_acc": 0.50})] * 3}
+    sd = 0.1  # of 0.1, −0.1, 0
+    expected = sps.t.sf(1 / (sd / 3 ** 0.5), 2)  # both sides: |0 ± 1| / (sd/√n)
+    assert judge(focal, runs).numbers["p"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_chance_line_counts_each_counted_primary_once_not_applicable_included():
+    from lt_lab.book.confirmatory.verdicts import chance
+    from lt_lab.book.designs import Outcome
+
+    counted = [c for c in CLAIMS if c.role == "counted"]
+    outcomes = {f"{c.id}@{c.regime}": Outcome(c.design, "x", numbers={"p": 0.001})
+                for c in CLAIMS}
+    first = counted[0]
+    outcomes[f"{first.id}@{first.regime}"] = Outcome(first.design, "not applicable: …",
+                                                     numbers={"p": 1.0})
+    line = chance(CLAIMS, outcomes)
+    assert line.k == len(counted) and line.raw == len(counted) - 1
+    assert line.expected == pytest.approx(0.025 * len(counted))
+
+
+def test_when_the_grid_is_over_a_missing_run_reads_not_run_with_its_key(tmp_path):
+    from lt_lab.book.confirmatory.verdicts import NOT_RUN
+
+    chapter = [c for c in CLAIMS if c.chapter == "04_neural_collapse"]
+    outcomes = confirmatory_verdicts(CLAIMS, ResultsStore(tmp_path), "04_neural_collapse",
+                                     final=True)
+    (key,) = outcomes
+    assert outcomes[key].verdict == NOT_RUN
+    assert outcomes[key].numbers["missing"] == sorted(declared_runs(chapter))
+
+
+def test_a_withdrawal_after_a_record_exists_is_marked_and_keeps_its_verdict():
+    from lt_lab.book.confirmatory.verdicts import (WITHDRAWN_AFTER, WITHDRAWN_BEFORE,
+                                                   withdrawal)
+
+    claim = next(c for c in CLAIMS if c.id == "drw-beats-reweighting")
+    config = next(iter(claim.configs().values()))
+    entry = {"claim": "drw-beats-reweighting@long", "time": "2027-01-02T00:00:00+00:00",
+             "reason": "test"}
+    assert withdrawal(claim, entry, _FakeStore({})) == WITHDRAWN_BEFORE
+    early = _FakeStore({config.key(): {"created": "2027-01-01T00:00:00+00:00"}})
+    late = _FakeStore({config.key(): {"created": "2027-01-03T00:00:00+00:00"}})
+    assert withdrawal(claim, entry, early) == WITHDRAWN_AFTER
+    assert withdrawal(claim, entry, late) == WITHDRAWN_BEFORE

@@ -252,3 +252,29 @@ def test_a_listing_names_the_machine_of_each_record_briefly():
     gpu = {"type": "cuda", "name": "NVIDIA H100 80GB HBM3", "capability": "9.0"}
     assert hardware_label(record(hardware=gpu)) == "cuda NVIDIA H100 80GB HBM3, bf16"
     assert hardware_label({"hardware": ["odd"]}) == "hardware unknown"
+
+
+def test_an_untracked_module_makes_a_record_dirty_but_an_untracked_record_does_not(tmp_path):
+    """git_commit on a copy of provenance.py in a fresh repository: clean; an untracked
+    lt_lab/extra.py makes it -dirty; an untracked data/results/x.json does not."""
+    import importlib.util
+    import shutil
+    import subprocess
+
+    from lt_lab import provenance as original
+
+    (tmp_path / "lt_lab").mkdir()
+    shutil.copy(original.__file__, tmp_path / "lt_lab" / "provenance.py")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], check=True)
+    spec = importlib.util.spec_from_file_location("copied", tmp_path / "lt_lab" / "provenance.py")
+    copied = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copied)
+    assert not copied.git_commit().endswith("-dirty")
+    (tmp_path / "data" / "results").mkdir(parents=True)
+    (tmp_path / "data" / "results" / "x.json").write_text("{}")
+    assert not copied.git_commit().endswith("-dirty")
+    (tmp_path / "lt_lab" / "extra.py").write_text("")
+    assert copied.git_commit().endswith("-dirty")

@@ -44,10 +44,105 @@ def _without_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+def _tree(function) -> ast.AST:
+    return ast.parse(textwrap.dedent(inspect.getsource(function)))
+
+
 def function_hash(function) -> str:
     """sha256 of ``function``'s code: its syntax tree, without docstrings or comments."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    return hashlib.sha256(ast.dump(_without_docstrings(tree)).encode()).hexdigest()
+    return hashlib.sha256(ast.dump(_without_docstrings(_tree(function))).encode()).hexdigest()
+
+
+CONSTANT_TYPES = (bool, int, float, str, tuple, list, dict, frozenset)
+
+
+def _ours(obj) -> bool:
+    return getattr(obj, "__module__", "") and obj.__module__.split(".")[0] == "lt_lab"
+
+
+def _local_imports(tree: ast.AST) -> dict:
+    """``{alias: object}`` of the ``from lt_lab... import x`` and ``import lt_lab.x`` lines
+    inside a function's body (the lazy imports of the chapter readers)."""
+    import importlib
+
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("lt_lab"):
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                found[alias.asname or alias.name] = getattr(module, alias.name, None)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("lt_lab"):
+                    found[alias.asname or alias.name.split(".")[0]] = importlib.import_module(
+                        alias.name if alias.asname else alias.name.split(".")[0])
+    return found
+
+
+def _resolve(node: ast.AST, names: dict):
+    """The object an expression ``a`` or ``a.b.c`` names, or None."""
+    if isinstance(node, ast.Name):
+        return names.get(node.id)
+    if isinstance(node, ast.Attribute):
+        base = _resolve(node.value, names)
+        return getattr(base, node.attr, None) if base is not None else None
+    return None
+
+
+def _stable(value):
+    """``value`` with every function or class replaced by its qualified name (a repr with no
+    memory address in it)."""
+    if inspect.isfunction(value) or inspect.isclass(value):
+        return f"{value.__module__}.{value.__qualname__}"
+    if isinstance(value, dict):
+        return {str(k): _stable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, frozenset)):
+        return [_stable(v) for v in value]
+    return value
+
+
+def _unwrap(obj):
+    while hasattr(obj, "__wrapped__"):  # functools.cache and friends
+        obj = obj.__wrapped__
+    return obj
+
+
+def call_closure(roots) -> tuple[list, dict]:
+    """Every lt_lab function and class ``roots`` reach through the names their code uses
+    (module globals, lazy imports, attributes of lt_lab modules and classes), and every
+    module-level constant of lt_lab they read: ``(objects, {qualified name: repr})``."""
+    seen, order, constants, todo = set(), [], {}, [_unwrap(r) for r in roots]
+    while todo:
+        obj = todo.pop()
+        key = f"{obj.__module__}.{obj.__qualname__}"
+        if key in seen:
+            continue
+        seen.add(key)
+        order.append(obj)
+        tree = _tree(obj)
+        module = inspect.getmodule(obj)
+        names = {**vars(module), **_local_imports(tree)}
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.Name, ast.Attribute)):
+                continue
+            target = _resolve(node, names)
+            if target is None:
+                continue
+            target = _unwrap(target)
+            if inspect.isfunction(target) or inspect.isclass(target):
+                if _ours(target):
+                    todo.append(target)
+            elif isinstance(target, CONSTANT_TYPES) and not isinstance(node.ctx, ast.Store):
+                where = (node.id if isinstance(node, ast.Name) else ast.unparse(node))
+                owner = module.__name__ if isinstance(node, ast.Name) else where
+                if isinstance(node, ast.Name) and node.id in vars(module):
+                    constants[f"{owner}.{where}"] = json.dumps(_stable(target), sort_keys=True)
+                elif isinstance(node, ast.Attribute):
+                    base = _resolve(node.value, names)
+                    if inspect.ismodule(base) and base.__name__.startswith("lt_lab"):
+                        constants[f"{base.__name__}.{node.attr}"] = json.dumps(
+                            _stable(target), sort_keys=True)
+    return order, dict(sorted(constants.items()))
 
 
 def analysis_functions() -> list:
@@ -61,7 +156,7 @@ def analysis_functions() -> list:
             designs.superiority, designs.non_inferiority, designs.no_effect, designs.fieller,
             designs.ratio, designs._sums, designs._components, designs._profile_interval,
             designs._bootstrap_interval, designs.spread, designs.count, stats.t_quantile]
-    selection = [verdicts.gate_outcome, verdicts.judge, verdicts._runs, verdicts.status, verdicts.declared_runs,
+    selection = [verdicts.gate_outcome, verdicts.judge, verdicts.chance, verdicts.withdrawal, verdicts._runs, verdicts.status, verdicts.declared_runs,
                  verdicts.confirmatory_verdicts, plan.Arm.config, plan.Registered.configs,
                  plan._arms]
     from lt_lab.collapse import readers as collapse
@@ -104,16 +199,32 @@ def claim_material(claim: plan.Registered) -> dict:
 
 
 def lock_entries(name: str, claims) -> dict:
-    """The lock of declaration ``name``: a hash per claim and per analysis function."""
+    """The lock of declaration ``name``: a hash per claim and per analysis function (the
+    closure of :func:`analysis_functions`), and the constants they read."""
+    closure, constants = call_closure(analysis_functions())
     return {
         "declaration": name,
         "policy": {"seeds": {k: list(v) for k, v in plan.SEEDS.items()},
                    "threads": plan.THREADS, "subset_seed": "= seed (fresh subset per seed)"},
         "claims": {f"{c.id}@{c.regime}": _sha(claim_material(c)) for c in claims},
-        "functions": {f"{f.__module__}.{f.__qualname__}": function_hash(f)
-                      for f in analysis_functions()},
+        "functions": {f"{f.__module__}.{f.__qualname__}": function_hash(f) for f in closure},
+        "constants": {**constants, "measures": {name: f"{f.__module__}.{f.__qualname__}"
+                                                for name, f in measures.MEASURES.items()}},
         "runs": len(verdicts.declared_runs(claims)),
     }
+
+
+def planning(name: str, claims) -> dict:
+    """Each claim's n as planned from the exploratory records (:mod:`.planning`)."""
+    import importlib
+
+    from lt_lab.book.confirmatory import DECLARATIONS
+    from lt_lab.book.confirmatory.planning import exploratory_plan
+    from lt_lab.results import ResultsStore
+
+    new_arms = importlib.import_module(DECLARATIONS[name]).NEW_ARMS
+    store = ResultsStore(ROOT / "data" / "results")
+    return {f"{c.id}@{c.regime}": exploratory_plan(c, store, new_arms) for c in claims}
 
 
 def write_lock(name: str, claims, path: Path = LOCK_PATH) -> dict:
@@ -121,7 +232,8 @@ def write_lock(name: str, claims, path: Path = LOCK_PATH) -> dict:
     locks.setdefault("about", "The confirmatory declarations' hashes (issue 28, C3): written "
                      "by `python -m lt_lab.book.confirmatory lock`; tests/test_confirmatory.py "
                      "fails when a hashed item differs from the code.")
-    locks.setdefault("declarations", {})[name] = lock_entries(name, claims)
+    locks.setdefault("declarations", {})[name] = {**lock_entries(name, claims),
+                                                  "planning": planning(name, claims)}
     path.write_text(json.dumps(locks, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     return locks
 
@@ -140,8 +252,8 @@ def differences(name: str, claims, path: Path = LOCK_PATH) -> list[str]:
                 state = ("added" if item not in locked[part] else
                          "removed" if item not in now[part] else "changed")
                 lines.append(f"{part[:-1]} {item}: {state} since the declaration")
-    for part in ("policy", "runs"):
-        if locked[part] != now[part]:
+    for part in ("policy", "runs", "constants"):
+        if locked.get(part) != now[part]:
             lines.append(f"{part}: changed since the declaration")
     return lines
 

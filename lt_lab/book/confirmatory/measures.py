@@ -86,6 +86,16 @@ def reference_gain(runs: dict, metric: str = "balanced_acc", view_reference: dic
             for r, c in _paired(runs["reference"], runs["ce"])]
 
 
+def smallest_gain(runs: dict, metric: str = "balanced_acc") -> list[float]:
+    """Per seed, arm a's ``metric`` minus the best of the ``others`` arms' (points): positive
+    when a beats every other at that seed (an intersection-union reading of "dominant")."""
+    others = runs["others"]
+    if any(len(other) != len(runs["a"]) for other in others):
+        raise ConfigError("every arm needs one record per seed")
+    return [_metric(a, metric) - max(_metric(other[i], metric) for other in others)
+            for i, a in enumerate(runs["a"])]
+
+
 def smallest_fix_gain(runs: dict, fixes=("crt", "tau_norm", "lws", "ncm"),
                       metric: str = "balanced_acc") -> list[float]:
     """Per seed, the smallest of the fixes' gains over the joint classifier (points)."""
@@ -194,6 +204,15 @@ def last_over_first(runs: dict, metric: str, log10: bool = False) -> list[float]
     return [math.log10(v) if log10 else v for v in _all_seeds(values, runs["a"], metric)]
 
 
+def etf_gap_by_instance(runs: dict) -> list[float]:
+    """Per problem instance (``runs["a"][i]``, ``runs["b"][i]``: one simulator arm each, its
+    random starts in order), the mean over starts of :func:`classifier_etf_gap`."""
+    if len(runs["a"]) != len(runs["b"]):
+        raise ConfigError("each problem instance needs an arm of each loss")
+    return [sum(gaps) / len(gaps) for gaps in
+            (classifier_etf_gap({"a": a, "b": b}) for a, b in zip(runs["a"], runs["b"]))]
+
+
 def classifier_etf_gap(runs: dict) -> list[float]:
     """Per random start of the simulator, log10 of arm a's distance of the classifier from a
     simplex ETF minus arm b's (positive: b is closer, by that many orders of magnitude). The
@@ -249,14 +268,19 @@ def error_difference(runs: dict, metric: str = "mae") -> list[float]:
 
 def smoothed_density_gap(runs: dict) -> list[float]:
     """Per seed, |r(error, LDS-smoothed density)| − |r(error, count)| over the bins."""
-    from lt_lab.regression.readers import correlation_gap, density_correlations
+    from lt_lab.regression.readers import correlation_gap, density_correlations, per_bin
 
+    counts = [per_bin(record, "train_count").tolist() for record in runs["a"]]
+    if any(c != counts[0] for c in counts):  # the reader reads the first record's counts
+        raise ConfigError("the records' training counts per bin differ: the correlations "
+                          "would read the first record's for all")
     return _all_seeds(correlation_gap(density_correlations(runs["a"])), runs["a"],
                       "correlation gap")
 
 
 MEASURES = {f.__name__: f for f in (
-    difference, share_of_gain, reference_gain, smallest_fix_gain, norm_size_correlation, level,
-    best_epoch_optimism, optimism_difference, tuned_difference, chosen_tau_near, subset_table, final_difference,
-    last_over_first, classifier_etf_gap, reduction, reduction_gap, stage_reduction, margin_over_best,
+    difference, share_of_gain, reference_gain, smallest_gain, smallest_fix_gain,
+    norm_size_correlation, level, best_epoch_optimism, optimism_difference, tuned_difference,
+    chosen_tau_near, subset_table, final_difference, last_over_first, classifier_etf_gap,
+    etf_gap_by_instance, reduction, reduction_gap, stage_reduction, margin_over_best,
     error_difference, smoothed_density_gap)}

@@ -2,11 +2,12 @@
 
 An :class:`Arm` is one method in one regime: the profile and the config overrides of the
 chapter's exploratory runs of it. A confirmatory run of an arm at seed ``s`` is that config
-with ``seed = subset_seed = s`` (a fresh long-tailed subset, and with it a fresh draw of the
-balanced test set, for every seed: the inference covers which images as well as the
-initialisation) and ``threads = 1`` (the thread policy of issue 27: a CPU's kernels split
-work by thread count, so a record's numbers depend on it; one thread lets two runs share a
-2-core machine and still give the same record alone or in a grid).
+with ``seed = subset_seed = s`` (a fresh long-tailed training subset and validation split for
+every seed; the classification test set is the same fixed draw for every seed, while chapter
+5's regression data redraw their test samples too) and ``threads = 1`` (the thread policy of
+issue 27: a CPU's kernels split work by thread count, so a record's numbers depend on it; one
+thread lets two runs share a 2-core machine and still give the same record alone or in a
+grid). A simulator arm's seed is a random start.
 
 A :class:`Registered` claim names its arms, its measure (a function of
 :mod:`lt_lab.book.confirmatory.measures`, by name), its design (a function of
@@ -30,7 +31,7 @@ THREADS = 1  # the thread policy the declaration freezes (see the module docstri
 DESIGNS = ("directional", "superiority", "non_inferiority", "no_effect", "ratio", "spread",
            "count")
 # How a claim enters the count (the ledger's headline counts ``counted`` primaries only).
-ROLES = ("counted", "group member", "sanity", "descriptive", "ours")
+ROLES = ("counted", "group member", "descriptive", "ours")
 
 
 MAKERS = {"classification": make_config, "regression": make_regression_config,
@@ -96,15 +97,21 @@ class Registered:
     action: str = ""
     label: str = ""  # "ours", "our narrowing", ... : what the book adds to the paper
     gate: dict | None = None
+    planning: dict = field(default_factory=dict)  # the exploratory sd n was planned from
 
     def __post_init__(self):
         check_choice("design", self.design, DESIGNS)
         check_choice("role", self.role, ROLES)
         check_choice("regime", self.regime, tuple(SEEDS))
         cap = len(SEEDS[self.regime])
-        if self.design != "spread" and not 2 <= self.n <= cap:
+        if not 2 <= self.n <= cap:
             raise ConfigError(f"claim {self.id!r}: n={self.n!r} must be in 2..{cap} at "
                               f"{self.regime}")
+        for design, source in (("no_effect", "margin_source"),
+                               ("non_inferiority", "delta_source")):
+            if self.design == design and not str(self.levels.get(source, "")).strip():
+                raise ConfigError(f"claim {self.id!r}: a {design} design needs levels"
+                                  f"[{source!r}], where its margin comes from")
 
     @property
     def seeds(self) -> tuple[int, ...]:

@@ -10,7 +10,7 @@ exploratory records.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lt_lab.book import designs
 from lt_lab.book.confirmatory.measures import MEASURES, reference_gain
@@ -34,32 +34,64 @@ def gate_outcome(claim: Registered, runs: dict) -> designs.Outcome | None:
     return designs.Outcome(claim.design, NOT_APPLICABLE.format(gate["reads"]), est)
 
 
+def _with_p(outcome: designs.Outcome, p: float) -> designs.Outcome:
+    return replace(outcome, numbers={**outcome.numbers, "p": float(p)})
+
+
+def _tost_p(values, margin: float, null: float) -> float:
+    """Two one-sided t-tests of |mean − null| < margin: the larger of the two p-values."""
+    shifted = [v - null for v in values]
+    return max(designs.one_sided_p([margin - v for v in shifted]),
+               designs.one_sided_p([v + margin for v in shifted]))
+
+
 def judge(claim: Registered, runs: dict) -> designs.Outcome:
-    """``claim``'s outcome on ``runs`` (role → records in seed order, as its measure reads)."""
+    """``claim``'s outcome on ``runs`` (role → records in seed order, as its measure reads),
+    with ``numbers["p"]``: the one-sided p-value of the step that shows the claim (the
+    chance line's input; 1 where the claim is not applicable)."""
     if (closed := gate_outcome(claim, runs)) is not None:
-        return closed
+        return _with_p(closed, 1.0)
     measure = MEASURES[claim.measure]
     levels = dict(claim.levels)
     direction, null = levels.pop("direction", ">"), levels.pop("null", 0.0)
+    levels.pop("margin_source", None)
+    params = {k: v for k, v in claim.params.items() if k != "assay"}
     if claim.design == "ratio":
-        part, whole = measure(runs, **claim.params)
-        return designs.ratio(part, whole, levels["threshold"], levels.get("partly"))
+        part, whole = measure(runs, **params)
+        outcome = designs.ratio(part, whole, levels["threshold"], levels.get("partly"))
+        shown = outcome.verdict not in (designs.RATIO_NOT_APPLICABLE,)
+        return _with_p(outcome, designs.one_sided_p(part) if shown else 1.0)
     if claim.design == "spread":
-        return designs.spread(measure(runs, **claim.params), levels["threshold"],
-                              levels.get("partly"))
+        return _with_p(designs.spread(measure(runs, **params), levels["threshold"],
+                                      levels.get("partly")), 1.0)
     if claim.design == "count":
-        return designs.count(measure(runs, **claim.params), levels["p0"])
-    values = measure(runs, **{k: v for k, v in claim.params.items() if k != "assay"})
+        outcome = designs.count(measure(runs, **params), levels["p0"])
+        return _with_p(outcome, outcome.numbers["p_above"])
+    values = measure(runs, **params)
     if claim.design == "no_effect":
-        return designs.no_effect(values, levels["margin"], null)
+        return _with_p(designs.no_effect(values, levels["margin"], null),
+                       _tost_p(values, levels["margin"], null))
     if claim.design == "non_inferiority":
-        return designs.non_inferiority(values, levels["delta"], levels["delta_source"],
-                                       reference_gain(runs, **claim.params.get("assay", {})))
+        outcome = designs.non_inferiority(
+            values, levels["delta"], levels["delta_source"],
+            reference_gain(runs, **claim.params.get("assay", {})))
+        shown = outcome.verdict != designs.NI_NOT_APPLICABLE
+        return _with_p(outcome, designs.one_sided_p([v + levels["delta"] for v in values])
+                       if shown else 1.0)
     function = designs.superiority if claim.design == "superiority" else designs.directional
     signed = designs.signed(values, direction, null)
-    return function(signed, designs.signed([levels["threshold"]], direction, null)[0],
-                    designs.signed([levels["partly"]], direction, null)[0]
-                    if levels.get("partly") is not None else None)
+    outcome = function(signed, designs.signed([levels["threshold"]], direction, null)[0],
+                       designs.signed([levels["partly"]], direction, null)[0]
+                       if levels.get("partly") is not None else None)
+    return _with_p(outcome, designs.one_sided_p(signed))
+
+
+def chance(claims, outcomes: dict) -> designs.ChanceLine:
+    """The chance line over the counted claims (one per group: its primary), their "not
+    applicable" outcomes included with p = 1 (they stay in K)."""
+    counted = [f"{c.id}@{c.regime}" for c in claims if c.role == "counted"]
+    return designs.chance_line([outcomes[key].numbers["p"] for key in counted
+                                if key in outcomes and "p" in outcomes[key].numbers])
 
 
 def declared_runs(claims) -> dict:
@@ -98,25 +130,50 @@ def _runs(claim: Registered, store) -> dict:
             else records(value) for role, value in claim.arms.items()}
 
 
-def confirmatory_verdicts(claims, store, chapter: str | None = None
+NOT_RUN = "not run"
+
+
+def confirmatory_verdicts(claims, store, chapter: str | None = None, *, final: bool = False
                           ) -> dict[str, designs.Outcome] | Status:
-    """Every claim's confirmatory outcome, by id — of ``chapter``'s claims only, if given —
-    once every run those claims read is stored; until then only the :class:`Status` (print
-    its ``text()``: that is all a chapter shows). One chapter's verdicts never wait for
-    another's runs, and never show before all of its own are in (issue 29, D2)."""
+    """Every claim's confirmatory outcome, by ``id@regime`` — of ``chapter``'s claims only,
+    if given — once every run those claims read is stored; until then only the
+    :class:`Status` (print its ``text()``: that is all a chapter shows). One chapter's
+    verdicts never wait for another's runs, and never show before all of its own are in
+    (issue 29, D2). ``final``: the grid is over, and a run that could not finish after its
+    retries (at the same seed) stays missing: its claims read "not run", with the missing
+    runs' keys in ``numbers["missing"]``; no other seed ever replaces it."""
     claims = [c for c in claims if chapter is None or c.chapter == chapter]
     if not claims:
         raise ConfigError(f"chapter={chapter!r} declares no confirmatory claim")
     progress = status(claims, store)
-    if not progress.complete:
+    if not progress.complete and not final:
         return progress
     outcomes = {}
     for claim in claims:
         key = f"{claim.id}@{claim.regime}"
         if key in outcomes:
             raise ConfigError(f"claim {key!r} is declared twice")
-        outcomes[key] = judge(claim, _runs(claim, store))
+        missing = sorted(k for k in declared_runs([claim]) if k in progress.missing)
+        outcomes[key] = (designs.Outcome(claim.design, NOT_RUN, None, (),
+                                         {"missing": missing, "p": 1.0}) if missing
+                         else judge(claim, _runs(claim, store)))
     return outcomes
+
+
+WITHDRAWN_BEFORE = "withdrawn before its first confirmatory record"
+WITHDRAWN_AFTER = "withdrawn after declaration"
+
+
+def withdrawal(claim: Registered, entry: dict, store) -> str:
+    """How a withdrawal (``{"claim": "id@regime", "time": ISO, "reason": ...}`` in
+    ``book/confirmatory.json``) reads: allowed without mark only before any record of the
+    claim's declared runs existed; after that the claim shows "withdrawn after declaration",
+    and its verdict is still computed and shown."""
+    for config in claim.configs().values():
+        record = store.load(config)
+        if record is not None and record["created"] < entry["time"]:
+            return WITHDRAWN_AFTER
+    return WITHDRAWN_BEFORE
 
 
 def arm_names(claim: Registered) -> list[str]:
