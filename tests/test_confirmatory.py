@@ -473,3 +473,13 @@ def test_a_withdrawal_after_a_record_exists_is_marked_and_keeps_its_verdict():
     late = _FakeStore({config.key(): {"created": "2027-01-03T00:00:00+00:00"}})
     assert withdrawal(claim, entry, early) == WITHDRAWN_AFTER
     assert withdrawal(claim, entry, late) == WITHDRAWN_BEFORE
+
+
+def test_confirmatory_runs_are_trained_only_from_a_clean_checkout(monkeypatch, capsys):
+    from lt_lab import grid, provenance
+    from lt_lab.book.confirmatory.__main__ import main
+
+    monkeypatch.setattr(provenance, "git_commit", lambda: "abc123def456-dirty")
+    monkeypatch.setattr(grid, "run_grid", lambda *a, **k: pytest.fail("trained"))
+    assert main(["train", "edition-1", "04_neural_collapse"]) == 2
+    assert "clean checkout" in capsys.readouterr().err

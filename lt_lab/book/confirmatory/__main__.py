@@ -5,6 +5,10 @@
     grid NAME FILE [CH]    the declared configs (of chapter CH, e.g. 05_imbalanced_regression,
                            if given) as a JSON list, for `lt-lab grid FILE --jobs N`
     status NAME [CH]       "confirmatory runs: k of n stored" — and nothing else
+    train NAME [CH] [--jobs N]
+                           train the declared runs (of chapter CH) that are not stored, from
+                           a clean checkout only; prints progress and the count, never a
+                           metric (one look: nobody reads a number before the set is whole)
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from lt_lab.book.confirmatory.verdicts import declared_runs
 
 def main(argv=None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] not in ("plan", "lock", "grid", "status"):
+    if not args or args[0] not in ("plan", "lock", "grid", "status", "train"):
         print(__doc__, file=sys.stderr)
         return 2
     action, name = args[0], args[1] if len(args) > 1 else "edition-1"
@@ -42,12 +46,39 @@ def main(argv=None) -> int:
         with open(args[2], "w") as out:
             json.dump(configs, out, indent=1)
         print(f"{len(configs)} configs written to {args[2]}")
+    elif action == "train":
+        return train(claims, args[2:])
     else:
         from lt_lab.results import ResultsStore
 
         if len(args) > 2:
             claims = [c for c in claims if c.chapter == args[2]]
         print(status(claims, ResultsStore()).text())
+    return 0
+
+
+def train(claims, rest: list[str]) -> int:
+    """Train the declared runs not yet stored, in worker processes, from a clean checkout."""
+    from lt_lab.grid import run_grid
+    from lt_lab.provenance import git_commit
+    from lt_lab.results import ResultsStore
+
+    jobs = None
+    if "--jobs" in rest:
+        at = rest.index("--jobs")
+        jobs, rest = int(rest[at + 1]), rest[:at] + rest[at + 2:]
+    if rest:
+        claims = [c for c in claims if c.chapter == rest[0]]
+    commit = git_commit()
+    if commit.endswith("-dirty") or commit == "unknown":
+        print(f"refused: confirmatory runs are trained from a clean checkout of the "
+              f"declaration commit, and this one is {commit}", file=sys.stderr)
+        return 2
+    store = ResultsStore()
+    configs = list(declared_runs(claims).values())
+    print(f"training at {commit}: {status(claims, store).text()}")
+    run_grid(configs, store=store, jobs=jobs, progress=True)  # records only, no metric shown
+    print(status(claims, store).text())
     return 0
 
 
