@@ -11,6 +11,9 @@ The classification trainer (:mod:`lt_lab.train`) and the regression trainer
 (:mod:`lt_lab.regression.train`) differ in what an epoch and an evaluation are, not in
 this loop. Both resume an interrupted run through :class:`Checkpointer` (``start_epoch``,
 the curves so far, and a checkpoint callback), to the record an uninterrupted run writes.
+The packed trainer (:mod:`lt_lab.pack`) trains K runs an epoch at a time on the same
+schedule and bar (:func:`epoch_bar`), and ends each member's epoch as this loop ends a
+run's (:func:`end_epoch`).
 """
 
 from __future__ import annotations
@@ -69,32 +72,57 @@ def run_epochs(
     Resuming (:class:`Checkpointer`): ``start_epoch`` and ``curves`` continue an interrupted
     run; ``checkpoint(epoch, curves)`` is called after each epoch's hooks.
     """
-    if curves is None:
-        curves = {"epoch": [], "lr": [], "train_loss": [], "eval_epoch": []}
+    curves = new_curves() if curves is None else curves
     report: dict = {}
-    quiet = None if progress is None else not progress
-    bar = tqdm(range(start_epoch, config.epochs), desc=desc, disable=quiet, leave=False,
-               initial=start_epoch, total=config.epochs)
+    bar = epoch_bar(config, progress=progress, desc=desc, start_epoch=start_epoch)
     for epoch in bar:
         lr = learning_rate(config, epoch)
         set_lr(lr)
         train_loss = train_epoch(epoch)
-        curves["epoch"].append(epoch + 1)
-        curves["lr"].append(lr)
-        curves["train_loss"].append(train_loss)
-        if is_eval_epoch(config, epoch):
-            report, points = evaluate(epoch)
-            curves["eval_epoch"].append(epoch + 1)
-            for name, value in points.items():
-                curves.setdefault(name, []).append(value)
+        evaluated = end_epoch(config, epoch, lr, train_loss, curves, evaluate=evaluate,
+                              hooks=hooks, state=state)
+        if evaluated is not None:
+            report = evaluated
             bar.set_postfix(loss=f"{train_loss:.3f}")
-        if state is not None:
-            state.epoch = epoch
-        for hook in hooks:
-            hook.on_epoch_end(state)
         if checkpoint is not None:
             checkpoint(epoch, curves)
     return curves, report
+
+
+def new_curves() -> dict:
+    """A run's curves before its first epoch."""
+    return {"epoch": [], "lr": [], "train_loss": [], "eval_epoch": []}
+
+
+def epoch_bar(config, *, progress: bool | None, desc: str = "", start_epoch: int = 0):
+    """A tqdm bar over the epochs left to train; ``progress=None`` shows it only on an
+    interactive terminal."""
+    quiet = None if progress is None else not progress
+    return tqdm(range(start_epoch, config.epochs), desc=desc, disable=quiet, leave=False,
+                initial=start_epoch, total=config.epochs)
+
+
+def end_epoch(config, epoch: int, lr: float, train_loss: float, curves: dict, *,
+              evaluate: Callable[[int], tuple[dict, dict]], hooks: Sequence = (),
+              state=None) -> dict | None:
+    """What follows an epoch's training, for one run: extend its curves, evaluate on an
+    evaluation epoch, then the hooks' ``on_epoch_end(state)`` (``state.epoch`` set). The
+    evaluation's report, or None when the epoch had none. :func:`run_epochs` calls it, and
+    the packed trainer for each member of a pack (:mod:`lt_lab.pack`)."""
+    curves["epoch"].append(epoch + 1)
+    curves["lr"].append(lr)
+    curves["train_loss"].append(train_loss)
+    report = None
+    if is_eval_epoch(config, epoch):
+        report, points = evaluate(epoch)
+        curves["eval_epoch"].append(epoch + 1)
+        for name, value in points.items():
+            curves.setdefault(name, []).append(value)
+    if state is not None:
+        state.epoch = epoch
+    for hook in hooks:
+        hook.on_epoch_end(state)
+    return report
 
 
 # ------------------------------------------------------------------------------------------

@@ -14,6 +14,13 @@ Runs that share the data, architecture, schedule and batch size but differ in ``
   element-wise, and the summed loss gives each member's parameters its own gradient, so a
   member follows the trajectory of its single run up to floating-point rounding.
 
+What this module does not hold: a training loop of its own. Members are built by the
+trainer's ``build_training``; their batches are the trainer's (``batch_slices``,
+``training_images``: the same augmentation, drawn from each member's stream); their losses
+are checked by its ``divergence`` check; the epochs run on :mod:`lt_lab.loop`'s schedule and
+each member's epoch ends as a single run's does (``end_epoch``: curves, evaluation,
+analyses). Only the packed network and the step that trains every member at once are here.
+
 Why grouped convolutions and not torch.func's ``stack_module_state`` + ``vmap`` (with
 functional BatchNorm buffers, which vmap does update): vmap lowers a batched convolution to
 the same grouped one, but adds per-operator overhead and falls back to a slow path for
@@ -40,14 +47,13 @@ import time
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from lt_lab import hooks
 from lt_lab.config import RunConfig
 from lt_lab.data import build_sampler
 from lt_lab.errors import ConfigError, TrainingDivergedError
 from lt_lab.grid import Packer, register_packer
-from lt_lab.loop import is_eval_epoch, learning_rate
+from lt_lab.loop import end_epoch, epoch_bar, is_eval_epoch, learning_rate, new_curves
 from lt_lab.models import BasicBlock
 from lt_lab.results import ResultsStore
 from lt_lab.runtime import (
@@ -59,11 +65,16 @@ from lt_lab.runtime import (
 )
 from lt_lab.train import (
     TrainState,
+    batch_slices,
     build_training,
-    evaluate,
+    divergence,
+    evaluation_points,
+    feature_norm_penalty,
     make_record,
     prepare_data,
+    start_loss_epoch,
     training_backbone,
+    training_images,
 )
 
 # What may differ between the members of a pack; every other field (but ``profile``, which
@@ -239,37 +250,6 @@ def unpack_member(packed: PackedModel, member: int, model: nn.Module) -> nn.Modu
 # Batches: each member's images, augmented with its own stream, side by side
 
 
-def draw_augmentation(generator: torch.Generator, count: int, padding: int, flip: bool):
-    """What :func:`lt_lab.data.augment` draws for ``count`` images, in its order: crop
-    offsets (top, left) when ``padding`` > 0, then flips."""
-    device = generator.device
-    top = left = flips = None
-    if padding:
-        span = 2 * padding + 1
-        top = torch.randint(span, (count,), generator=generator, device=device)
-        left = torch.randint(span, (count,), generator=generator, device=device)
-    if flip:
-        flips = torch.rand(count, generator=generator, device=device) < 0.5
-    return top, left, flips
-
-
-def apply_augmentation(images: torch.Tensor, padding: int, top, left, flips) -> torch.Tensor:
-    """Crop windows at (top, left) of the zero-padded images, then mirror where ``flips``:
-    :func:`lt_lab.data.augment` with its draws given, on all members' images at once."""
-    if padding:
-        n, channels, height, width = images.shape
-        padded = F.pad(images, (padding, padding, padding, padding))
-        device = images.device
-        rows = (top.to(device)[:, None] + torch.arange(height, device=device))[:, None, :, None]
-        cols = (left.to(device)[:, None] + torch.arange(width, device=device))[:, None, None, :]
-        images = padded[torch.arange(n, device=device)[:, None, None, None],
-                        torch.arange(channels, device=device)[None, :, None, None], rows, cols]
-    if flips is not None:
-        images = torch.where(flips.to(images.device)[:, None, None, None], images.flip(3),
-                             images)
-    return images
-
-
 def side_by_side(x: torch.Tensor, pack: int) -> torch.Tensor:
     """``(K·B, C, H, W)`` member-major images as one ``(B, K·C, H, W)`` channels-last batch."""
     n, channels, height, width = x.shape
@@ -279,17 +259,12 @@ def side_by_side(x: torch.Tensor, pack: int) -> torch.Tensor:
 
 
 def pack_batch(data, indices: torch.Tensor, generators, config: RunConfig) -> torch.Tensor:
-    """The packed, augmented, normalised input of one step; ``indices``: ``(K, B)``."""
-    pack, batch = indices.shape
-    images = data.train_images[indices.flatten()]
-    if config.augment:
-        recipe = config.recipe
-        draws = [draw_augmentation(g, batch, recipe.crop_padding, recipe.flip)
-                 for g in generators]
-        top, left, flips = (None if parts[0] is None else torch.cat(parts)
-                            for parts in zip(*draws, strict=True))
-        images = apply_augmentation(images, recipe.crop_padding, top, left, flips)
-    return side_by_side(data.normalise(images), pack)
+    """The packed, augmented, normalised input of one step; ``indices``: ``(K, B)``. Each
+    member's images are the trainer's (:func:`lt_lab.train.training_images`), augmented with
+    the member's own stream, as its single run draws them."""
+    images = torch.cat([training_images(data, member, config, generator)
+                        for member, generator in zip(indices, generators, strict=True)])
+    return side_by_side(data.normalise(images), len(indices))
 
 
 # ------------------------------------------------------------------------------------------
@@ -338,9 +313,8 @@ class Pack:
             members = zip(self.configs, self.model.heads, self.losses, strict=True)
             for k, (config, head, loss_fn) in enumerate(members):
                 loss = loss_fn(head(features[k]).float(), y[k])
-                if config.feature_norm_penalty:  # as train_step: (lambda/2) mean ||h||^2
-                    norms = features[k].float().pow(2).flatten(1).sum(1)
-                    loss = loss + 0.5 * config.feature_norm_penalty * norms.mean()
+                if config.feature_norm_penalty:  # as train_step
+                    loss = loss + feature_norm_penalty(features[k], config)
                 losses.append(loss)
             losses = torch.stack(losses)
         self.optimizer.zero_grad(set_to_none=True)
@@ -353,16 +327,13 @@ class Pack:
         warm-up): ``(steps, K)`` losses, as :func:`lt_lab.train.train_epoch` steps."""
         self.model.train()
         for config, loss_fn in zip(self.configs, self.losses, strict=True):
-            if hasattr(loss_fn, "set_epoch"):  # deferred re-weighting
-                loss_fn.set_epoch(epoch, config.epochs)
+            start_loss_epoch(loss_fn, config, epoch)
         indices = torch.stack([sampler.epoch_indices(epoch, generator)
                                for sampler, generator in zip(self.samplers, self.generators,
                                                              strict=True)])
-        batch_size, step_losses = self.configs[0].batch_size, []
-        for start in range(0, indices.shape[1], batch_size):
-            batch = indices[:, start : start + batch_size]
-            if batch.shape[1] < 2:  # as train_epoch: BatchNorm cannot train on one image
-                continue
+        step_losses = []
+        for rows in batch_slices(indices.shape[1], self.configs[0].batch_size):
+            batch = indices[:, rows]
             x = pack_batch(self.data, batch, self.generators, self.configs[0])
             step_losses.append(self.step(x, self.data.train_labels[batch]))
             if len(step_losses) == steps:
@@ -381,12 +352,15 @@ def describe(config: RunConfig) -> str:
 
 
 def _diverged(losses: torch.Tensor, config: RunConfig, epoch: int) -> str | None:
-    finite = torch.isfinite(losses)
-    if finite.all():
-        return None
-    step = int((~finite).nonzero()[0])
-    return (f"{describe(config)}: training loss became {losses[step].item()} at epoch "
-            f"{epoch}, step {step} (loss={config.loss!r}, lr={learning_rate(config, epoch):g})")
+    """The trainer's divergence check (:func:`lt_lab.train.divergence`) for one member."""
+    message = divergence(losses, config, epoch)
+    return message and f"{describe(config)}: {message}"
+
+
+def _member_evaluation(pack: Pack, member: int):
+    """``evaluate(epoch)`` for :func:`lt_lab.loop.end_epoch`: the member's own model on the
+    test set, as :func:`lt_lab.train.fit` evaluates."""
+    return lambda epoch: evaluation_points(pack.models[member], pack.data, pack.configs[member])
 
 
 def fit_pack(configs, *, cache: bool = True, save: bool = True,
@@ -435,12 +409,10 @@ def _fit_pack(configs, *, cache: bool, save: bool, store: ResultsStore | None,
     states = [TrainState(config, 0, model, data)
               for config, model in zip(members, pack.models, strict=True)]
     observers = [[*hooks.build_analyses(config), *callbacks] for config in members]
-    curves = [{"epoch": [], "lr": [], "train_loss": [], "eval_epoch": []} for _ in members]
+    curves = [new_curves() for _ in members]
     reports: list[dict] = [{} for _ in members]
     failed: dict[int, str] = {}
-    quiet = None if progress is None else not progress
-    bar = tqdm(range(first.epochs), desc=f"pack of {len(members)}", disable=quiet, leave=False)
-    for epoch in bar:
+    for epoch in epoch_bar(first, progress=progress, desc=f"pack of {len(members)}"):
         lr = learning_rate(first, epoch)
         pack.set_lr(lr)
         losses = pack.epoch(epoch)
@@ -448,23 +420,13 @@ def _fit_pack(configs, *, cache: bool, save: bool, store: ResultsStore | None,
             if k not in failed and (message := _diverged(losses[:, k], config, epoch)):
                 failed[k] = message
         alive = [k for k in range(len(members)) if k not in failed]
-        evaluating = is_eval_epoch(first, epoch)
-        if evaluating or any(observers[k] for k in alive):
-            pack.unpack()
-        for k in alive:
-            curve = curves[k]
-            curve["epoch"].append(epoch + 1)
-            curve["lr"].append(lr)
-            curve["train_loss"].append(float(losses[:, k].mean()))
-            if evaluating:  # as fit's evaluation
-                reports[k] = evaluate(pack.models[k], data, members[k])
-                curve["eval_epoch"].append(epoch + 1)
-                for name, value in (("test_acc", "acc"), ("test_balanced_acc", "balanced_acc"),
-                                    ("test_few_shot_acc", "few_shot_acc")):
-                    curve.setdefault(name, []).append(reports[k][value])
-            states[k].epoch = epoch
-            for observer in observers[k]:
-                observer.on_epoch_end(states[k])
+        if is_eval_epoch(first, epoch) or any(observers[k] for k in alive):
+            pack.unpack()  # the members' own models evaluate and analyse
+        for k in alive:  # each member's epoch ends as fit's does (lt_lab.loop.end_epoch)
+            report = end_epoch(members[k], epoch, lr, float(losses[:, k].mean()), curves[k],
+                               evaluate=_member_evaluation(pack, k), hooks=observers[k],
+                               state=states[k])
+            reports[k] = reports[k] if report is None else report
     pack.unpack()
     wall_time_s = time.perf_counter() - started
     keys = [config.key() for config in members]

@@ -52,9 +52,11 @@ from lt_lab.runtime import (
     threads,
 )
 
-__all__ = ["RunResult", "TrainState", "TrainingData", "evaluate", "extract_features", "fit",
+__all__ = ["RunResult", "TrainState", "TrainingData", "batch_slices", "divergence", "evaluate",
+           "evaluation_points", "extract_features", "feature_norm_penalty", "fit",
            "learning_rate", "predict_logits", "prepare_data", "resolve_device",
-           "seed_everything", "train_epoch", "train_step"]
+           "seed_everything", "start_loss_epoch", "train_epoch", "train_step",
+           "training_images"]
 
 
 @dataclass
@@ -186,9 +188,8 @@ def train_step(model, backbone, loss_fn, optimizer, x, y, config, *,
             loss = loss_fn(features.float(), y)
         else:
             loss = loss_fn(model.classifier(features).float(), y)
-        if config.feature_norm_penalty:  # Hasegawa & Sato 2024: (lambda/2) mean ||h||^2
-            norms = features.float().pow(2).flatten(1).sum(1)
-            loss = loss + 0.5 * config.feature_norm_penalty * norms.mean()
+        if config.feature_norm_penalty:
+            loss = loss + feature_norm_penalty(features, config)
     optimizer.zero_grad(set_to_none=True)
     if scaler is None:
         loss.backward()
@@ -198,6 +199,57 @@ def train_step(model, backbone, loss_fn, optimizer, x, y, config, *,
         scaler.step(optimizer)
         scaler.update()
     return loss.detach()
+
+
+def feature_norm_penalty(features: torch.Tensor, config) -> torch.Tensor:
+    """Hasegawa & Sato 2024's penalty on the features: ``(lambda/2) mean ||h||^2``."""
+    norms = features.float().pow(2).flatten(1).sum(1)
+    return 0.5 * config.feature_norm_penalty * norms.mean()
+
+
+def batch_slices(count: int, batch_size: int):
+    """An epoch's batches over ``count`` drawn indices, as slices; a last batch of a single
+    image is left out (BatchNorm cannot train on one image)."""
+    for start in range(0, count, batch_size):
+        if min(batch_size, count - start) >= 2:
+            yield slice(start, start + batch_size)
+
+
+def training_images(data: TrainingData, batch: torch.Tensor, config,
+                    generator: torch.Generator) -> torch.Tensor:
+    """The uint8 training images at ``batch``, augmented as ``config`` says (random crop and
+    flip, drawn from ``generator``)."""
+    images = data.train_images[batch]
+    if config.augment:
+        recipe = config.recipe
+        images = augment(images, padding=recipe.crop_padding, flip=recipe.flip,
+                         generator=generator)
+    return images
+
+
+def divergence(losses: torch.Tensor, config, epoch: int) -> str | None:
+    """Where an epoch's step ``losses`` stopped being finite, as a sentence; None while they
+    are finite. Checked once an epoch: a check per step would sync the GPU."""
+    finite = torch.isfinite(losses)
+    if finite.all():
+        return None
+    step = int((~finite).nonzero()[0])
+    return (f"training loss became {losses[step].item()} at epoch {epoch}, step {step} "
+            f"(loss={config.loss!r}, lr={learning_rate(config, epoch):g})")
+
+
+def start_loss_epoch(loss_fn, config, epoch: int) -> None:
+    """Tell a loss with a schedule (deferred re-weighting) that ``epoch`` begins."""
+    if hasattr(loss_fn, "set_epoch"):
+        loss_fn.set_epoch(epoch, config.epochs)
+
+
+def evaluation_points(model: nn.Module, data: TrainingData, config) -> tuple[dict, dict]:
+    """An evaluation on the test set: the full report and the points it adds to the
+    curves."""
+    report = evaluate(model, data, config)
+    return report, {"test_acc": report["acc"], "test_balanced_acc": report["balanced_acc"],
+                    "test_few_shot_acc": report["few_shot_acc"]}
 
 
 def train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generator,
@@ -212,28 +264,16 @@ def train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generat
         precision = resolve_precision(config.precision, data.train_images.device)
     backbone = model.features if backbone is None else backbone
     indices = sampler.epoch_indices(epoch, generator)
-    recipe = config.recipe
     step_losses = []
-    for start in range(0, len(indices), config.batch_size):
-        batch = indices[start : start + config.batch_size]
-        if len(batch) < 2:  # BatchNorm cannot train on a single image
-            continue
-        images = data.train_images[batch]
-        if config.augment:
-            images = augment(images, padding=recipe.crop_padding, flip=recipe.flip,
-                             generator=generator)
+    for rows in batch_slices(len(indices), config.batch_size):
+        batch = indices[rows]
+        images = training_images(data, batch, config, generator)
         step_losses.append(train_step(model, backbone, loss_fn, optimizer, data.prepare(images),
                                       data.train_labels[batch], config, precision=precision,
                                       scaler=scaler))
     losses_this_epoch = torch.stack(step_losses)
-    finite = torch.isfinite(losses_this_epoch)
-    if not finite.all():  # checked once an epoch: a check per step would sync the GPU
-        step = int((~finite).nonzero()[0])
-        raise TrainingDivergedError(
-            f"training loss became {losses_this_epoch[step].item()} at epoch {epoch}, "
-            f"step {step} (loss={config.loss!r}, lr={learning_rate(config, epoch):g}); "
-            "try a lower lr or check the loss parameters"
-        )
+    if message := divergence(losses_this_epoch, config, epoch):
+        raise TrainingDivergedError(f"{message}; try a lower lr or check the loss parameters")
     return float(losses_this_epoch.mean())
 
 
@@ -362,15 +402,12 @@ def _fit(config: RunConfig, *, cache: bool, save: bool, store: ResultsStore | No
             group["lr"] = lr
 
     def one_epoch(epoch):
-        if hasattr(loss_fn, "set_epoch"):  # schedules such as deferred re-weighting
-            loss_fn.set_epoch(epoch, config.epochs)
+        start_loss_epoch(loss_fn, config, epoch)
         return train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generator,
                            backbone, precision=precision, scaler=scaler)
 
     def test(epoch):
-        report = evaluate(model, data, config)
-        return report, {"test_acc": report["acc"], "test_balanced_acc": report["balanced_acc"],
-                        "test_few_shot_acc": report["few_shot_acc"]}
+        return evaluation_points(model, data, config)
 
     curves, report = run_epochs(config, set_lr=set_lr, train_epoch=one_epoch, evaluate=test,
                                 hooks=observers, state=state, progress=progress,

@@ -6,6 +6,7 @@ float32, at the smoke profile made tiny (n_max 30, batch 16, 2 epochs: 7 steps a
 
 import dataclasses
 import json
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -15,11 +16,11 @@ from lt_lab import pack
 from lt_lab.cli import main
 from lt_lab.config import make_config
 from lt_lab.data import augment, build_sampler
-from lt_lab.errors import ConfigError
+from lt_lab.errors import ConfigError, TrainingDivergedError
 from lt_lab.grid import plan_packs, run_grid, with_pack
 from lt_lab.regression import make_regression_config
 from lt_lab.runtime import seed_everything
-from lt_lab.train import build_training, fit, prepare_data
+from lt_lab.train import TrainingData, build_training, fit, prepare_data
 
 TINY = dict(n_max=30, imbalance_ratio=10.0, test_per_class=10, batch_size=16, device="cpu",
             precision="fp32")
@@ -115,11 +116,20 @@ def test_for_another_launcher_pack_stays_that_launchers_option(monkeypatch, stor
 # -- the packed network ----------------------------------------------------------------------
 
 
-def test_augmentation_draws_as_a_single_run_does():
+def test_a_packed_batch_holds_each_members_images_augmented_as_its_single_run_draws_them():
     images = torch.randint(0, 256, (6, 1, 5, 5), dtype=torch.uint8)
-    single = augment(images, padding=2, flip=True, generator=torch.Generator().manual_seed(3))
-    draws = pack.draw_augmentation(torch.Generator().manual_seed(3), 6, padding=2, flip=True)
-    assert torch.equal(pack.apply_augmentation(images, 2, *draws), single)
+    data = TrainingData(train_images=images, train_labels=torch.zeros(6, dtype=torch.long),
+                        test_images=images, test_labels=torch.zeros(6, dtype=torch.long),
+                        class_counts=[6], class_names=["a"], mean=torch.full((1, 1, 1, 1), 9.0),
+                        std=torch.full((1, 1, 1, 1), 2.0))
+    recipe = SimpleNamespace(augment=True, recipe=SimpleNamespace(crop_padding=2, flip=True))
+    indices = torch.tensor([[0, 1, 2], [5, 4, 3]])  # member k: its own images and seed
+    packed = pack.pack_batch(data, indices, [torch.Generator().manual_seed(s) for s in (3, 4)],
+                             recipe)
+    for k, seed in enumerate((3, 4)):
+        alone = augment(images[indices[k]], padding=2, flip=True,
+                        generator=torch.Generator().manual_seed(seed))
+        assert torch.equal(packed[:, k], data.normalise(alone)[:, 0])  # member k's channel
 
 
 def test_side_by_side_puts_member_k_in_channels_k():
@@ -276,3 +286,33 @@ def test_lt_lab_grid_pack_trains_packs_and_says_what_runs_alone(tmp_path, capsys
     assert len(list((tmp_path / "r").glob("*.json"))) == 3
     assert main(["grid", str(grid), "--pack", "0", *results]) == 2
     assert "pack=0 must be an integer >= 1" in capsys.readouterr().err
+
+
+class _AlwaysNaN(torch.nn.Module):
+    def __init__(self, class_counts=None):
+        super().__init__()
+
+    def forward(self, logits, targets):
+        return logits.sum() * float("nan")
+
+
+@pytest.fixture
+def always_nan():
+    """A diverging loss, registered for one test only."""
+    from lt_lab.losses.registry import register, unregister
+
+    register("always_nan")(_AlwaysNaN)
+    yield "always_nan"
+    unregister("always_nan")
+
+
+@pytest.mark.usefixtures("synthetic_fashion_mnist")
+def test_a_diverging_member_is_named_as_the_trainer_names_it_and_the_other_is_stored(
+        store, always_nan):
+    configs = [tiny(pack=2, model="mlp", epochs=1, seed=0),
+               tiny(pack=2, model="mlp", epochs=1, seed=1, loss=always_nan)]
+    with pytest.raises(TrainingDivergedError, match=r"seed=1 \(\w+\): training loss became nan "
+                       r"at epoch 0, step 0 \(loss='always_nan', lr=") as raised:
+        pack.fit_pack(configs, store=store, progress=False)
+    assert raised.value.records[1] is None
+    assert raised.value.records[0] == store.load(configs[0])
