@@ -80,3 +80,22 @@ def test_a_registry_loads_its_group_on_a_name_it_does_not_know(monkeypatch):
 def test_a_registry_of_an_unknown_group_is_refused_by_name():
     with pytest.raises(KeyError, match="no plugin group 'nope'"):
         plugins.Registered("nope")
+
+
+REGISTERS = ("@register(", "@register_analysis(", "@register_runner(", "register_packer(",
+             "@register_launcher(", "    kind: ClassVar[str] = \"")
+
+
+def test_every_module_that_registers_is_loaded_by_its_registrys_group():
+    package = Path(plugins.__file__).parent
+    registering = sorted(
+        ".".join(("lt_lab", *path.relative_to(package).with_suffix("").parts))
+        for path in package.rglob("*.py")
+        if any(mark in path.read_text() for mark in REGISTERS)
+        and path.name not in ("registry.py", "hooks.py", "grid.py", "config.py"))
+    assert {"lt_lab.margins.losses", "lt_lab.collapse.ufm", "lt_lab.pack", "lt_lab.launch"} \
+        <= set(registering)
+    loaded = fresh_python("import sys; from lt_lab import plugins\n"
+                          "for group in plugins.PROVIDERS: plugins.load(group)\n"
+                          "print(' '.join(sys.modules))").split()
+    assert [module for module in registering if module not in loaded] == []
