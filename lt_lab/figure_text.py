@@ -18,6 +18,7 @@ imports nothing from lt_lab, and matplotlib or IPython only inside the functions
 
 from __future__ import annotations
 
+import inspect
 import struct
 import zlib
 from contextlib import contextmanager
@@ -98,15 +99,19 @@ def figure_text(path: Path) -> tuple[float, float] | None:
 def text_sizes_drawn(sizes: list):
     """Within the block, append to ``sizes`` the size (pt) of every non-empty text
     matplotlib's Agg renderer draws: what a reader sees, hidden axes and empty labels left
-    out. The renderer's ``draw_text`` is wrapped whatever its signature, and restored."""
+    out. The renderer's ``draw_text`` is wrapped whatever else its signature holds (its text
+    ``s`` and font ``prop`` found by name, given by position or keyword), and restored."""
     from matplotlib.backends.backend_agg import RendererAgg
 
     draw_text = RendererAgg.draw_text
+    signature = inspect.signature(draw_text)
 
-    def recording(self, gc, x, y, s, prop, *args, **kwargs):
-        if str(s).strip():
+    def recording(*args, **kwargs):
+        given = signature.bind_partial(*args, **kwargs).arguments
+        text, prop = given.get("s"), given.get("prop")
+        if prop is not None and str(text).strip():
             sizes.append(prop.get_size_in_points())
-        return draw_text(self, gc, x, y, s, prop, *args, **kwargs)
+        return draw_text(*args, **kwargs)
 
     RendererAgg.draw_text = recording
     try:

@@ -285,7 +285,8 @@ def test_the_text_recorder_passes_any_signature_through_and_restores_the_rendere
     with text_sizes_drawn(sizes):
         RendererAgg.draw_text(None, None, 0, 0, "label", prop, 0, ismath=False, new=2)
         RendererAgg.draw_text(None, None, 0, 0, " ", prop, 0)  # empty: not seen by a reader
-    assert sizes == [7] and calls == [2, 1]
+        RendererAgg.draw_text(None, None, 0, 0, angle=0, s="title", prop=prop.copy(), new=3)
+    assert sizes == [7, 7] and calls == [2, 1, 3]
     assert RendererAgg.draw_text is future_draw_text
 
 
