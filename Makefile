@@ -57,3 +57,13 @@ slides: install node_modules/.package-lock.json
 # on a 2-core CPU); the record lands in data/bench/. The repository's data/results is untouched.
 book-time: install
 	$(BIN)/lt-lab book time --results-dir "$$(mktemp -d)"
+
+# Mutation testing of the numerical core (losses, metrics, samplers, the verdict rule, the
+# store key, LDS/FDS), each mutant run against the core's test files that call the mutated
+# function ([tool.mutmut] in pyproject.toml). One worker; not run in CI. The mutants and
+# their results go to mutants/ (git-ignored); `mutmut results` lists the survivors and
+# `mutmut show NAME` shows one.
+.PHONY: mutants
+mutants: install
+	OMP_NUM_THREADS=1 $(BIN)/mutmut run --max-children 1
+	$(BIN)/mutmut results
