@@ -207,3 +207,11 @@ def test_a_built_deck_passes_the_chromium_check(tmp_path):
     slides.build_deck(tmp_path / "09_long.ipynb", out, cites={})
     problems = check_decks(out, tmp_path / "shots", names=["09_long"])
     assert any("overflows" in p for p in problems), problems
+    spilling = new_notebook(cells=[cell("md", '## A table\n\n<table style="table-layout: fixed; '
+                                        'width: 300px"><tr><td style="white-space: nowrap">'
+                                        + "a cell far too long for its column " * 3
+                                        + "</td><td>b</td></tr></table>", tags=["slide"])])
+    nbformat.write(spilling, tmp_path / "09_table.ipynb")
+    slides.build_deck(tmp_path / "09_table.ipynb", out, cites={})
+    problems = check_decks(out, tmp_path / "shots", names=["09_table"])
+    assert any("spills over" in p for p in problems), problems

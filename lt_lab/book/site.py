@@ -302,13 +302,16 @@ window.addEventListener("load", () => {
           && (node.scrollWidth > node.clientWidth + 2 || node.scrollHeight > node.clientHeight + 2)
           && !node.closest("mjx-container");
       }).map((node) => (node.innerText || node.tagName).trim().slice(0, 60));
+      const spilled = [...slide.querySelectorAll("td, th")].filter(
+        (cell) => cell.scrollWidth > cell.clientWidth + 2).map(
+        (cell) => (cell.innerText || "").trim().slice(0, 60));
       const images = [...slide.querySelectorAll("img")];
       document.documentElement.setAttribute("data-lt-slide", JSON.stringify({
         index: Reveal.getIndices().h, total: Reveal.getTotalSlides(), scale,
         text: (slide.innerText || "").trim(),
         images: images.length, broken: images.filter((i) => !i.naturalWidth).length,
         math: slide.querySelectorAll("mjx-container").length,
-        overflow: out, clipped}));
+        overflow: out, clipped, spilled}));
     }, 1500);
   };
   if (Reveal.isReady()) go(); else Reveal.on("ready", go);
@@ -342,7 +345,8 @@ def measure_slide(executable: str, deck: Path, index: int, screenshot: Path | No
 
 def slide_problems(deck: str, number: int, measured: dict) -> list[str]:
     """What is wrong with one slide as measured: it did not load, it is empty, text or a
-    figure overflows it, an image is broken, a formula was left untypeset."""
+    figure overflows it, a table cell's text spills over its neighbours, an image is broken,
+    a formula was left untypeset."""
     where = f"slides/{deck} slide {number}"
     if not measured:
         return [f"{where}: did not load (reveal.js or the slide script failed)"]
@@ -353,6 +357,9 @@ def slide_problems(deck: str, number: int, measured: dict) -> list[str]:
         problems.append(f"{where}: overflows the slide: {measured['overflow'][:3]}")
     if measured.get("clipped"):
         problems.append(f"{where}: content cut by its box: {measured['clipped'][:3]}")
+    if measured.get("spilled"):
+        problems.append(f"{where}: table cells whose text spills over their neighbours: "
+                        f"{measured['spilled'][:3]}")
     if measured.get("broken"):
         problems.append(f"{where}: {measured['broken']} image(s) did not load")
     if RAW_MATH.search(measured.get("text", "")):

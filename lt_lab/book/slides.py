@@ -397,8 +397,9 @@ window.MathJax = {
 .reveal .jp-RenderedMarkdown table { font-size: 22px; }
 .reveal table th, .reveal table td { padding: 0.15em 0.45em; }
 .reveal .claims-table .claim-meta { display: none; }
-.reveal .claims-table { font-size: 14px; width: 100%; }
+.reveal .claims-table { font-size: 14px; width: 100%; line-height: 1.2; table-layout: auto; }
 .reveal .claims-table td.text, .reveal .claims-table th { text-align: left; }
+.reveal .claims-table .verdict { white-space: nowrap; width: 1%; text-align: right; }
 .reveal .claims-table th, .reveal .claims-table td { padding: 0.05em 0.4em; }
 .reveal .lt-caption { font-size: 19px; color: #444; text-align: center; margin-top: 0.2em; }
 .reveal .jp-OutputArea-prompt, .reveal .jp-InputPrompt { display: none; }
