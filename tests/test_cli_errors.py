@@ -7,6 +7,7 @@ internal error has to come out of ``main`` as itself.
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +85,39 @@ def test_a_grid_entry_that_is_not_a_config_is_still_a_user_error(tmp_path, capsy
     err = capsys.readouterr().err
     assert err.startswith(f"lt-lab: error: {grid}, entry 1:") and "epochs" in err
     assert "Traceback" not in err
+
+
+def _failing_chapter(monkeypatch, ename: str, evalue: str):
+    from papermill import PapermillExecutionError
+
+    def execute(notebook, parameters, output_dir):
+        raise PapermillExecutionError(4, 7, "fit(config)", ename, evalue,
+                                      ["Traceback in the kernel", f"{ename}: {evalue}"])
+    monkeypatch.setattr("lt_lab.book.execute", execute)
+
+
+CHAPTER = str(Path(__file__).resolve().parents[1] / "chapters" / "00_long_tail.ipynb")
+
+
+def test_a_chapter_refusing_its_input_is_one_line(monkeypatch, tmp_path, capsys):
+    _failing_chapter(monkeypatch, "ConfigError", "seeds=[] must be a non-empty list")
+    assert cli.main(["book", "execute", CHAPTER, "--output", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"lt-lab: error: {CHAPTER} stopped in cell [7]: ConfigError: seeds=[] must "
+                   "be a non-empty list\n")
+
+
+def test_a_bug_in_a_chapter_keeps_the_kernels_traceback(monkeypatch, tmp_path):
+    from papermill import PapermillExecutionError
+
+    _failing_chapter(monkeypatch, "NameError", "name 'Registered' is not defined")
+    with pytest.raises(PapermillExecutionError) as raised:
+        cli.main(["book", "execute", CHAPTER, "--output", str(tmp_path)])
+    assert "Traceback in the kernel" in str(raised.value)
+
+
+def test_user_error_names_by_hand():
+    names = cli.user_error_names()
+    assert {"UserError", "ConfigError", "OutputError", "DataUnavailableError", "DataFileError",
+            "TrainingDivergedError", "GridError", "StoreError"} <= names
+    assert not {"RuntimeError", "ValueError", "NameError", "Exception"} & names
