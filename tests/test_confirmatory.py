@@ -331,9 +331,22 @@ def test_the_locked_planning_is_what_the_exploratory_records_give():
 
     locked = lock.read_lock()["edition-1"]["planning"]
     for claim in CLAIMS:
-        plan = exploratory_plan(claim, STORE, NEW_ARMS)
-        if plan.get("sd") is not None:
-            assert plan == locked[f"{claim.id}@{claim.regime}"], claim.id
+        entry = locked[f"{claim.id}@{claim.regime}"]
+        if entry.get("sd") is None:
+            continue
+        plan = exploratory_plan(claim, STORE, NEW_ARMS, seeds=entry["exploratory_seeds"])
+        if plan.get("sd") is not None:  # the records are in this store
+            assert plan == entry, claim.id
+
+
+def test_a_cache_version_bump_changes_every_claims_hash(monkeypatch):
+    """A change to what a config computes bumps CACHE_VERSION, which is in every run's key,
+    so the lock sees it."""
+    from lt_lab import config
+
+    monkeypatch.setattr(config, "CACHE_VERSION", config.CACHE_VERSION + 1)
+    changed = lock.differences("edition-1", CLAIMS)
+    assert len([line for line in changed if line.startswith("claim ")]) == len(CLAIMS)
 
 
 def test_function_hashes_ignore_docstrings_and_comments_but_not_code(tmp_path):
@@ -449,15 +462,28 @@ def test_the_chance_line_counts_each_counted_primary_once_not_applicable_include
     assert line.expected == pytest.approx(0.025 * len(counted))
 
 
-def test_when_the_grid_is_over_a_missing_run_reads_not_run_with_its_key(tmp_path):
+def test_when_the_grid_is_closed_a_failed_run_reads_not_run_with_its_key(tmp_path):
     from lt_lab.book.confirmatory.verdicts import NOT_RUN
 
     chapter = [c for c in CLAIMS if c.chapter == "04_neural_collapse"]
-    outcomes = confirmatory_verdicts(CLAIMS, ResultsStore(tmp_path), "04_neural_collapse",
-                                     final=True)
+    keys = sorted(declared_runs(chapter))
+    store = ResultsStore(tmp_path)
+    # a gap that the closing entry does not list: still only the count, whatever is passed
+    partial = {"failed": keys[1:]}
+    assert confirmatory_verdicts(CLAIMS, store, "04_neural_collapse",
+                                 closed=partial).text().startswith("confirmatory runs: 0 of")
+    outcomes = confirmatory_verdicts(CLAIMS, store, "04_neural_collapse",
+                                     closed={"failed": keys})
     (key,) = outcomes
-    assert outcomes[key].verdict == NOT_RUN
-    assert outcomes[key].numbers["missing"] == sorted(declared_runs(chapter))
+    assert outcomes[key].verdict == NOT_RUN and outcomes[key].numbers["missing"] == keys
+
+
+def test_a_failed_tuning_candidate_is_skipped_not_the_claim():
+    from lt_lab.book.confirmatory.measures import chosen_candidates
+
+    runs = {"candidates": [[None, _candidate(0.9, 0.6)], [_candidate(0.5, 0.7),
+                                                          _candidate(0.4, 0.9)]]}
+    assert chosen_candidates(runs) == [1, 0]  # seed 0: candidate 0 failed
 
 
 def test_a_withdrawal_after_a_record_exists_is_marked_and_keeps_its_verdict():
@@ -483,3 +509,17 @@ def test_confirmatory_runs_are_trained_only_from_a_clean_checkout(monkeypatch, c
     monkeypatch.setattr(grid, "run_grid", lambda *a, **k: pytest.fail("trained"))
     assert main(["train", "edition-1", "04_neural_collapse"]) == 2
     assert "clean checkout" in capsys.readouterr().err
+
+
+def test_a_confirmatory_record_is_hidden_until_its_chapter_is_whole(tmp_path):
+    from lt_lab.book.confirmatory.mask import hidden
+
+    store = ResultsStore(tmp_path)
+    chapter = [c for c in CLAIMS if c.chapter == "04_neural_collapse"]
+    keys = sorted(declared_runs(chapter))
+    assert hidden({"key": keys[0]}, store)
+    assert not hidden({"key": "0123456789abcdef"}, store)  # an exploratory record
+    for key in keys:
+        store.path(key).parent.mkdir(parents=True, exist_ok=True)
+        store.path(key).write_text("{}")
+    assert not hidden({"key": keys[0]}, store)

@@ -79,6 +79,15 @@ def _local_imports(tree: ast.AST) -> dict:
     return found
 
 
+def _source_module(tree: ast.AST, alias: str) -> str:
+    """The module a lazy ``from lt_lab.x import name`` inside ``tree`` takes ``alias`` from."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and any((a.asname or a.name) == alias
+                                                    for a in node.names):
+            return node.module
+    return "?"
+
+
 def _resolve(node: ast.AST, names: dict):
     """The object an expression ``a`` or ``a.b.c`` names, or None."""
     if isinstance(node, ast.Name):
@@ -137,6 +146,10 @@ def call_closure(roots) -> tuple[list, dict]:
                 owner = module.__name__ if isinstance(node, ast.Name) else where
                 if isinstance(node, ast.Name) and node.id in vars(module):
                     constants[f"{owner}.{where}"] = json.dumps(_stable(target), sort_keys=True)
+                elif isinstance(node, ast.Name) and node.id in _local_imports(tree):
+                    source = _source_module(tree, node.id)
+                    constants[f"{source}.{node.id}"] = json.dumps(_stable(target),
+                                                                  sort_keys=True)
                 elif isinstance(node, ast.Attribute):
                     base = _resolve(node.value, names)
                     if inspect.ismodule(base) and base.__name__.startswith("lt_lab"):
@@ -146,7 +159,11 @@ def call_closure(roots) -> tuple[list, dict]:
 
 
 def analysis_functions() -> list:
-    """Every function a confirmatory verdict runs through, besides torch's."""
+    """The roots of the walk (:func:`call_closure`): every function a confirmatory verdict
+    starts from. The walk follows names, module attributes and lazy imports, not method calls
+    on instances, so the methods it must hash (the store's ``load``) are roots here; a
+    config's key needs none: every run's key, cache version and component versions included,
+    is in its claim's hash."""
     from lt_lab import stats
     from lt_lab.book import designs
     from lt_lab.margins import posthoc, readers
@@ -156,7 +173,10 @@ def analysis_functions() -> list:
             designs.superiority, designs.non_inferiority, designs.no_effect, designs.fieller,
             designs.ratio, designs._sums, designs._components, designs._profile_interval,
             designs._bootstrap_interval, designs.spread, designs.count, stats.t_quantile]
-    selection = [verdicts.gate_outcome, verdicts.judge, verdicts.chance, verdicts.withdrawal, verdicts._runs, verdicts.status, verdicts.declared_runs,
+    from lt_lab.results import ResultsStore
+
+    selection = [ResultsStore.load, ResultsStore.path, verdicts.gate_outcome, verdicts.judge,
+                 verdicts.chance, verdicts.withdrawal, verdicts._outcome, verdicts._runs, verdicts.status, verdicts.declared_runs,
                  verdicts.confirmatory_verdicts, plan.Arm.config, plan.Registered.configs,
                  plan._arms]
     from lt_lab.collapse import readers as collapse
@@ -227,13 +247,22 @@ def planning(name: str, claims) -> dict:
     return {f"{c.id}@{c.regime}": exploratory_plan(c, store, new_arms) for c in claims}
 
 
+def software() -> dict:
+    """The versions the analysis ran with when locked (recorded, not compared: scipy's t and
+    binomial tails do not change between releases)."""
+    from lt_lab.provenance import software_versions
+
+    return software_versions()
+
+
 def write_lock(name: str, claims, path: Path = LOCK_PATH) -> dict:
     locks = json.loads(path.read_text()) if path.exists() else {}
     locks.setdefault("about", "The confirmatory declarations' hashes (issue 28, C3): written "
                      "by `python -m lt_lab.book.confirmatory lock`; tests/test_confirmatory.py "
                      "fails when a hashed item differs from the code.")
     locks.setdefault("declarations", {})[name] = {**lock_entries(name, claims),
-                                                  "planning": planning(name, claims)}
+                                                  "planning": planning(name, claims),
+                                                  "software": software()}
     path.write_text(json.dumps(locks, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     return locks
 

@@ -150,13 +150,20 @@ def _validation_score(record: dict) -> float:
 def chosen_candidates(runs: dict) -> list[int]:
     """Per seed, the index of the candidate (a hyperparameter setting of one method) with the
     best balanced accuracy on the validation split (the first on ties): the tuning the
-    papers' authors did, made seed by seed and never on the test set."""
+    papers' authors did, made seed by seed and never on the test set. A candidate whose run
+    could not finish at a seed (declared failed: its record is None) is not chosen there, as
+    an author would not choose a diverged setting; a seed where none finished is an error."""
     candidates = runs["candidates"]
     seeds = {len(records) for records in candidates}
     if len(seeds) != 1:
         raise ConfigError("every candidate needs one record per seed")
-    return [max(range(len(candidates)), key=lambda c: (_validation_score(candidates[c][i]), -c))
-            for i in range(seeds.pop())]
+    chosen = []
+    for i in range(seeds.pop()):
+        finished = [c for c in range(len(candidates)) if candidates[c][i] is not None]
+        if not finished:
+            raise ConfigError(f"no candidate finished at seed index {i}")
+        chosen.append(max(finished, key=lambda c: (_validation_score(candidates[c][i]), -c)))
+    return chosen
 
 
 def tuned_difference(runs: dict, metric: str = "balanced_acc") -> list[float]:
@@ -217,9 +224,9 @@ def classifier_etf_gap(runs: dict) -> list[float]:
     """Per random start of the simulator, log10 of arm a's distance of the classifier from a
     simplex ETF minus arm b's (positive: b is closer, by that many orders of magnitude). The
     distance is the larger of the rows' equiangularity and equinorm (NC2 of ``W``)."""
-    def distance(record):
+    def distance(record):  # floored at the records' rounding (8 decimals): log10(0) is no number
         metrics = record["metrics"]
-        return max(metrics["equiangularity_classifier"], metrics["equinorm_classifier"])
+        return max(metrics["equiangularity_classifier"], metrics["equinorm_classifier"], 1e-8)
 
     return _all_seeds([math.log10(distance(a)) - math.log10(distance(b))
                        for a, b in _paired(runs["a"], runs["b"])], runs["a"], "ETF gap")

@@ -43,13 +43,14 @@ def planning_values(claim: Registered, runs: dict) -> list[float] | None:
     return designs.signed(values, levels.get("direction", ">"), levels.get("null", 0.0))
 
 
-def exploratory_plan(claim: Registered, store, new_arms=()) -> dict:
+def exploratory_plan(claim: Registered, store, new_arms=(), seeds: int | None = None) -> dict:
     """The claim's planning entry (see the module docstring); ``new_arms``: the arms with no
-    exploratory twin."""
+    exploratory twin; ``seeds``: read exactly that many exploratory seeds (as the lock did),
+    else the largest stored set."""
     new = {(arm.name, arm.profile) for arm in new_arms}
     if any((arm.name, arm.profile) in new for arm in _arms(claim.arms)):
         return {"sd": None, "why": "a new arm: no exploratory sd; n is the cap"}
-    for n in EXPLORATORY_SEEDS[claim.regime]:
+    for n in (seeds,) if seeds else EXPLORATORY_SEEDS[claim.regime]:
         if (runs := _runs(claim, store, n)) is not None:
             break
     else:

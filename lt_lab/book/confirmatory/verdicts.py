@@ -88,8 +88,12 @@ def judge(claim: Registered, runs: dict) -> designs.Outcome:
 
 def chance(claims, outcomes: dict) -> designs.ChanceLine:
     """The chance line over the counted claims (one per group: its primary), their "not
-    applicable" outcomes included with p = 1 (they stay in K)."""
-    counted = [f"{c.id}@{c.regime}" for c in claims if c.role == "counted"]
+    applicable", "not run" and withdrawn-after-declaration outcomes included with their p (1
+    where nothing was shown: they stay in K); a claim withdrawn before its first record
+    leaves K."""
+    counted = [f"{c.id}@{c.regime}" for c in claims if c.role == "counted"
+               and outcomes.get(f"{c.id}@{c.regime}") is not None
+               and outcomes[f"{c.id}@{c.regime}"].verdict != WITHDRAWN_BEFORE]
     return designs.chance_line([outcomes[key].numbers["p"] for key in counted
                                 if key in outcomes and "p" in outcomes[key].numbers])
 
@@ -131,35 +135,7 @@ def _runs(claim: Registered, store) -> dict:
 
 
 NOT_RUN = "not run"
-
-
-def confirmatory_verdicts(claims, store, chapter: str | None = None, *, final: bool = False
-                          ) -> dict[str, designs.Outcome] | Status:
-    """Every claim's confirmatory outcome, by ``id@regime`` — of ``chapter``'s claims only,
-    if given — once every run those claims read is stored; until then only the
-    :class:`Status` (print its ``text()``: that is all a chapter shows). One chapter's
-    verdicts never wait for another's runs, and never show before all of its own are in
-    (issue 29, D2). ``final``: the grid is over, and a run that could not finish after its
-    retries (at the same seed) stays missing: its claims read "not run", with the missing
-    runs' keys in ``numbers["missing"]``; no other seed ever replaces it."""
-    claims = [c for c in claims if chapter is None or c.chapter == chapter]
-    if not claims:
-        raise ConfigError(f"chapter={chapter!r} declares no confirmatory claim")
-    progress = status(claims, store)
-    if not progress.complete and not final:
-        return progress
-    outcomes = {}
-    for claim in claims:
-        key = f"{claim.id}@{claim.regime}"
-        if key in outcomes:
-            raise ConfigError(f"claim {key!r} is declared twice")
-        missing = sorted(k for k in declared_runs([claim]) if k in progress.missing)
-        outcomes[key] = (designs.Outcome(claim.design, NOT_RUN, None, (),
-                                         {"missing": missing, "p": 1.0}) if missing
-                         else judge(claim, _runs(claim, store)))
-    return outcomes
-
-
+NOT_JUDGED = "not judged: {}"
 WITHDRAWN_BEFORE = "withdrawn before its first confirmatory record"
 WITHDRAWN_AFTER = "withdrawn after declaration"
 
@@ -168,12 +144,66 @@ def withdrawal(claim: Registered, entry: dict, store) -> str:
     """How a withdrawal (``{"claim": "id@regime", "time": ISO, "reason": ...}`` in
     ``book/confirmatory.json``) reads: allowed without mark only before any record of the
     claim's declared runs existed; after that the claim shows "withdrawn after declaration",
-    and its verdict is still computed and shown."""
+    and its verdict is still computed, shown and counted."""
     for config in claim.configs().values():
         record = store.load(config)
         if record is not None and record["created"] < entry["time"]:
             return WITHDRAWN_AFTER
     return WITHDRAWN_BEFORE
+
+
+def _outcome(claim: Registered, store, failed: set) -> designs.Outcome:
+    """One claim's outcome; its runs declared failed make it "not run" (a tuning candidate's
+    only skip that candidate); an error in its measure is its own outcome, not every claim's."""
+    runs = _runs(claim, store)
+    missing = sorted(k for k in declared_runs([claim]) if k in failed)
+    candidates = {config.key() for arm in claim.arms.get("candidates", [])
+                  for config in (arm.config(s) for s in claim.seeds)}
+    if any(key not in candidates for key in missing):
+        return designs.Outcome(claim.design, NOT_RUN, None, (), {"missing": missing, "p": 1.0})
+    try:
+        return judge(claim, runs)
+    except ConfigError as error:
+        return designs.Outcome(claim.design, NOT_JUDGED.format(error), None, (), {"p": 1.0})
+
+
+def confirmatory_verdicts(claims, store, chapter: str | None = None, *,
+                          closed: dict | None = None) -> dict[str, designs.Outcome] | Status:
+    """Every claim's confirmatory outcome, by ``id@regime`` — of ``chapter``'s claims only,
+    if given — once every run those claims read is stored; until then only the
+    :class:`Status` (print its ``text()``: that is all a chapter shows). One chapter's
+    verdicts never wait for another's runs, and never show before all of its own are in
+    (issue 29, D2).
+
+    ``closed``: the grid's closing entry of ``book/confirmatory.json``
+    (``{"time", "commit", "failed": [run keys], "withdrawn": [...]}``), committed when the
+    grid is over. Its ``failed`` runs could not finish after their retries at the same seed:
+    they stay missing (no other seed replaces them) and their claims read "not run". The
+    verdicts show only when the store's missing runs are exactly those, so no flag can open
+    a second look at a partial store. ``withdrawn`` claims are marked (:func:`withdrawal`)."""
+    claims = [c for c in claims if chapter is None or c.chapter == chapter]
+    if not claims:
+        raise ConfigError(f"chapter={chapter!r} declares no confirmatory claim")
+    progress = status(claims, store)
+    failed = set((closed or {}).get("failed", []))
+    if not set(progress.missing) <= failed:
+        return progress
+    outcomes = {}
+    for claim in claims:
+        key = f"{claim.id}@{claim.regime}"
+        if key in outcomes:
+            raise ConfigError(f"claim {key!r} is declared twice")
+        outcomes[key] = _outcome(claim, store, failed & set(progress.missing))
+    for entry in (closed or {}).get("withdrawn", []):
+        claim = next((c for c in claims if f"{c.id}@{c.regime}" == entry["claim"]), None)
+        if claim is None:
+            continue
+        mark = withdrawal(claim, entry, store)
+        outcome = outcomes[entry["claim"]]
+        outcomes[entry["claim"]] = (replace(outcome, marks=(*outcome.marks, mark))
+                                    if mark == WITHDRAWN_AFTER else
+                                    designs.Outcome(claim.design, mark, None, (), {}))
+    return outcomes
 
 
 def arm_names(claim: Registered) -> list[str]:
