@@ -602,64 +602,62 @@ def _add_book(commands) -> None:
     """``lt-lab book ACTION``: one subcommand per action, each with only its own options."""
     book = commands.add_parser("book", help="execute chapters, build and check the site")
     actions = book.add_subparsers(dest="action", required=True, metavar="ACTION")
-
-    execute = actions.add_parser("execute", help="run chapters with papermill")
-    execute.add_argument("notebooks", nargs="*", help="chapter notebooks")
-    execute.add_argument("--all", action="store_true", help="every chapter")
-    _add_parameter_option(execute)
-    execute.add_argument("--output", default=None,
-                         help="the folder of the executed copies (their claims in its claims/; "
-                              "default: the site at the defaults, _build/variants/<parameters>/ "
-                              "otherwise)")
-    execute.add_argument("--results-dir", default=None, help=RESULTS_DIR_HELP)
-    execute.set_defaults(func=book_execute)
-
-    build = actions.add_parser("build", help="the Jupyter Book site, into _build/html")
-    build.add_argument("--no-strict", action="store_true", help="warnings are not errors")
-    build.add_argument("--student", action="store_true",
-                       help="the student edition, without solutions (_build/student/)")
-    build.set_defaults(func=book_build)
-
-    freeze = actions.add_parser("freeze", help="store the claim verdicts nbval checks")
-    freeze.add_argument("notebooks", nargs="+", help="chapter notebooks")
-    freeze.set_defaults(func=book_freeze)
-
-    check = actions.add_parser("check", help="the built site in headless Chromium")
-    check.add_argument("--all-checks", action="store_true",
-                       help="pages listed as known exceptions fail too")
-    check.set_defaults(func=book_check)
-
-    time = actions.add_parser("time", help="time `make book`, chapter by chapter")
-    time.add_argument("notebooks", nargs="*", help="chapter notebooks (default: every one)")
-    _add_parameter_option(time)
-    time.add_argument("--no-build", action="store_true", help="the chapters only")
-    time.add_argument("--output", default=None, help="the JSON record (default: "
-                      "data/bench/book-<device>-<time>.json)")
-    time.add_argument("--results-dir", default=None, help=RESULTS_DIR_HELP)
-    time.set_defaults(func=book_time)
-
-    lock = actions.add_parser("lock", help="lock new claims (book/claims.lock.json)")
-    lock.add_argument("--amend", default=None, metavar="REASON",
-                      help="record changed or withdrawn claims as amendments, with why")
-    lock.set_defaults(func=book_lock)
-
-    set_repo = actions.add_parser("set-repo", help="the repository and ref Colab readers get")
-    set_repo.add_argument("repository", help="its URL, e.g. https://github.com/me/lt-book")
-    set_repo.add_argument("--ref", required=True,
-                          help="the tag or branch readers get (Colab buttons and cells)")
-    set_repo.set_defaults(func=book_set_repo)
-
-    strip = actions.add_parser("strip-solutions", help="the chapters without solutions")
-    strip.add_argument("notebooks", nargs="*", help="chapter notebooks (default: every one)")
-    strip.add_argument("--output", default=None,
-                       help="the folder of the notebooks without solutions (default: "
-                            "_build/student/chapters; chapters rewrites them in place)")
-    strip.set_defaults(func=book_strip_solutions)
+    for name, (help_text, run, options) in BOOK_ACTIONS.items():
+        sub = actions.add_parser(name, help=help_text, description=help_text)
+        for flags, settings in options:
+            sub.add_argument(*flags, **settings)
+        sub.set_defaults(func=run)
 
 
-def _add_parameter_option(sub) -> None:
-    sub.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                     help="a notebook parameter; VALUE is parsed as JSON when it can be")
+def _option(*flags, **settings) -> tuple[tuple, dict]:
+    """One ``add_argument`` call, as data."""
+    return flags, settings
+
+
+NOTEBOOKS = _option("notebooks", nargs="*", help="chapter notebooks (default: every one)")
+PARAMETER = _option("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                    help="a notebook parameter; VALUE is parsed as JSON when it can be")
+KERNELS_STORE = _option("--results-dir", default=None, help=RESULTS_DIR_HELP + "; the "
+                        "chapters' kernels read and write their runs there")
+
+# action -> (help, what runs it, its options): `lt-lab book ACTION` accepts these only.
+BOOK_ACTIONS = {
+    "execute": ("run chapters with papermill", book_execute, [
+        _option("notebooks", nargs="*", help="chapter notebooks"),
+        _option("--all", action="store_true", help="every chapter"),
+        PARAMETER,
+        _option("--output", default=None, help="the folder of the executed copies (their "
+                "claims in its claims/; default: the site at the defaults, "
+                "_build/variants/<parameters>/ otherwise)"),
+        KERNELS_STORE]),
+    "build": ("the Jupyter Book site, into _build/html", book_build, [
+        _option("--no-strict", action="store_true", help="warnings are not errors"),
+        _option("--student", action="store_true",
+                help="the student edition, without solutions (_build/student/)")]),
+    "freeze": ("store the claim verdicts nbval checks", book_freeze, [
+        _option("notebooks", nargs="+", help="chapter notebooks")]),
+    "check": ("the built site in headless Chromium", book_check, [
+        _option("--all-checks", action="store_true",
+                help="pages listed as known exceptions fail too")]),
+    "time": ("time `make book`, chapter by chapter", book_time, [
+        NOTEBOOKS, PARAMETER,
+        _option("--no-build", action="store_true", help="the chapters only"),
+        _option("--output", default=None,
+                help="the JSON record (default: data/bench/book-<device>-<time>.json)"),
+        KERNELS_STORE]),
+    "lock": ("lock new claims (book/claims.lock.json)", book_lock, [
+        _option("--amend", default=None, metavar="REASON",
+                help="record changed or withdrawn claims as amendments, with why")]),
+    "set-repo": ("the repository and ref Colab readers get", book_set_repo, [
+        _option("repository", help="its URL, e.g. https://github.com/me/lt-book"),
+        _option("--ref", required=True,
+                help="the tag or branch readers get (Colab buttons and cells)")]),
+    "strip-solutions": ("the chapters without solutions", book_strip_solutions, [
+        NOTEBOOKS,
+        _option("--output", default=None, help="the folder of the notebooks without "
+                "solutions (default: _build/student/chapters; chapters rewrites them in "
+                "place)")]),
+}
 
 
 # User errors defined in modules the CLI does not import up front, caught only once loaded
