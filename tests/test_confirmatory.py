@@ -523,3 +523,15 @@ def test_a_confirmatory_record_is_hidden_until_its_chapter_is_whole(tmp_path):
         store.path(key).parent.mkdir(parents=True, exist_ok=True)
         store.path(key).write_text("{}")
     assert not hidden({"key": keys[0]}, store)
+
+
+def test_the_pre_registration_page_gets_the_declaration_and_its_plan(tmp_path):
+    from lt_lab.book.confirmatory.display import DECLARATION_MARKER, MARKER, fill_page
+
+    page = tmp_path / "preregistration.md"
+    page.write_text(f"# P\n\n{DECLARATION_MARKER}\n\n{MARKER}\n")
+    fill_page(page)
+    text = page.read_text()
+    assert MARKER not in text and DECLARATION_MARKER not in text
+    assert all(f"`{c.id}`" in text for c in CLAIMS)
+    assert (ROOT / "book" / "preregistration.md").read_text().count(MARKER) == 1

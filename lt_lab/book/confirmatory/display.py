@@ -29,19 +29,26 @@ def _seeds_text(claim) -> str:
     return f"10 subsets × seeds {text}" if claim.design == "spread" else text
 
 
+def _role_text(claim) -> str:
+    if claim.role == "group member":
+        return f"member of `{claim.group}`'s group"
+    return claim.role
+
+
 def plan_table(claims) -> str:
-    """One row a declared claim: chapter, role and group, regime, n and seeds, design and
-    levels, and what the repair did."""
+    """One row a declared claim: chapter, role, the statement with its source, regime, n and
+    seeds, design and levels, the book's label and what the repair did."""
     from lt_lab.book.times import markdown_table
 
-    rows = [[c.chapter.split("_")[0], f"`{c.id}`", f"{c.role} ({c.group})", c.regime,
-             f"{c.n} ({_seeds_text(c)})", DESIGN_TEXT[c.design], _levels_text(c),
-             c.label or "—", c.action]
+    rows = [[c.chapter.split("_")[0], f"`{c.id}`", _role_text(c),
+             f"{c.statement} *Source:* {c.source}", c.regime, f"{c.n} ({_seeds_text(c)})",
+             f"{DESIGN_TEXT[c.design]}: {_levels_text(c)}", c.label or "—", c.action]
             for c in claims]
-    heads = ["ch.", "claim", "role (group)", "regime", "n (seeds)", "design", "levels",
-             "label", "repair"]
+    heads = ["ch.", "claim", "role", "statement (the paper's) and source", "regime",
+             "n (seeds)", "design and levels", "what the book adds", "repair"]
     counted = sum(c.role == "counted" for c in claims)
-    lead = (f"{len(claims)} claim-regimes declared, {counted} counted (one a group), "
+    lead = (f"{len(claims)} claim-regimes are declared; {counted} are counted, a group's "
+            f"members counting once through its primary. They read "
             f"{len(declared_runs(claims))} runs at fresh seeds ({SEEDS['quick'][0]}–"
             f"{SEEDS['quick'][-1]} at `quick`, {SEEDS['long'][0]}–{SEEDS['long'][-1]} at "
             f"`long`), {THREADS} thread a run, a fresh long-tailed subset per seed.")
