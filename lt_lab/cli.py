@@ -391,13 +391,7 @@ def book_execute(args) -> int:
     check_output(args.output, "--output", folder=True)
     for notebook in notebooks:
         print(f"executing {notebook} {parameters or ''}", flush=True)
-        output_dir, claims_dir = book.destination(notebook, parameters, args.output)
-        if output_dir.resolve() != (book.paths.STAGE / "chapters").resolve():
-            print(f"  not the site: the executed copy goes to {output_dir}, its claims to "
-                  f"{claims_dir}; the site and the ledger are untouched", flush=True)
-        elif book.non_default(Path(notebook).resolve(), parameters):
-            print("  warning: non-default parameters into the site: the page and its "
-                  "ledger rows are marked as such", flush=True)
+        output_dir = _destination(notebook, parameters, args.output)
         try:
             print(f"  -> {book.execute(notebook, parameters, output_dir=output_dir)}")
         except PapermillExecutionError as error:
@@ -406,6 +400,21 @@ def book_execute(args) -> int:
             raise ConfigError(f"{notebook} stopped in cell [{error.exec_count}]: "
                               f"{error.ename}: {error.evalue}") from None
     return 0
+
+
+def _destination(notebook, parameters: dict, output) -> Path:
+    """Where ``book execute`` writes ``notebook``'s executed copy, said when it is not the
+    site, or when non-default parameters go into the site."""
+    from lt_lab import book
+
+    output_dir, claims_dir = book.destination(notebook, parameters, output)
+    if output_dir.resolve() != (book.paths.STAGE / "chapters").resolve():
+        print(f"  not the site: the executed copy goes to {output_dir}, its claims to "
+              f"{claims_dir}; the site and the ledger are untouched", flush=True)
+    elif book.non_default(Path(notebook).resolve(), parameters):
+        print("  warning: non-default parameters into the site: the page and its "
+              "ledger rows are marked as such", flush=True)
+    return output_dir
 
 
 def user_error_names() -> set[str]:
