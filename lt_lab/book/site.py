@@ -302,9 +302,26 @@ window.addEventListener("load", () => {
           && (node.scrollWidth > node.clientWidth + 2 || node.scrollHeight > node.clientHeight + 2)
           && !node.closest("mjx-container");
       }).map((node) => (node.innerText || node.tagName).trim().slice(0, 60));
-      const spilled = [...slide.querySelectorAll("td, th")].filter(
-        (cell) => cell.scrollWidth > cell.clientWidth + 2).map(
-        (cell) => (cell.innerText || "").trim().slice(0, 60));
+      const drawn = (cell) => {  // the boxes of a cell's text and formulas, as drawn (not
+        const boxes = [];        // MathJax's hidden copy for screen readers)
+        const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        while (walker.nextNode()) {
+          const node = walker.currentNode;
+          if (!node.textContent.trim() || node.parentElement.closest("mjx-assistive-mml")) {
+            continue;
+          }
+          const range = document.createRange();
+          range.selectNodeContents(node);
+          boxes.push(range.getBoundingClientRect());
+        }
+        cell.querySelectorAll("mjx-math").forEach((m) => boxes.push(m.getBoundingClientRect()));
+        return boxes.filter((box) => box.width > 0);
+      };
+      const spilled = [...slide.querySelectorAll("td, th")].filter((cell) => {
+        const outer = cell.getBoundingClientRect();
+        return drawn(cell).some((box) => box.right > outer.right + 1
+                                          || box.left < outer.left - 1);
+      }).map((cell) => (cell.innerText || "").trim().slice(0, 60));
       const images = [...slide.querySelectorAll("img")];
       document.documentElement.setAttribute("data-lt-slide", JSON.stringify({
         index: Reveal.getIndices().h, total: Reveal.getTotalSlides(), scale,

@@ -393,9 +393,10 @@ window.MathJax = {
 .reveal .lt-figure { margin: 0.3em auto; }
 .reveal .lt-figure img, .reveal .jp-OutputArea-output img {
   max-height: 560px; width: auto; max-width: 100%; display: block; margin: 0 auto; }
-.reveal table { font-size: 15px; margin: 0.2em auto; }
+.reveal table { font-size: 15px; margin: 0.2em auto; table-layout: auto; }
 .reveal .jp-RenderedMarkdown table { font-size: 22px; }
 .reveal table th, .reveal table td { padding: 0.15em 0.45em; }
+.reveal td mjx-container, .reveal th mjx-container { display: inline-block; }
 .reveal .claims-table .claim-meta { display: none; }
 .reveal .claims-table { font-size: 14px; width: 100%; line-height: 1.2; table-layout: auto; }
 .reveal .claims-table td.text, .reveal .claims-table th { text-align: left; }
