@@ -15,9 +15,13 @@ import torch
 
 from lt_lab import stats
 from lt_lab.config import KINDS, RunConfig
+from lt_lab.errors import ConfigError
+from lt_lab.losses.basic import CrossEntropy
 from lt_lab.regression.bins import LabelBins
 from lt_lab.regression.fds import FDS, bin_statistics, calibrate
+from lt_lab.regression.lds import kernel_window, lds_weights, smooth_density
 from lt_lab.regression.metrics import pearson, regression_report
+from lt_lab.reweighting import losses as rw
 
 # --- FDS ---------------------------------------------------------------------------------
 
@@ -43,6 +47,38 @@ def test_bin_statistics_keep_the_features_dtype():
     assert counts.dtype == mean.dtype == var.dtype == torch.float64
     assert counts.tolist() == [2.0, 0.0]
     assert mean[0].item() == 2.5 and var[0].item() == 4.5
+
+
+def test_bin_statistics_unbiased_variance_of_three():
+    # [1, 2, 6]: mean 3, squares 4 + 1 + 9 = 14, unbiased variance 14 / (3 - 1) = 7
+    counts, mean, var = bin_statistics(torch.tensor([[1.0], [2.0], [6.0]]),
+                                       torch.tensor([0, 0, 0]), 1)
+    assert (counts.item(), mean.item(), var.item()) == (3.0, 3.0, 7.0)
+
+
+def test_fds_defaults_are_dirs():
+    # DIR: gaussian kernel, ks = 5, σ = 2, momentum 0.9, update from epoch 0, smooth from 1
+    fds = FDS(1, 3)
+    expected = torch.tensor(kernel_window("gaussian", 5, 2.0), dtype=torch.float32)
+    assert torch.equal(fds.window.flatten(), expected)
+    assert (fds.momentum, fds.start_update, fds.start_smooth) == (0.9, 0, 1)
+    other = FDS(1, 3, sigma=1.0)
+    assert torch.equal(other.window.flatten(),
+                       torch.tensor(kernel_window("gaussian", 5, 1.0), dtype=torch.float32))
+
+
+def test_a_fresh_fds_calibrates_to_the_identity():
+    # before any update: μ = 0, σ² = 1, μ̃ = 0, σ̃² = 1, so (z - 0) · √1 + 0 = z
+    z = torch.tensor([[3.0], [-2.0]])
+    assert FDS(1, 2)(z, torch.tensor([0, 1]), epoch=1).tolist() == [[3.0], [-2.0]]
+
+
+def test_fds_running_mean_uses_momentum_0_9_by_default():
+    # epoch 0 copies the mean 4; epoch 1 sees mean 14: 0.1 · 14 + 0.9 · 4 = 1.4 + 3.6 = 5
+    fds = FDS(1, 1)
+    fds.end_epoch(torch.tensor([[4.0]]), torch.tensor([0]), epoch=0)
+    fds.end_epoch(torch.tensor([[14.0]]), torch.tensor([0]), epoch=1)
+    assert fds.running_mean.item() == pytest.approx(5.0)
 
 
 def test_smooth_over_bins_ks5_reflects_by_hand():
@@ -160,3 +196,147 @@ def test_regression_report_region_thresholds_default_and_given():
 
 def test_a_config_class_registers_itself_as_its_kind():
     assert KINDS["classification"] is RunConfig
+
+
+# --- LDS ---------------------------------------------------------------------------------
+
+
+def test_smooth_density_defaults_are_dirs_gaussian_5_2():
+    counts = [0, 0, 9, 3, 0, 0, 0]
+    assert smooth_density(counts).tolist() == smooth_density(counts, "gaussian", 5, 2.0).tolist()
+    # sigma reaches the window: a spike smoothed with σ = 1 is 10 · the σ = 1 window
+    spike = smooth_density([0, 0, 10, 0, 0], "gaussian", 5, 1.0)
+    assert spike.tolist() == pytest.approx((10 * kernel_window("gaussian", 5, 1.0)).tolist())
+    assert spike.tolist() != pytest.approx((10 * kernel_window("gaussian", 5, 2.0)).tolist())
+
+
+def _labels(*groups) -> torch.Tensor:
+    """``groups`` of (label, how many) as one label tensor."""
+    return torch.tensor([label for label, n in groups for _ in range(n)])
+
+
+def test_lds_weights_defaults_are_sqrt_inv_with_dirs_kernel():
+    bins = LabelBins(0, 7, 7)
+    labels = _labels((0.5, 40), (1.5, 9), (2.5, 1), (4.5, 16))
+    default = lds_weights(labels, bins)
+    assert default.dtype == torch.float32
+    explicit = lds_weights(labels, bins, kernel="gaussian", ks=5, sigma=2.0,
+                           reweight="sqrt_inv", lds=True)
+    assert default.tolist() == explicit.tolist()
+    # sigma reaches the smoothing of the per-bin counts
+    assert lds_weights(labels, bins, sigma=1.0).tolist() != default.tolist()
+
+
+def test_lds_weights_none_is_all_ones_and_a_bad_reweight_is_named():
+    bins = LabelBins(0, 3, 3)
+    ones = lds_weights(_labels((0.5, 3), (1.5, 1)), bins, reweight="none")
+    assert ones.tolist() == [1.0] * 4 and ones.dtype == torch.float32
+    with pytest.raises(ConfigError, match="reweight='bad'"):
+        lds_weights(_labels((0.5, 3)), bins, reweight="bad")
+
+
+def test_lds_weights_smooth_clipped_counts_of_empty_bins_too():
+    # 3 bins, 10 labels in bin 0, 20 in bin 1, bin 2 empty. inverse clips counts to
+    # [5, 1000]: [10, 20, 5]; triangular ks=3 window [1, 2, 1]/4, zero-padded:
+    #   bin 0: (2·10 + 20)/4 = 10;  bin 1: (10 + 2·20 + 5)/4 = 13.75
+    # weights 1/10 (×10) and 1/13.75 (×20), scaled to mean 1: sum 1 + 20/13.75 = 27/11,
+    #   factor 30 · 11/27 = 110/9: w0 = 11/9 = 1.2222..., w1 = (110/9)/13.75 = 8/9 = 0.8888...
+    weights = lds_weights(_labels((0.5, 10), (1.5, 20)), LabelBins(0, 3, 3),
+                          kernel="triangular", ks=3, reweight="inverse")
+    assert weights[0].item() == pytest.approx(11 / 9, rel=1e-6)
+    assert weights[-1].item() == pytest.approx(8 / 9, rel=1e-6)
+
+
+def test_lds_weights_clip_large_counts_at_1000():
+    # inverse without LDS: counts [1001, 10] clip to [1000, 10]; weights 1/1000 and 1/10,
+    # scaled to mean 1 over 1011 samples: sum 1001/1000 + 10/10 = 2.001, factor 1011/2.001:
+    #   w0 = 1011/2001 = 0.505247376311844, w1 = 100 · w0 = 50.5247376311844
+    weights = lds_weights(_labels((0.5, 1001), (1.5, 10)), LabelBins(0, 2, 2),
+                          reweight="inverse", lds=False)
+    assert weights[0].item() == pytest.approx(0.505247376311844, rel=1e-6)
+    assert weights[-1].item() == pytest.approx(50.5247376311844, rel=1e-6)
+
+
+# --- re-weighting losses -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [False, True, "0.5", -0.1, 1.0])
+def test_check_beta_refuses_what_is_not_a_number_in_0_1(bad):
+    with pytest.raises(ConfigError, match="beta="):
+        rw._check_beta(bad)
+
+
+@pytest.mark.parametrize("bad", [True, "x", math.nan, -1.0])
+def test_check_gamma_refuses_bools_strings_nan_and_negatives(bad):
+    with pytest.raises(ConfigError, match="gamma="):
+        rw._check_gamma(bad)
+
+
+@pytest.mark.parametrize("bad", [True, "0.5", 1.0, 1.5, -0.1])
+def test_check_drw_start_refuses_what_is_not_a_fraction_in_0_1(bad):
+    with pytest.raises(ConfigError, match="drw_start="):
+        rw._check_drw_start(bad)
+
+
+def test_check_scheme_names_the_scheme():
+    with pytest.raises(ConfigError, match="scheme='bad'"):
+        rw._check_scheme("bad", None)
+
+
+def test_class_weights_counts_in_float64_by_hand():
+    # inverse, counts [1, 3, 7, 11]: raw [1, 1/3, 1/7, 1/11] = [231, 77, 33, 21] / 231,
+    # sum 362/231; times C / sum = 4 · 231/362 -> [924, 308, 132, 84] / 362 (then float32;
+    # computed in float32 throughout, the last bits differ)
+    expected = (torch.tensor([924.0, 308.0, 132.0, 84.0], dtype=torch.float64) / 362).float()
+    assert torch.equal(rw.class_weights([1, 3, 7, 11], "inverse"), expected)
+
+
+def test_class_weights_shape_of_counts():
+    assert rw.class_weights([5], "inverse").tolist() == [1.0]  # one class: weight C = 1
+    with pytest.raises(ConfigError, match="1-D"):
+        rw.class_weights([[1, 2], [3, 4]], "inverse")
+
+
+def test_effective_number_in_float64_and_its_beta_range():
+    # E_3 at β = 0.9: (1 - 0.9³)/(1 - 0.9) = (1 - 0.729)/0.1 = 2.71
+    value = rw.effective_number(3, 0.9)
+    assert value.dtype == torch.float64 and value.item() == pytest.approx(2.71, abs=1e-12)
+    # β = 0: E_n = 1 for n >= 1 and 0 for n = 0
+    assert rw.effective_number(torch.tensor([0, 3]), 0.0).tolist() == [0.0, 1.0]
+    for bad in (True, 1.5, -0.5):
+        with pytest.raises(ConfigError, match="beta="):
+            rw.effective_number(3, bad)
+
+
+def test_focal_loss_takes_the_softmax_over_classes_explicitly():
+    # an implicit softmax dimension is deprecated (and warns): the loss names dim=1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rw.focal_loss(torch.zeros(2, 3), torch.tensor([0, 1]), 2.0)
+
+
+def test_losses_built_directly_check_their_parameters():
+    with pytest.raises(ConfigError, match="drw_start="):
+        rw.ClassBalancedCrossEntropy([2, 1], drw_start=1.5)
+    with pytest.raises(ConfigError, match="scheme='uniform'"):
+        rw.WeightedCrossEntropy([2, 1], scheme="uniform")
+
+
+def test_set_epoch_warns_only_when_drw_never_switches_on():
+    loss = rw.WeightedCrossEntropy([2, 1])  # no DRW
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss.set_epoch(0, 10)
+    deferred = rw.WeightedCrossEntropy([2, 1], drw_start=0.95)  # round(0.95 · 10) = 10 >= 10
+    with pytest.warns(UserWarning, match="never"):
+        deferred.set_epoch(0, 10)
+
+
+def test_cross_entropy_module_applies_label_smoothing():
+    # logits [0, ln 3], target 1, ε = 0.1, C = 2: (1 - ε) · (-ln 3/4) + ε · mean_c(-ln p_c)
+    #   = 0.9 · 0.2876821 + 0.1 · (0.2876821 + 1.3862944)/2 = 0.2589139 + 0.0836988
+    #   = 0.3426126868851863
+    loss = CrossEntropy(label_smoothing=0.1)
+    logits = torch.tensor([[0.0, math.log(3.0)]], dtype=torch.float64)
+    assert loss(logits, torch.tensor([1])).item() == pytest.approx(0.3426126868851863,
+                                                                   abs=1e-12)
