@@ -230,14 +230,14 @@ def cmd_grid(args) -> int:
     if args.status or args.launcher != "local":
         from lt_lab import launch
 
-        return launch.cmd_grid(args, configs, store, _describe_record)
+        return launch.cmd_grid(args, configs, store, _shown(store))
     progress = True if args.progress is None else args.progress
     records = run_grid(configs, cache=not args.no_cache, store=store, progress=progress,
                        jobs=args.jobs)
     for record in records:
         packed = record.get("pack")
         member = f"  [pack member {packed['member'] + 1}/{packed['members']}]" if packed else ""
-        print(f"{record['key']}  {_describe_record(record)}{member}")
+        print(f"{record['key']}  {_shown(store)(record)}{member}")
     return 0
 
 
@@ -328,11 +328,24 @@ def cmd_results(args) -> int:
         print(f"lt-lab: warning: {warning.message}", file=sys.stderr)
     print(f"{len(records)} records in {store.root}")
     for record in records:
-        print(f"{record['key']}  {_describe_record(record)}  [{hardware_label(record)}]")
+        print(f"{record['key']}  {_shown(store)(record)}  [{hardware_label(record)}]")
     machines = Counter(hardware_label(record) for record in records)
     for label, count in machines.most_common():  # which machine's numbers the store holds
         print(f"{count} made on {label}")
     return 0
+
+
+def _shown(store):
+    """:func:`_describe_record`, except for a confirmatory run whose chapter's declared runs
+    are not all stored yet: its config without any number (one look, issue 29)."""
+    from lt_lab.book.confirmatory.mask import HIDDEN, hidden
+
+    def describe(record: dict) -> str:
+        if hidden(record, store):
+            return f"{_describe_record({**record, 'metrics': {}})}  [{HIDDEN}]"
+        return _describe_record(record)
+
+    return describe
 
 
 def _describe_record(record: dict) -> str:

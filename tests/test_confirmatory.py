@@ -535,3 +535,17 @@ def test_the_pre_registration_page_gets_the_declaration_and_its_plan(tmp_path):
     assert MARKER not in text and DECLARATION_MARKER not in text
     assert all(f"`{c.id}`" in text for c in CLAIMS)
     assert (ROOT / "book" / "preregistration.md").read_text().count(MARKER) == 1
+
+
+def test_lt_lab_results_shows_no_number_of_a_confirmatory_run_before_its_chapter_is_whole(
+        tmp_path, capsys):
+    from lt_lab.cli import _shown
+
+    store = ResultsStore(tmp_path)
+    chapter = [c for c in CLAIMS if c.chapter == "04_neural_collapse"]
+    key = sorted(declared_runs(chapter))[0]
+    record = {"key": key, "kind": "classification", "config": {"profile": "quick", "seed": 100},
+              "metrics": {"acc": 0.8125}}
+    shown = _shown(store)(record)
+    assert "81.2" not in shown and "hidden until" in shown
+    assert "81.2" in _shown(store)({**record, "key": "0123456789abcdef"})
