@@ -15,6 +15,7 @@ import torch
 
 from lt_lab import stats
 from lt_lab.config import KINDS, RunConfig
+from lt_lab.data import samplers
 from lt_lab.errors import ConfigError
 from lt_lab.losses.basic import CrossEntropy
 from lt_lab.regression.bins import LabelBins
@@ -340,3 +341,26 @@ def test_cross_entropy_module_applies_label_smoothing():
     logits = torch.tensor([[0.0, math.log(3.0)]], dtype=torch.float64)
     assert loss(logits, torch.tensor([1])).item() == pytest.approx(0.3426126868851863,
                                                                    abs=1e-12)
+
+
+# --- samplers ------------------------------------------------------------------------------
+
+
+def test_progressive_sampler_defaults_to_one_epoch():
+    # counts [3, 1]: instance-balanced q = [3/4, 1/4], class-balanced [1/2, 1/2]; built
+    # without num_epochs (1), epoch 1 is progress 1/1 = 1: fully class-balanced
+    labels = torch.tensor([0, 0, 0, 1])
+    sampler = samplers.ClassWeightedSampler(labels, 2, power=None)
+    assert sampler.class_probabilities(1).tolist() == pytest.approx([0.5, 0.5])
+    assert sampler.class_probabilities(0).tolist() == pytest.approx([0.75, 0.25])
+
+
+def test_undersampling_shuffles_a_class_of_exactly_the_kept_size():
+    # classes of 10 and 12 images, under-sampled to 10: class 0 keeps all ten, drawn as a
+    # random subset (in random order), not the ten in index order
+    labels = torch.tensor([0] * 10 + [1] * 12)
+    sampler = samplers.build_sampler("undersample", labels, 2)
+    sampler.epoch_indices(0, torch.Generator().manual_seed(0))
+    kept = sampler.resampled[:10].tolist()
+    assert sorted(kept) == list(range(10))
+    assert kept != list(range(10))
