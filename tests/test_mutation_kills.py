@@ -13,7 +13,7 @@ import warnings
 import pytest
 import torch
 
-from lt_lab import stats
+from lt_lab import metrics, stats
 from lt_lab.config import KINDS, RunConfig
 from lt_lab.data import samplers
 from lt_lab.errors import ConfigError
@@ -364,3 +364,28 @@ def test_undersampling_shuffles_a_class_of_exactly_the_kept_size():
     kept = sampler.resampled[:10].tolist()
     assert sorted(kept) == list(range(10))
     assert kept != list(range(10))
+
+
+# --- classification metrics: what a bad input's message names ------------------------------
+
+LOGITS = torch.zeros(2, 3)
+
+
+@pytest.mark.parametrize("logits, labels, named", [
+    ("not a tensor", [0, 1], "logits could not be read as a tensor"),
+    (torch.zeros(2, 3, dtype=torch.int64), [0, 1], "logits must be a floating tensor"),
+    (torch.zeros(2, 0), [0, 1], "logits is empty"),
+    (torch.zeros(0, 3), [0, 1], "logits is empty"),
+    (LOGITS, [0.0, 1.0], "labels must hold integer class indices"),
+    (LOGITS, [0, 1, 2], "logits has 2 samples but labels has 3"),
+    (LOGITS, [0, 3], "labels must lie in [0, 3)"),
+])
+def test_top_k_accuracy_names_the_bad_argument(logits, labels, named):
+    with pytest.raises(ConfigError) as caught:
+        metrics.top_k_accuracy(logits, labels, k=1)
+    assert named in str(caught.value)
+
+
+def test_metrics_accept_a_single_class():
+    # one column: every label is class 0, and top-1 is always right
+    assert metrics.top_k_accuracy(torch.zeros(2, 1), [0, 0], k=1) == 1.0
