@@ -389,3 +389,75 @@ def test_top_k_accuracy_names_the_bad_argument(logits, labels, named):
 def test_metrics_accept_a_single_class():
     # one column: every label is class 0, and top-1 is always right
     assert metrics.top_k_accuracy(torch.zeros(2, 1), [0, 0], k=1) == 1.0
+
+
+def test_top_k_accuracy_defaults_to_top_5():
+    # six classes scored 6 … 1: the label in 5th place is in the top 5, the 6th is not
+    logits = torch.tensor([[6.0, 5.0, 4.0, 3.0, 2.0, 1.0]] * 2)
+    assert metrics.top_k_accuracy(logits, [4, 5]) == 0.5
+
+
+@pytest.mark.parametrize("call, named", [
+    (lambda: metrics.confusion_matrix([0, 1], [0, 1], 0), "num_classes=0"),
+    (lambda: metrics.confusion_matrix([0, 1], [0, 5], 2), "labels must lie in [0, 2)"),
+    (lambda: metrics.shot_accuracy([0.5, 0.5], "counts"), "class_counts could not be read"),
+    (lambda: metrics.shot_accuracy("acc", [5, 5]), "per_class_acc could not be read"),
+    (lambda: metrics.shot_accuracy([1.5, 0.5], [5, 5]), "per_class_acc"),
+    (lambda: metrics.shot_groups([5, 5], few_threshold=-1), "few_threshold=-1"),
+    (lambda: metrics.expected_calibration_error("p", [0]), "probabilities could not be read"),
+    (lambda: metrics.expected_calibration_error(torch.tensor([[1.5, 0.0]]), [0]),
+     "probabilities"),
+    (lambda: metrics.expected_calibration_error(torch.tensor([[0.5, 0.5]]), [0], 0),
+     "n_bins=0"),
+    (lambda: metrics.classification_report("x", [0], [1]), "logits could not be read"),
+])
+def test_metrics_name_the_bad_argument(call, named):
+    with pytest.raises(ConfigError) as caught:
+        call()
+    assert named in str(caught.value)
+
+
+def test_few_threshold_zero_is_allowed():
+    # few < 0 is impossible, so few_threshold = 0 means no few-shot group at all
+    assert metrics.shot_groups([5, 150], 100, 0) == {"many": [1], "medium": [0], "few": []}
+
+
+def test_shot_accuracy_and_report_pass_both_thresholds_on():
+    # thresholds 50 / 10: counts [51, 10, 9] are many, medium, few
+    given = metrics.shot_accuracy([0.9, 0.5, 0.1], [51, 10, 9], 50, 10)
+    assert (given["many_shot_acc"], given["medium_shot_acc"], given["few_shot_acc"]) == \
+        pytest.approx((0.9, 0.5, 0.1))
+    # the report with the default thresholds (100 / 20): [101, 20, 19] many, medium, few;
+    # logits that get class 0 right and classes 1, 2 wrong
+    logits = torch.tensor([[9.0, 0.0, 0.0], [9.0, 0.0, 0.0], [9.0, 0.0, 0.0]])
+    report = metrics.classification_report(logits, [0, 1, 2], [101, 20, 19])
+    assert (report["many_shot_acc"], report["medium_shot_acc"], report["few_shot_acc"]) == \
+        (1.0, 0.0, 0.0)
+    report = metrics.classification_report(logits, [0, 1, 2], [51, 10, 9], 50, 10)
+    assert (report["many_shot_acc"], report["medium_shot_acc"], report["few_shot_acc"]) == \
+        (1.0, 0.0, 0.0)
+
+
+def test_ece_defaults_to_15_bins_by_hand():
+    # confidences 0.66 (right) and 0.68 (wrong). 15 bins of 1/15 = 0.0667: 0.66 falls in
+    # (0.6, 0.6667], 0.68 in (0.6667, 0.7333]: ECE = ½·|1 - 0.66| + ½·|0 - 0.68| = 0.51.
+    # (16 bins would put both in (0.625, 0.6875]: |0.5 - 0.67| = 0.17.)
+    probabilities = torch.tensor([[0.66, 0.34], [0.68, 0.32]], dtype=torch.float64)
+    assert metrics.expected_calibration_error(probabilities, [0, 1]) == pytest.approx(0.51)
+
+
+def test_ece_tolerates_an_ulp_above_one_in_the_last_bin():
+    # a confidence of 1 + 1e-6 (the tolerance) is accepted, in the last bin: |1 - (1 + 1e-6)|
+    probabilities = torch.tensor([[1 + 1e-6, 0.0]], dtype=torch.float64)
+    assert metrics.expected_calibration_error(probabilities, [0], 5) == pytest.approx(1e-6)
+
+
+def test_ece_compares_bin_edges_in_the_probabilities_dtype():
+    # 5 bins; float64 edge 0.2 exactly. A: confidence 0.2 + 1e-12 (right) is above it, in
+    # (0.2, 0.4] with B: confidence 0.4 (wrong): one bin, accuracy ½, confidence 0.3:
+    # ECE = |0.5 - 0.3| = 0.2. (A float32 edge, 0.2000000030, would keep A in the first bin:
+    # ½·|1 - 0.2| + ½·|0 - 0.4| = 0.6.)
+    a = [0.2 + 1e-12, 0.2, 0.2, 0.2, 0.2 - 1e-12]
+    b = [0.4, 0.15, 0.15, 0.15, 0.15]
+    probabilities = torch.tensor([a, b], dtype=torch.float64)
+    assert metrics.expected_calibration_error(probabilities, [0, 1], 5) == pytest.approx(0.2)
