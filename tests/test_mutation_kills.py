@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from lt_lab import metrics, stats
-from lt_lab.config import KINDS, RunConfig
+from lt_lab.config import KINDS, RunConfig, config_from_dict, make_config
 from lt_lab.data import samplers
 from lt_lab.errors import ConfigError
 from lt_lab.losses.basic import CrossEntropy
@@ -461,3 +461,38 @@ def test_ece_compares_bin_edges_in_the_probabilities_dtype():
     b = [0.4, 0.15, 0.15, 0.15, 0.15]
     probabilities = torch.tensor([a, b], dtype=torch.float64)
     assert metrics.expected_calibration_error(probabilities, [0, 1], 5) == pytest.approx(0.2)
+
+
+# --- stats: arguments passed on ------------------------------------------------------------
+
+
+def test_paired_comparison_passes_its_scale_on():
+    # seed 0: 0.75 - 0.5 = 0.25; scale 1 keeps the fraction (the default 100 gives points)
+    runs = {"a": [{"seed": 0, "metrics": {"acc": 0.75}}],
+            "b": [{"seed": 0, "metrics": {"acc": 0.5}}]}
+    assert stats.paired_comparison(runs, "acc", scale=1)("a", "b") == [0.25]
+    assert stats.paired_comparison(runs, "acc")("a", "b") == [25.0]
+
+
+def test_mean_interval_passes_its_confidence_on():
+    # [1, 2, 3]: mean 2, sd 1, n = 3. At 50 %, t(0.75; df = 2) = ½ · √(2 / (4 · ¾ · ¼))
+    #   = ½ · √(8/3) = √(2/3); half-width √(2/3) / √3 = √2 / 3 = 0.4714045207910317
+    low, high = stats.mean_interval([1.0, 2.0, 3.0], confidence=0.5)
+    assert (low, high) == pytest.approx((2 - math.sqrt(2) / 3, 2 + math.sqrt(2) / 3))
+
+
+# --- config and the plain cross-entropy ----------------------------------------------------
+
+
+def test_config_from_dict_defaults_to_classification_and_names_a_bad_kind():
+    config = make_config("smoke", seed=3)
+    assert config_from_dict(config.to_dict()) == config
+    with pytest.raises(ConfigError, match="kind='bogus'"):
+        config_from_dict({}, "bogus")
+
+
+def test_cross_entropy_module_defaults_to_no_smoothing():
+    # logits [0, ln 3], target 1: -ln(3/4) = 0.2876820724517809
+    logits = torch.tensor([[0.0, math.log(3.0)]], dtype=torch.float64)
+    value = CrossEntropy()(logits, torch.tensor([1])).item()
+    assert value == pytest.approx(0.2876820724517809, abs=1e-12)
