@@ -133,14 +133,8 @@ def test_build_deck_from_a_tiny_notebook(tmp_path):
     pytest.importorskip("nbconvert")
     executed = tmp_path / "09_tiny.ipynb"
     nbformat.write(tiny_notebook(), executed)
-    reveal = tmp_path / "reveal.js"
-    (reveal / "dist" / "theme").mkdir(parents=True)
-    (reveal / "plugin" / "notes").mkdir(parents=True)
-    (reveal / "dist" / "reveal.js").write_text("// reveal")
-    (reveal / "plugin" / "notes" / "notes.js").write_text("// notes")
-    (reveal / "package.json").write_text(json.dumps({"version": slides.REVEAL_VERSION}))
     out = tmp_path / "slides"
-    slides.install_assets(out, reveal=reveal)
+    slides.install_assets(out, reveal=fake_reveal(tmp_path / "reveal.js"))
     path, count = slides.build_deck(executed, out, cites={})
     assert count == 3 and path == out / "09_tiny.html"
     page = path.read_text()
@@ -155,6 +149,31 @@ def test_build_deck_from_a_tiny_notebook(tmp_path):
     nbformat.write(tiny_notebook(16), executed)
     with pytest.raises(slides.SlidesError, match="at most 15"):
         slides.build_deck(executed, out, cites={})
+
+
+def fake_reveal(folder):
+    (folder / "dist").mkdir(parents=True)
+    (folder / "plugin" / "notes").mkdir(parents=True)
+    (folder / "dist" / "reveal.js").write_text("// reveal")
+    (folder / "plugin" / "notes" / "notes.js").write_text("// notes")
+    (folder / "package.json").write_text(json.dumps({"version": slides.REVEAL_VERSION}))
+    return folder
+
+
+def test_main_builds_the_named_decks_and_reports_errors(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("nbconvert")
+    monkeypatch.setattr(slides, "REVEAL", fake_reveal(tmp_path / "reveal.js"))
+    source, out = tmp_path / "executed", tmp_path / "decks"
+    source.mkdir()
+    nbformat.write(tiny_notebook(), source / "09_tiny.ipynb")
+    assert slides.main(["09_tiny", "--source", str(source), "--output", str(out)]) == 0
+    assert "09_tiny.html: 3 slides" in capsys.readouterr().out
+    assert (out / "09_tiny.html").exists() and (out / "reveal.js" / "dist" / "reveal.js").exists()
+    nbformat.write(tiny_notebook(16), source / "09_long.ipynb")
+    assert slides.main(["09_long", "09_none", "--source", str(source),
+                        "--output", str(out)]) == 1
+    error = capsys.readouterr().err
+    assert "09_long: 16 slides tagged, at most 15" in error and "execute the chapter" in error
 
 
 def test_assets_refuse_a_missing_or_other_reveal(tmp_path):
