@@ -50,7 +50,6 @@ book: install
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 slides: install node_modules/.package-lock.json
-	$(BIN)/python -c "import nbconvert" 2>/dev/null || $(BIN)/pip install --quiet "nbconvert>=7,<8"
 	$(BIN)/python -m lt_lab.book.slides
 
 # The whole-book figure from an empty results store: every quick run retrained (about an hour
