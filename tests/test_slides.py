@@ -198,8 +198,9 @@ def test_reveal_pinned_in_the_lockfile():
 @pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda p: p.stem)
 def test_every_chapter_tags_a_deck_of_at_most_fifteen(notebook):
     chapter = json.loads(Path(notebook).read_text())
-    deck = slides.select_slides(chapter)  # the clean source: glue unresolved, counts exact
-    slides.check_count(deck, notebook.stem)
+    starts = [cell_ for cell_ in chapter["cells"]  # every cell that starts a slide, outputs or
+              if (slides.slide_role(cell_["metadata"].get("tags")) or ("",))[0] == "slide"]
+    assert 1 <= len(starts) <= slides.MAX_SLIDES  # not (the clean source has none): at most
     for cell_ in chapter["cells"]:  # tags only: a tagged cell is shown, never run differently
         if slides.slide_role(cell_["metadata"].get("tags")) and cell_["cell_type"] == "code":
             assert "remove-cell" not in cell_["metadata"]["tags"]
