@@ -352,15 +352,14 @@ def _units(missing: list[int], configs: list) -> list[list[int]]:
 def _packer(config) -> Packer:
     if config.kind not in PACKERS:
         raise ConfigError(f"pack={config.pack}: no packed trainer for kind {config.kind!r} "
-                          f"(known: {', '.join(sorted(PACKERS)) or 'none'}; classification "
-                          "registers with `import lt_lab.pack`)")
+                          f"(kinds that pack: {', '.join(sorted(PACKERS)) or 'none'})")
     return PACKERS[config.kind]
 
 
 def unpackable_reason(config) -> str | None:
     """Why ``config`` cannot train in a pack (a sentence naming the field), or None."""
     if config.kind not in PACKERS:
-        known = ", ".join(sorted(PACKERS)) or "none; classification's: import lt_lab.pack"
+        known = ", ".join(sorted(PACKERS)) or "none"
         return f"kind={config.kind!r} has no packed trainer (kinds that pack: {known})"
     return PACKERS[config.kind].unpackable(config)
 
