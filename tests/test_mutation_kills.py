@@ -7,12 +7,15 @@ each is equivalent, in the README's "Mutation testing" paragraph and the issue's
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
+from types import SimpleNamespace
 
 import pytest
 import torch
 
+import lt_lab.config as config_module
 from lt_lab import metrics, stats
 from lt_lab.config import KINDS, RunConfig, config_from_dict, make_config
 from lt_lab.data import samplers
@@ -496,3 +499,66 @@ def test_cross_entropy_module_defaults_to_no_smoothing():
     logits = torch.tensor([[0.0, math.log(3.0)]], dtype=torch.float64)
     value = CrossEntropy()(logits, torch.tensor([1])).item()
     assert value == pytest.approx(0.2876820724517809, abs=1e-12)
+
+
+# --- config: building and checking what enters the key -------------------------------------
+
+
+def test_make_config_defaults_to_the_quick_profile():
+    assert make_config().profile == "quick"
+    assert make_config() == make_config("quick")
+
+
+def test_validate_names_a_bad_profile():
+    bad = dataclasses.replace(make_config("smoke"), profile="bogus")
+    with pytest.raises(ConfigError, match="profile='bogus'"):
+        bad.validate()
+
+
+def test_coerce_turns_json_values_into_field_types():
+    # a tuple of floats from a JSON list (ints become floats); a dict's nested tuples become
+    # lists (as stored); None for a dict is the empty dict
+    coerced = RunConfig.coerce({"lr_milestones": [1, 0.9], "loss_params": {"a": (1, 2)}})
+    assert coerced == {"lr_milestones": (1.0, 0.9), "loss_params": {"a": [1, 2]}}
+    assert isinstance(coerced["lr_milestones"][0], float)
+    assert RunConfig.coerce({"analyses": None}) == {"analyses": {}}
+
+
+def test_check_drw_leaves_a_non_number_to_the_loss_and_says_the_latest_start():
+    # drw_start = True is not a fraction: the loss refuses it, check_drw does not judge it
+    config_module.check_drw(SimpleNamespace(loss_params={"drw_start": True}, epochs=10))
+    # epochs 10: round(0.99 · 10) = 10, never; the latest start is (10 - 1)/10 = 0.9
+    with pytest.raises(ConfigError, match=r"drw_start <= 0\.9, or more epochs"):
+        make_config("smoke", loss="cb_focal", loss_params={"drw_start": 0.99}, epochs=10)
+
+
+def test_as_config_error_prefixes_only_a_message_that_does_not_name_the_field():
+    def named():
+        raise ConfigError("x=1 is bad")
+
+    def unnamed():
+        raise ConfigError("1 is bad")
+
+    with pytest.raises(ConfigError) as caught:
+        config_module.as_config_error("x", named)
+    assert str(caught.value) == "x=1 is bad"
+    with pytest.raises(ConfigError) as caught:
+        config_module.as_config_error("x", unnamed)
+    assert str(caught.value) == "x: 1 is bad"
+
+
+@pytest.mark.parametrize("overrides, starts", [
+    ({"loss": "focal", "loss_params": {"gamma": "x"}}, "loss_params: gamma='x'"),
+    ({"analyses": {"bogus": 1}}, "analyses='bogus'"),
+    ({"class_order": "bogus"}, "class_order='bogus'"),
+])
+def test_run_config_relations_name_the_field(overrides, starts):
+    with pytest.raises(ConfigError) as caught:
+        make_config("smoke", **overrides)
+    assert str(caught.value).startswith(starts)
+
+
+def test_run_config_takes_the_datasets_own_orders_and_its_full_size():
+    # fashion_mnist knows "confusable_tail"; n_max may be the recipe's 6,000 images a class
+    assert make_config("smoke", class_order="confusable_tail").class_order == "confusable_tail"
+    assert make_config("smoke", n_max=6000).n_max == 6000
