@@ -476,6 +476,17 @@ def book_set_repo(args) -> int:
     return 0
 
 
+def book_slides(args) -> int:
+    """``lt-lab book slides``: a teaching deck per chapter from its cells tagged for slides
+    (:mod:`lt_lab.book.slides`), and with ``--check`` every slide in headless Chromium."""
+    from lt_lab.book import slides
+
+    argv = [*args.notebooks, *(["--source", args.source] if args.source else []),
+            *(["--output", args.output] if args.output else []),
+            *(["--check"] if args.check else [])]
+    return slides.main(argv)
+
+
 def book_strip_solutions(args) -> int:
     """``lt-lab book strip-solutions``: the chapters without their solutions."""
     from lt_lab import book
@@ -674,6 +685,15 @@ BOOK_ACTIONS = {
         _option("repository", help="its URL, e.g. https://github.com/me/lt-book"),
         _option("--ref", required=True,
                 help="the tag or branch readers get (Colab buttons and cells)")]),
+    "slides": ("teaching decks from the cells tagged for slides, into _build/html/slides",
+               book_slides, [
+                   NOTEBOOKS,
+                   _option("--source", default=None, help="the executed chapters' folder "
+                           "(default: _build/src/chapters)"),
+                   _option("--output", default=None,
+                           help="the decks' folder (default: _build/html/slides)"),
+                   _option("--check", action="store_true", help="then open every slide in "
+                           "headless Chromium: fail on an empty slide or overflowing text")]),
     "strip-solutions": ("the chapters without solutions", book_strip_solutions, [
         NOTEBOOKS,
         _option("--output", default=None, help="the folder of the notebooks without "

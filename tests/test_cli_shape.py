@@ -16,7 +16,7 @@ from lt_lab.cli import ENVIRONMENT, build_parser, environment_markdown, main
 from lt_lab.config import PROFILES, make_config
 
 ROOT = Path(__file__).resolve().parents[1]
-BOOK_ACTIONS = ["execute", "build", "freeze", "check", "time", "lock", "set-repo",
+BOOK_ACTIONS = ["execute", "build", "freeze", "check", "time", "lock", "set-repo", "slides",
                 "strip-solutions"]
 
 

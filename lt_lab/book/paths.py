@@ -29,6 +29,8 @@ CLAIMS = BUILD / "claims"  # where executed chapters publish their claims
 VARIANTS = BUILD / "variants"  # executions with non-default parameters, one folder each
 
 
+SLIDE_SIZE = (1280, 800)  # a teaching deck's slide (reveal.js width, height), in CSS px
+MAX_SLIDES = 15  # the most slides a chapter's teaching deck may have
 CHAPTER_NAME = re.compile(r"\d\d[a-z]?_.+\.ipynb")  # 04_neural_collapse, and its part II 04b_...
 
 

@@ -62,7 +62,11 @@ def build_site(strict: bool = True, student: bool = False) -> Path:
         command += ["-W", "-n", "--keep-going"]
     if subprocess.run(command).returncode != 0:
         raise BookBuildError("jupyter-book build failed (warnings are errors); see its log above")
-    return output / "_build" / "html"
+    built = output / "_build" / "html"
+    decks = paths.BUILD / "html" / "slides"
+    if student and decks.is_dir():  # the course page links ../slides/: the same decks (they
+        shutil.copytree(decks, built / "slides", dirs_exist_ok=True)  # show no solutions)
+    return built
 
 
 # What a reader must see on each page: (least figures, least tables, phrases, least forest
@@ -343,7 +347,7 @@ def measure_slide(executable: str, deck: Path, index: int, screenshot: Path | No
     """Open slide ``index`` (0-based) of ``deck`` at the deck's own size: what
     :data:`SLIDE_MEASURE` found (``{}`` when it did not report); its screenshot. The copy
     that carries the script lies beside the deck, so its relative links hold."""
-    from lt_lab.book.slides import SLIDE_SIZE
+    from lt_lab.book.paths import SLIDE_SIZE
 
     page = deck.read_text(encoding="utf-8").replace(
         "</body>", SLIDE_MEASURE.replace("INDEX", str(index)) + "</body>", 1)
@@ -390,7 +394,7 @@ def check_decks(decks: Path, screenshots: Path | None = None, browser: str = "ch
     """Open every slide of every deck in ``decks`` (or of ``names``) in headless Chromium:
     a screenshot of each (``<screenshots>/<deck>-<n>.png``) and the problems found (an empty
     slide, overflowing text, a deck of no or more than 15 slides)."""
-    from lt_lab.book.slides import MAX_SLIDES
+    from lt_lab.book.paths import MAX_SLIDES
 
     executable = shutil.which(browser)
     if executable is None:

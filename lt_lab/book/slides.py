@@ -51,21 +51,22 @@ import tempfile
 from pathlib import Path
 
 from lt_lab.book import paths
+from lt_lab.errors import UserError
 
 TAG = "slide"
 ADD_TAG = "slide-add"
 BLOCKS_TAG = re.compile(r"slide-(\d+)")
 FROM_TAG = re.compile(r"slide-h(\d+)")  # start at the cell's K-th heading
-MAX_SLIDES = 15
+MAX_SLIDES = paths.MAX_SLIDES
 REVEAL_VERSION = "4.0.2"  # nbconvert 7's slides template: https://unpkg.com/reveal.js@4.0.2
 REVEAL = paths.ROOT / "node_modules" / "reveal.js"  # `npm ci` at the repository root
 MATHJAX = paths.ROOT / "book" / "_static" / "mathjax"  # the site's own MathJax 3
 REVEAL_DIR = "reveal.js"  # the copy next to the decks: the exporter's reveal_url_prefix
 MATHJAX_DIR = "mathjax"
-SLIDE_SIZE = (1280, 800)  # reveal.js's width and height of a slide, in CSS px
+SLIDE_SIZE = paths.SLIDE_SIZE  # reveal.js's width and height of a slide, in CSS px
 
 
-class SlidesError(RuntimeError):
+class SlidesError(UserError, RuntimeError):
     """A deck cannot be built: too many or no tagged slides, a missing chapter or reveal.js."""
 
 
