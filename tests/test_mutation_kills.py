@@ -12,6 +12,7 @@ import math
 import warnings
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
@@ -562,3 +563,45 @@ def test_run_config_takes_the_datasets_own_orders_and_its_full_size():
     # fashion_mnist knows "confusable_tail"; n_max may be the recipe's 6,000 images a class
     assert make_config("smoke", class_order="confusable_tail").class_order == "confusable_tail"
     assert make_config("smoke", n_max=6000).n_max == 6000
+
+
+def test_kernel_window_defaults_and_names_a_bad_sigma():
+    assert kernel_window().tolist() == kernel_window("gaussian", 5, 2.0).tolist()
+    with pytest.raises(ConfigError, match="sigma=0"):
+        kernel_window("gaussian", 5, 0)
+
+
+def test_reflect_index_is_scipys_reflect_mode():
+    # length 3, [a b c] extended as (c b a | a b c | c b a | a b c ...): indices -7 … 9
+    #   -7 -6 -5 -4 -3 -2 -1 | 0 1 2 | 3 4 5 6 7 8 9
+    #    0  0  1  2  2  1  0 | 0 1 2 | 2 1 0 0 1 2 2
+    from lt_lab.regression.lds import _reflect
+
+    expected = [0, 0, 1, 2, 2, 1, 0, 0, 1, 2, 2, 1, 0, 0, 1, 2, 2]
+    assert _reflect(np.arange(-7, 10), 3).tolist() == expected
+
+
+@pytest.mark.parametrize("call, named", [
+    (lambda: metrics.accuracy("x", [0]), "predictions could not be read"),
+    (lambda: metrics.accuracy([0, 1], [0.0, 1.0]), "labels must hold integer class indices"),
+    (lambda: metrics.accuracy([0.0, 1.0], [0, 1]),
+     "predictions must hold integer class indices"),
+    (lambda: metrics.accuracy([0, 1], [0]), "predictions has 2 samples but labels has 1"),
+    (lambda: metrics.confusion_matrix([0, 5], [0, 1], 2), "predictions must lie in [0, 2)"),
+])
+def test_prediction_metrics_name_the_bad_argument(call, named):
+    with pytest.raises(ConfigError) as caught:
+        call()
+    assert named in str(caught.value)
+
+
+def test_build_sampler_defaults_names_and_empty_classes():
+    labels = torch.tensor([0, 0, 0, 1])
+    # progressive, one epoch by default: epoch 1 is fully class-balanced
+    progressive = samplers.build_sampler("progressive", labels, 2)
+    assert progressive.class_probabilities(1).tolist() == pytest.approx([0.5, 0.5])
+    with pytest.raises(ConfigError, match="sampler='bogus'"):
+        samplers.build_sampler("bogus", labels, 2)
+    # classes 1 and 2 (of 3) have no image: counted over all num_classes, and refused
+    with pytest.raises(ConfigError, match=r"no images: \[1, 2\]"):
+        samplers.build_sampler("instance", torch.tensor([0, 0]), 3)
