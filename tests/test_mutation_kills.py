@@ -605,3 +605,27 @@ def test_build_sampler_defaults_names_and_empty_classes():
     # classes 1 and 2 (of 3) have no image: counted over all num_classes, and refused
     with pytest.raises(ConfigError, match=r"no images: \[1, 2\]"):
         samplers.build_sampler("instance", torch.tensor([0, 0]), 3)
+
+
+# --- checkpoint state (what a resumed run restores) ---------------------------------------
+
+
+def test_fds_state_dict_keeps_its_update_count():
+    fds = FDS(1, 2)
+    fds.end_epoch(torch.tensor([[1.0], [2.0]]), torch.tensor([0, 1]), epoch=0)
+    restored = FDS(1, 2)
+    restored.load_state_dict(fds.state_dict())
+    assert restored.updates == 1
+    assert torch.equal(restored.running_mean, fds.running_mean)
+
+
+def test_resampled_sampler_state_dict_keeps_the_drawn_set():
+    labels = torch.tensor([0] * 3 + [1] * 5)
+    sampler = samplers.build_sampler("oversample", labels, 2)
+    assert sampler.state_dict() == {"indices": None}  # nothing drawn yet
+    sampler.epoch_indices(0, torch.Generator().manual_seed(0))
+    restored = samplers.build_sampler("oversample", labels, 2)
+    restored.load_state_dict(sampler.state_dict())
+    assert torch.equal(restored.resampled, sampler.resampled)
+    restored.load_state_dict({"indices": None})
+    assert restored.resampled is None
