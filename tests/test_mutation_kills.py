@@ -629,3 +629,16 @@ def test_resampled_sampler_state_dict_keeps_the_drawn_set():
     assert torch.equal(restored.resampled, sampler.resampled)
     restored.load_state_dict({"indices": None})
     assert restored.resampled is None
+
+
+def test_config_make_defaults_to_the_quick_profile():
+    assert RunConfig.make().profile == "quick"
+
+
+def test_ece_keeps_a_confidence_above_one_in_the_last_bin():
+    # 5 bins. A: confidence 1 + 1e-6 (right), B: 0.9 (right); both in the last bin (0.8, 1]:
+    # |(1 + 1) - (1.000001 + 0.9)| / 2 = 0.0999990 / 2 = 0.0499995. (A bin of its own for A
+    # would give (|1 - 1.000001| + |1 - 0.9|) / 2 = 0.1000010 / 2 = 0.0500005.)
+    probabilities = torch.tensor([[1 + 1e-6, 0.0], [0.9, 0.1]], dtype=torch.float64)
+    ece = metrics.expected_calibration_error(probabilities, [0, 0], 5)
+    assert ece == pytest.approx(0.0499995, abs=1e-9)
