@@ -9,9 +9,15 @@ import pytest
 
 from lt_lab.book.confirmatory import SEEDS, THREADS, declared, judge, lock, status
 from lt_lab.book.confirmatory.edition1 import NEW_ARMS, NOT_COUNTED
-from lt_lab.book.confirmatory.measures import (best_epoch_optimism, chosen_tau_near,
-                                               classifier_etf_gap, difference,
-                                               share_of_gain, optimism_difference, subset_table)
+from lt_lab.book.confirmatory.measures import (
+    best_epoch_optimism,
+    chosen_tau_near,
+    classifier_etf_gap,
+    difference,
+    optimism_difference,
+    share_of_gain,
+    subset_table,
+)
 from lt_lab.book.confirmatory.plan import _arms, arm_list
 from lt_lab.book.confirmatory.verdicts import confirmatory_verdicts, declared_runs
 from lt_lab.book.paths import CHAPTERS, ROOT
@@ -357,8 +363,10 @@ def test_function_hashes_ignore_docstrings_and_comments_but_not_code(tmp_path):
     assert lock.function_hash(one) == lock.function_hash(two) != lock.function_hash(three)
 
 
-def _git(*args):
-    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+def _git(*args) -> int:
+    """git's exit status in the repository (its output discarded)."""
+    return subprocess.call(["git", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
 
 
 DECLARED = lock.declarations()
@@ -367,8 +375,8 @@ DECLARED = lock.declarations()
 @pytest.mark.skipif(not DECLARED, reason="no declaration committed yet")
 def test_each_declaration_commit_is_an_ancestor_of_head():
     for entry in DECLARED:
-        done = _git("merge-base", "--is-ancestor", entry["commit"], "HEAD")
-        assert done.returncode == 0, f"{entry['name']}: {entry['commit']} is not in HEAD's history"
+        in_history = _git("merge-base", "--is-ancestor", entry["commit"], "HEAD") == 0
+        assert in_history, f"{entry['name']}: {entry['commit']} is not in HEAD's history"
         assert entry["name"] in lock.read_lock()
 
 
@@ -487,8 +495,7 @@ def test_a_failed_tuning_candidate_is_skipped_not_the_claim():
 
 
 def test_a_withdrawal_after_a_record_exists_is_marked_and_keeps_its_verdict():
-    from lt_lab.book.confirmatory.verdicts import (WITHDRAWN_AFTER, WITHDRAWN_BEFORE,
-                                                   withdrawal)
+    from lt_lab.book.confirmatory.verdicts import WITHDRAWN_AFTER, WITHDRAWN_BEFORE, withdrawal
 
     claim = next(c for c in CLAIMS if c.id == "drw-beats-reweighting")
     config = next(iter(claim.configs().values()))

@@ -112,7 +112,8 @@ def figure_text(page: str, images: list[dict]) -> list[str]:
     unknown = [image for px, image in sized if px is None]
     if unknown:
         found.append(f"{page}: {len(unknown)} of {len(images)} figures do not record their "
-                     "text size (call figures.record_text_sizes() after figures.use_book_style()), e.g. "
+                     "text size (call figures.record_text_sizes() after "
+                     "figures.use_book_style()), e.g. "
                      f"{unknown[0]['src'].rsplit('/', 1)[-1][:16]}")
     return found
 

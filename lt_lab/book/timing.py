@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
-
-import threading
-from collections import Counter
 
 from lt_lab.book.execute import AUTO, environment, execute
 from lt_lab.book.paths import ROOT, chapter_notebooks
@@ -143,9 +142,8 @@ def time_book(
     Writes the JSON record to ``output`` (by default ``data/bench/book-<device>-<time>.json``)
     and returns it, with its ``path``.
     """
-    from lt_lab.results import RESULTS_ENV, default_results_dir
-
     from lt_lab.grid import cores, resolve_jobs
+    from lt_lab.results import RESULTS_ENV, default_results_dir
 
     results_dir = Path(results_dir) if results_dir else default_results_dir()
     parameters = dict(parameters or {})

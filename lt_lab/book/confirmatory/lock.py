@@ -176,9 +176,9 @@ def analysis_functions() -> list:
     from lt_lab.results import ResultsStore
 
     selection = [ResultsStore.load, ResultsStore.path, verdicts.gate_outcome, verdicts.judge,
-                 verdicts.chance, verdicts.withdrawal, verdicts._outcome, verdicts._runs, verdicts.status, verdicts.declared_runs,
-                 verdicts.confirmatory_verdicts, plan.Arm.config, plan.Registered.configs,
-                 plan._arms]
+                 verdicts.chance, verdicts.withdrawal, verdicts._outcome, verdicts._runs,
+                 verdicts.status, verdicts.declared_runs, verdicts.confirmatory_verdicts,
+                 plan.Arm.config, plan.Registered.configs, plan._arms]
     from lt_lab.collapse import readers as collapse
     from lt_lab.decoupling import readers as decoupling
     from lt_lab.regression import readers as regression

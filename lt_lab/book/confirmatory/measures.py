@@ -43,7 +43,7 @@ def _view(record: dict, view: dict | None) -> dict:
 def _paired(a: list, b: list) -> list[tuple[dict, dict]]:
     if len(a) != len(b):
         raise ConfigError(f"paired arms hold {len(a)} and {len(b)} records: one per seed each")
-    return list(zip(a, b))
+    return list(zip(a, b, strict=True))
 
 
 def _all_seeds(values: list, records: list, what: str) -> list[float]:
@@ -216,8 +216,9 @@ def etf_gap_by_instance(runs: dict) -> list[float]:
     random starts in order), the mean over starts of :func:`classifier_etf_gap`."""
     if len(runs["a"]) != len(runs["b"]):
         raise ConfigError("each problem instance needs an arm of each loss")
+    pairs = zip(runs["a"], runs["b"], strict=True)
     return [sum(gaps) / len(gaps) for gaps in
-            (classifier_etf_gap({"a": a, "b": b}) for a, b in zip(runs["a"], runs["b"]))]
+            (classifier_etf_gap({"a": a, "b": b}) for a, b in pairs)]
 
 
 def classifier_etf_gap(runs: dict) -> list[float]:

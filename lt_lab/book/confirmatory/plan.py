@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from lt_lab.collapse.ufm import make_ufm_config
 from lt_lab.config import make_config
 from lt_lab.errors import ConfigError, check_choice
-from lt_lab.collapse.ufm import make_ufm_config
 from lt_lab.regression.config import make_regression_config
 
 # Fresh seeds, never trained before the declaration (issue 28, C3): the first n of a range.

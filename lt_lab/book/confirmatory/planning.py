@@ -38,7 +38,7 @@ def planning_values(claim: Registered, runs: dict) -> list[float] | None:
         return None
     if claim.design == "ratio":
         part, whole = MEASURES[claim.measure](runs, **params)
-        return [p - levels["threshold"] * w for p, w in zip(part, whole)]
+        return [p - levels["threshold"] * w for p, w in zip(part, whole, strict=True)]
     values = MEASURES[claim.measure](runs, **params)
     return designs.signed(values, levels.get("direction", ">"), levels.get("null", 0.0))
 

@@ -17,7 +17,6 @@ from lt_lab.book.confirmatory.measures import MEASURES, reference_gain
 from lt_lab.book.confirmatory.plan import Registered, _arms
 from lt_lab.errors import ConfigError
 
-
 NOT_APPLICABLE = "not applicable: {} was not shown above 0"
 
 
