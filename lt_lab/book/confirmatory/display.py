@@ -75,3 +75,110 @@ def fill_page(page) -> None:
 
     text = page.read_text().replace(DECLARATION_MARKER, declaration_text())
     page.write_text(text.replace(MARKER, plan_table(declared())))
+
+
+# --- a chapter's confirmatory verdicts (issue 29, D2) --------------------------------------
+
+def _raw(claim, value: float | None) -> float | None:
+    """A signed value (the designs' scale, claimed direction positive) back in the claim's
+    own unit."""
+    if value is None:
+        return None
+    levels = claim.levels
+    null = levels.get("null", 0.0)
+    return null - value if levels.get("direction", ">") == "<" else null + value
+
+
+def _estimate_text(claim, outcome) -> str:
+    est = outcome.estimate
+    if est is None:
+        missing = outcome.numbers.get("missing")
+        return f"{len(missing)} runs missing" if missing else "—"
+    if claim.design == "count":
+        return f"{outcome.numbers['k']} of {outcome.numbers['n']} seeds"
+    if claim.design in ("directional", "superiority"):
+        low, high = sorted((_raw(claim, est.low), _raw(claim, est.high))) \
+            if est.low is not None else (None, None)
+        mean = _raw(claim, est.mean)
+    else:
+        mean, low, high = est.mean, est.low, est.high
+    interval = f" [{low:.2f}, {high:.2f}]" if low is not None else ""
+    return f"{mean:.2f}{interval} n={est.n}"
+
+
+def verdict_rows(claims, outcomes: dict, exploratory: dict | None = None) -> list[dict]:
+    """One row a claim: its role, design and levels, the confirmatory verdict with its
+    estimate and p, and the exploratory verdict beside it (``exploratory``: id → verdict)."""
+    rows = []
+    for c in claims:
+        outcome = outcomes[f"{c.id}@{c.regime}"]
+        marks = f" ({', '.join(outcome.marks)})" if outcome.marks else ""
+        rows.append({"claim": c.id, "role": _role_text(c), "regime": c.regime,
+                     "design and levels": f"{DESIGN_TEXT[c.design]}: {_levels_text(c)}",
+                     "confirmatory verdict": outcome.verdict + marks,
+                     "estimate [95 % interval]": _estimate_text(c, outcome),
+                     "p": f"{outcome.numbers.get('p', float('nan')):.3g}",
+                     "exploratory verdict": (exploratory or {}).get(c.id, "—")})
+    return rows
+
+
+def chapter_verdicts(chapter: str, store=None, name: str = "edition-1"):
+    """``(claims, outcomes or Status)`` of ``chapter`` in declaration ``name``."""
+    from lt_lab.book.confirmatory import confirmatory_verdicts, declared
+    from lt_lab.book.confirmatory.lock import declarations
+    from lt_lab.results import ResultsStore
+
+    claims = [c for c in declared(name) if c.chapter == chapter]
+    closed = next((e.get("closed") for e in declarations() if e["name"] == name), None)
+    return claims, confirmatory_verdicts(claims, store or ResultsStore(), closed=closed)
+
+
+def print_chapter(chapter: str, exploratory: dict | None = None, store=None) -> None:
+    """The chapter's confirmatory verdicts, one line each (the cell nbval checks), or only
+    how many of its declared runs are stored."""
+    claims, outcomes = chapter_verdicts(chapter, store)
+    if not isinstance(outcomes, dict):
+        print(outcomes.text())
+        return
+    for row in verdict_rows(claims, outcomes, exploratory):
+        print(f"{row['claim']:32s} {row['role'][:12]:12s} {row['confirmatory verdict']:16s} "
+              f"{row['estimate [95 % interval]']:28s} p={row['p']:8s} "
+              f"(exploratory: {row['exploratory verdict']})")
+
+
+def show_chapter(chapter: str, exploratory: dict | None = None, store=None):
+    """The same as a table for the page (a DataFrame), or the stored-runs count."""
+    import pandas as pd
+
+    claims, outcomes = chapter_verdicts(chapter, store)
+    if not isinstance(outcomes, dict):
+        print(outcomes.text())
+        return None
+    return pd.DataFrame(verdict_rows(claims, outcomes, exploratory)).set_index("claim")
+
+
+def simulator_table(claim_id: str = "ldt-restores-symmetry", store=None):
+    """A simulator claim's runs, one row a problem instance (R): each loss's distance of the
+    classifier from a simplex ETF (the larger of its equiangularity and equinorm), averaged
+    over the random starts — or None while the chapter's runs are not all stored."""
+    import pandas as pd
+
+    from lt_lab.book.confirmatory import declared
+    from lt_lab.book.confirmatory.verdicts import _runs
+    from lt_lab.results import ResultsStore
+
+    claim = next(c for c in declared() if c.id == claim_id)
+    store = store or ResultsStore()
+    _, outcomes = chapter_verdicts(claim.chapter, store)
+    if not isinstance(outcomes, dict):
+        return None
+    runs = _runs(claim, store)
+
+    def distance(records):
+        return sum(max(r["metrics"]["equiangularity_classifier"],
+                       r["metrics"]["equinorm_classifier"]) for r in records) / len(records)
+
+    rows = {f"R = {max(arm.overrides['class_counts']) / min(arm.overrides['class_counts']):g}":
+            {"CE": distance(a), "LDT, Δ = √R": distance(b)}
+            for arm, a, b in zip(claim.arms["a"], runs["a"], runs["b"], strict=True)}
+    return pd.DataFrame(rows).T.rename_axis("problem instance")
