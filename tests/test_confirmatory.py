@@ -556,3 +556,23 @@ def test_lt_lab_results_shows_no_number_of_a_confirmatory_run_before_its_chapter
     shown = _shown(store)(record)
     assert "81.2" not in shown and "hidden until" in shown
     assert "81.2" in _shown(store)({**record, "key": "0123456789abcdef"})
+
+
+def test_smallest_gain_is_a_minus_the_best_other_seed_by_seed():
+    a = [_record(metrics={"balanced_acc": v}) for v in (0.70, 0.60)]
+    others = [[_record(metrics={"balanced_acc": v}) for v in (0.68, 0.62)],
+              [_record(metrics={"balanced_acc": v}) for v in (0.65, 0.55)]]
+    from lt_lab.book.confirmatory.measures import smallest_gain
+
+    assert smallest_gain({"a": a, "others": others}) == pytest.approx([2.0, -2.0])  # 70−68, 60−62
+
+
+def test_the_etf_gap_of_an_instance_is_the_mean_over_its_starts():
+    from lt_lab.book.confirmatory.measures import etf_gap_by_instance
+
+    def run(d):
+        return _record(metrics={"equiangularity_classifier": d, "equinorm_classifier": d / 10})
+
+    runs = {"a": [[run(1.0), run(1.0)], [run(0.1), run(0.1)]],
+            "b": [[run(0.01), run(0.1)], [run(0.1), run(0.1)]]}
+    assert etf_gap_by_instance(runs) == pytest.approx([1.5, 0.0])  # mean(2, 1); 0
