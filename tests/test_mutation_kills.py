@@ -21,7 +21,9 @@ from lt_lab import metrics, stats
 from lt_lab.config import KINDS, RunConfig, config_from_dict, make_config
 from lt_lab.data import samplers
 from lt_lab.errors import ConfigError
+from lt_lab.losses import build
 from lt_lab.losses.basic import CrossEntropy
+from lt_lab.margins import losses as margins_losses
 from lt_lab.regression.bins import LabelBins
 from lt_lab.regression.fds import FDS, bin_statistics, calibrate
 from lt_lab.regression.lds import kernel_window, lds_weights, smooth_density
@@ -642,3 +644,41 @@ def test_ece_keeps_a_confidence_above_one_in_the_last_bin():
     probabilities = torch.tensor([[1 + 1e-6, 0.0], [0.9, 0.1]], dtype=torch.float64)
     ece = metrics.expected_calibration_error(probabilities, [0, 0], 5)
     assert ece == pytest.approx(0.0499995, abs=1e-9)
+
+
+# --- margin losses ---------------------------------------------------------------------------
+
+
+def test_vs_factors_by_hand():
+    # counts [4, 1], γ = 0.5: (n / n_max)^γ = [(4/4)^½, (1/4)^½] = [1, 0.5]
+    assert margins_losses._vs_factors([4, 1], 0.5).tolist() == pytest.approx([1.0, 0.5])
+
+
+def test_vs_loss_defaults_are_kinis():
+    # γ = 0.3, τ = 1 (Kini et al.'s defaults here)
+    logits, targets = torch.tensor([[0.5, -1.0], [2.0, 0.3]]), torch.tensor([0, 1])
+    default = margins_losses.vs_loss(logits, targets, [4, 1])
+    explicit = margins_losses.vs_loss(logits, targets, [4, 1], gamma=0.3, tau=1.0)
+    assert default.item() == explicit.item()
+    assert default.item() != margins_losses.vs_loss(logits, targets, [4, 1], 1.3).item()
+    assert default.item() != margins_losses.vs_loss(logits, targets, [4, 1], 0.3, 2.0).item()
+
+
+@pytest.mark.parametrize("call, named", [
+    (lambda z, t: margins_losses.logit_adjust(z, [4, 1], tau=math.nan), "tau=nan"),
+    (lambda z, t: margins_losses.logit_adjusted_loss(z, t, [4, 1], tau=math.nan), "tau=nan"),
+    (lambda z, t: margins_losses.vs_loss(z, t, [4, 1], gamma=math.nan), "gamma=nan"),
+    (lambda z, t: margins_losses.vs_loss(z, t, [4, 1], tau=math.nan), "tau=nan"),
+])
+def test_margin_functions_name_a_bad_parameter(call, named):
+    with pytest.raises(ConfigError) as caught:
+        call(torch.zeros(2, 2), torch.tensor([0, 1]))
+    assert str(caught.value).startswith(named)
+
+
+@pytest.mark.parametrize("name", ["ldam", "logit_adjusted", "balanced_softmax", "vs"])
+def test_margin_losses_name_themselves_when_the_classes_do_not_match(name):
+    loss = build(name, class_counts=[4, 1])
+    with pytest.raises(ConfigError) as caught:
+        loss(torch.zeros(2, 3), torch.tensor([0, 1]))
+    assert f"loss {name!r} was built for 2 classes but the logits have 3" in str(caught.value)
