@@ -23,7 +23,8 @@ RESULTS = Path(__file__).resolve().parents[1] / "data" / "results"
 SEEDS = (0, 1, 2)  # the chapters' default seeds
 
 # Alt texts that state a result, each checked by a test below.
-CHECKED = {"fig-ch4-gram-means", "fig-ch4-gram-classifier", "fig-ch5-mse-curves"}
+CHECKED = {"fig-ch4-gram-means", "fig-ch4-gram-classifier", "fig-ch5-mse-curves",
+           "fig-ch5-error-density"}
 # Alt texts that describe what is drawn, or a shape that holds by construction or by theory
 # (the simulator's ETF, the effective number's limit, the benchmark's own histogram).
 DESCRIBED = {
@@ -36,7 +37,7 @@ DESCRIBED = {
 UNCHECKED = {
     "fig-ch0-per-class", "fig-ch0-curves", "fig-ch1-per-class", "fig-ch1-vs-ratio",
     "fig-ch2-posthoc", "fig-ch3-norms", "fig-ch3-tau", "fig-ch4-nc-curves",
-    "fig-ch4-minority-ratio", "fig-ch5-error-density",
+    "fig-ch4-minority-ratio",
 }
 
 
@@ -157,3 +158,36 @@ def test_mse_curves_alt_text_states_where_the_lines_end():
     assert "BMC's above vanilla's and GAI's level with it" in alt
     assert test["bmc"] > test["vanilla"], test
     assert abs(test["gai"] - test["vanilla"]) < 0.005 * test["vanilla"], test
+
+
+def test_error_density_alt_text_bars_density_and_error_line():
+    from lt_lab.regression.data import DIP_EVERY, DIP_OFFSET
+    from lt_lab.regression.figures import error_frame
+    from lt_lab.regression.readers import per_bin
+
+    alt = alt_texts()["fig-ch5-error-density"]
+    records = _regression_runs()["vanilla"]
+    counts = np.asarray(per_bin(records[0], "train_count"), dtype=float)
+    # "grey bars ... falling from left to right with a dip at every fourth bin"
+    assert "falling from left to right with a dip at every fourth bin" in alt and DIP_EVERY == 4
+    dips = np.arange(DIP_OFFSET, len(counts) - 1, DIP_EVERY)
+    assert np.all(counts[dips] < counts[dips - 1]) and np.all(counts[dips] < counts[dips + 1])
+    rest = np.delete(counts, dips)
+    assert np.all(np.diff(rest) <= 0) and rest[-1] < rest[0], counts
+    # "a smooth black density curve ... that peaks at the third bin and then falls"
+    assert "peaks at the third bin and then falls" in alt
+    density = np.asarray(per_bin(records[0], "lds_density"), dtype=float)
+    assert int(np.argmax(density)) == 2 and density[-1] < 0.02 * density.max(), density
+    # the blue line: the figure's per-bin test MAE, mean over seeds
+    assert "a blue line of per-bin test MAE" in alt
+    error = error_frame(records).groupby("label")["error"].mean().to_numpy()
+    assert len(error) == len(counts)
+    frequent = error[1:len(error) // 3]  # the left third of the bins, but the first
+    # "between 1 and 2° over most of the frequent bins on the left, higher at the first bin"
+    assert "between 1 and 2° over most of the frequent bins on the left" in alt
+    assert np.mean((frequent >= 1) & (frequent <= 2)) >= 0.8, frequent
+    assert "higher at the first bin" in alt and error[0] > frequent.max(), error[:len(error) // 3]
+    # "rising steeply over the rare bins on the right to about 50° at the last"
+    assert "to about 50° at the last" in alt
+    assert int(np.argmax(error)) == len(error) - 1 and 40 < error[-1] < 60, error
+    assert error[-1] > 10 * np.median(frequent), error
