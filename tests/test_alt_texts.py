@@ -24,7 +24,7 @@ SEEDS = (0, 1, 2)  # the chapters' default seeds
 
 # Alt texts that state a result, each checked by a test below.
 CHECKED = {"fig-ch4-gram-means", "fig-ch4-gram-classifier", "fig-ch5-mse-curves",
-           "fig-ch5-error-density"}
+           "fig-ch5-error-density", "fig-ch4-nc-curves", "fig-ch4-minority-ratio"}
 # Alt texts that describe what is drawn, or a shape that holds by construction or by theory
 # (the simulator's ETF, the effective number's limit, the benchmark's own histogram).
 DESCRIBED = {
@@ -36,8 +36,7 @@ DESCRIBED = {
 # be moved to CHECKED as tests are written. A figure added to the book must join a set.
 UNCHECKED = {
     "fig-ch0-per-class", "fig-ch0-curves", "fig-ch1-per-class", "fig-ch1-vs-ratio",
-    "fig-ch2-posthoc", "fig-ch3-norms", "fig-ch3-tau", "fig-ch4-nc-curves",
-    "fig-ch4-minority-ratio",
+    "fig-ch2-posthoc", "fig-ch3-norms", "fig-ch3-tau",
 }
 
 
@@ -78,19 +77,36 @@ def _load(config) -> dict:
 # --- chapter 4b: the Gram matrices of the first seed -----------------------------------------
 
 @cache
-def _collapse_runs() -> dict[str, dict]:
-    """Chapter 4b's quick networks at its first seed, as its cells configure them."""
+def _collapse_net():
+    """Chapter 4b's quick network at its first seed, as its cells configure it."""
     from lt_lab.config import make_config
 
-    net = make_config("quick", dataset="fashion_mnist", imbalance_profile="step", device="auto",
-                      seed=SEEDS[0], imbalance_ratio=100, analyses={"collapse": {"every": 3}},
-                      model="small_cnn", n_max=200, test_per_class=500, augment=False,
-                      epochs=30, eval_every=10, lr=0.05, weight_decay=5e-4, warmup_epochs=1,
-                      lr_milestones=(0.5, 0.8), lr_decay=0.1)
-    variants = {"balanced": dict(imbalance_ratio=1), "imbalanced": {},
-                "imbalanced + oversampling": dict(sampler="oversample"),
-                "imbalanced + fixed ETF head": dict(head="etf")}
-    return {name: _load(net.replace(**extra)) for name, extra in variants.items()}
+    return make_config("quick", dataset="fashion_mnist", imbalance_profile="step",
+                       device="auto", seed=SEEDS[0], imbalance_ratio=100,
+                       analyses={"collapse": {"every": 3}}, model="small_cnn", n_max=200,
+                       test_per_class=500, augment=False, epochs=30, eval_every=10, lr=0.05,
+                       weight_decay=5e-4, warmup_epochs=1,
+                       lr_milestones=(0.5, 0.8), lr_decay=0.1)
+
+
+COLLAPSE_VARIANTS = {"balanced": dict(imbalance_ratio=1), "imbalanced": {},
+                     "imbalanced + oversampling": dict(sampler="oversample"),
+                     "imbalanced + fixed ETF head": dict(head="etf"),
+                     "mildly imbalanced": dict(imbalance_ratio=10)}
+
+
+@cache
+def _collapse_runs() -> dict[str, dict]:
+    """Chapter 4b's quick networks at its first seed (the Gram matrices' seed)."""
+    return {name: _load(_collapse_net().replace(**extra))
+            for name, extra in COLLAPSE_VARIANTS.items() if name != "mildly imbalanced"}
+
+
+@cache
+def _collapse_seed_runs() -> dict[str, list[dict]]:
+    """Chapter 4b's quick networks at its default seeds."""
+    return {name: [_load(_collapse_net().replace(seed=seed, **extra)) for seed in SEEDS]
+            for name, extra in COLLAPSE_VARIANTS.items()}
 
 
 MINORITY = list(range(5, 10))  # the step profile's small half of Fashion-MNIST's 10 classes
@@ -125,6 +141,87 @@ def test_gram_classifier_alt_text_red_block_paler_with_oversampling_and_etf_simp
     # "the fixed ETF head's map is uniform pale blue off the diagonal": -1/(C-1) everywhere
     assert "uniform pale blue" in alt
     assert block["imbalanced + fixed ETF head"] == pytest.approx(-1 / 9, abs=1e-3)
+
+
+def _ends(runs: dict[str, list[dict]], metric: str) -> dict[str, tuple[float, float]]:
+    """(first, last) snapshot of ``metric`` per run, mean over seeds, as the figure draws it."""
+    from lt_lab.collapse.figures import curve_frame
+
+    mean = curve_frame(runs, metric).groupby(["run", "epoch"])["value"].mean()
+    return {name: (mean[name].iloc[0], mean[name].iloc[-1]) for name in runs}
+
+
+def test_nc_curves_alt_text_which_measures_fall_and_where_the_runs_end():
+    alt = alt_texts()["fig-ch4-nc-curves"]
+    every = _collapse_seed_runs()
+    runs = {name: every[name] for name in ("balanced", "imbalanced", "imbalanced + oversampling")}
+    ends = {metric: _ends(runs, metric) for metric in
+            ("nc1", "equiangularity_means", "equinorm_means", "nc3", "nc4", "accuracy")}
+    # "NC1 on a log scale, NC2 equiangularity and NC3 fall over training in all three runs"
+    assert "NC2 equiangularity and NC3 fall over training in all three runs" in alt
+    for metric in ("nc1", "equiangularity_means", "nc3"):
+        assert all(last < first for first, last in ends[metric].values()), (metric, ends[metric])
+    # "NC2 equinorm and NC4 fall in the balanced and the oversampled run but rise in the plain
+    # imbalanced one"
+    assert "NC2 equinorm and NC4 fall in the balanced and the oversampled run but rise" in alt
+    for metric in ("equinorm_means", "nc4"):
+        end = ends[metric]
+        assert end["balanced"][1] < end["balanced"][0], (metric, end)
+        assert end["imbalanced + oversampling"][1] < end["imbalanced + oversampling"][0], end
+        assert end["imbalanced"][1] > end["imbalanced"][0], (metric, end)
+    # "the training accuracy rises to nearly 100 % in the balanced and the oversampled run and
+    # stays near 50 % in the plain imbalanced one"
+    assert "rises to nearly 100 % in the balanced and the oversampled run" in alt
+    for name in ("balanced", "imbalanced + oversampling"):
+        first, last = ends["accuracy"][name]
+        assert last > first and last > 0.98, (name, first, last)
+    assert "stays near 50 % in the plain imbalanced one" in alt
+    from lt_lab.collapse.figures import curve_frame
+
+    plain = curve_frame({"imbalanced": runs["imbalanced"]}, "accuracy")
+    plain = plain.groupby("epoch")["value"].mean()
+    assert plain.between(0.4, 0.55).all(), plain
+    # "at the last epoch the oversampled run is lowest on all five collapse measures and the
+    # plain imbalanced run highest"
+    assert "oversampled run is lowest on all five collapse measures" in alt
+    assert "plain imbalanced run highest" in alt
+    for metric, end in ends.items():
+        if metric != "accuracy":
+            last = {name: value for name, (_, value) in end.items()}
+            assert min(last, key=last.get) == "imbalanced + oversampling", (metric, last)
+            assert max(last, key=last.get) == "imbalanced", (metric, last)
+
+
+def test_minority_ratio_alt_text_where_the_points_lie():
+    from lt_lab.collapse.figures import ratio_frame
+
+    alt = alt_texts()["fig-ch4-minority-ratio"]
+    runs = _collapse_seed_runs()
+    ratio_runs = {1: runs["balanced"], 10: runs["mildly imbalanced"], 100: runs["imbalanced"]}
+    remedies = {"imbalanced + oversampling": (runs["imbalanced + oversampling"], "classifier"),
+                "imbalanced + fixed ETF head": (runs["imbalanced + fixed ETF head"], "means")}
+    frame = ratio_frame(ratio_runs, MINORITY, remedies, at=100)
+    mean = frame.groupby(["series", "ratio"])["cosine"].mean()
+    rows, means = mean["classifier rows"], mean["centred feature means"]
+    simplex = -1 / 9
+    # "a grey horizontal line marks the simplex value, −0.111"
+    assert "marks the simplex value, −0.111" in alt and f"{simplex:.3f}" == "-0.111"
+    # "stay near the simplex value, about −0.1, at R = 1 and 10"
+    assert "stay near the simplex value, about −0.1, at R = 1 and 10" in alt
+    for line in (rows, means):
+        assert all(abs(line[ratio] - simplex) < 0.03 for ratio in (1, 10)), line
+    # "rise steeply at R = 100, to about 0.4 (classifier rows) and 0.5 (feature means)"
+    assert "to about 0.4 (classifier rows) and 0.5 (feature means)" in alt
+    assert rows[100] == pytest.approx(0.4, abs=0.05) and means[100] == pytest.approx(0.5, abs=0.05)
+    # "oversampling (classifier rows, about −0.1, at the simplex value) and the fixed ETF head
+    # (feature means, about −0.2, below it) far lower than the plain network"
+    assert "oversampling (classifier rows, about −0.1, at the simplex value)" in alt
+    oversampled = mean["imbalanced + oversampling (classifier rows)"][100]
+    assert abs(oversampled - simplex) < 0.02 and oversampled < rows[100] - 0.3, oversampled
+    assert "the fixed ETF head (feature means, about −0.2, below it)" in alt
+    fixed = mean["imbalanced + fixed ETF head (feature means)"][100]
+    assert fixed == pytest.approx(-0.2, abs=0.03) and fixed < simplex, fixed
+    assert fixed < means[100] - 0.3, fixed
 
 
 # --- chapter 5: the MSE curves ----------------------------------------------------------------
