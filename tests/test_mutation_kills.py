@@ -24,6 +24,7 @@ from lt_lab.errors import ConfigError
 from lt_lab.losses import build
 from lt_lab.losses.basic import CrossEntropy
 from lt_lab.margins import losses as margins_losses
+from lt_lab.regression import losses as rl
 from lt_lab.regression.bins import LabelBins
 from lt_lab.regression.fds import FDS, bin_statistics, calibrate
 from lt_lab.regression.lds import kernel_window, lds_weights, smooth_density
@@ -682,3 +683,70 @@ def test_margin_losses_name_themselves_when_the_classes_do_not_match(name):
     with pytest.raises(ConfigError) as caught:
         loss(torch.zeros(2, 3), torch.tensor([0, 1]))
     assert f"loss {name!r} was built for 2 classes but the logits have 3" in str(caught.value)
+
+
+# --- regression losses -----------------------------------------------------------------------
+
+
+def test_weighted_mse_of_a_nonzero_target():
+    # (3 - 1)² = 4 (not (3 + 1)² = 16)
+    assert rl.weighted_mse(torch.tensor([3.0]), torch.tensor([1.0])).item() == 4.0
+
+
+def test_gai_loss_by_hand():
+    # ŷ = 1, y = 0.5, σ² = 2, one component μ = 2, v = 1, π = 1:
+    #   (ŷ - y)²/(2σ²) + ½ ln σ² = 0.25/4 + ½ ln 2 = 0.0625 + 0.3465736 = 0.4090736
+    #   ln π - ½ ln(v + σ²) - (ŷ - μ)²/(2(v + σ²)) = 0 - ½ ln 3 - 1/6 = -0.5493061 - 0.1666667
+    #     = -0.7159728 (one component: the logsumexp is this term)
+    #   (0.4090736 - 0.7159728) · 2σ² = -0.3068992 · 4 = -1.2275968828829955
+    value = rl.gai_loss(torch.tensor([1.0], dtype=torch.float64),
+                        torch.tensor([0.5], dtype=torch.float64),
+                        torch.tensor(2.0, dtype=torch.float64),
+                        torch.tensor([2.0], dtype=torch.float64),
+                        torch.tensor([1.0], dtype=torch.float64),
+                        torch.tensor([1.0], dtype=torch.float64))
+    assert value.item() == pytest.approx(-1.2275968828829955, abs=1e-12)
+
+
+def test_bni_loss_by_hand():
+    # ŷ = 1, y = 0.5, σ² = 2, bins at 0 and 2 with weights ¼ and ¾:
+    #   (ŷ - y)²/(2σ²) = 0.25/4 = 0.0625
+    #   logsumexp_b [ln p_b - (ŷ - c_b)²/(2σ²)] = ln(¼ e^(-1/4) + ¾ e^(-1/4)) = -0.25
+    #   (0.0625 - 0.25) · 2σ² = -0.1875 · 4 = -0.75
+    double = {"dtype": torch.float64}
+    value = rl.bni_loss(torch.tensor([1.0], **double), torch.tensor([0.5], **double),
+                        torch.tensor(2.0, **double), torch.tensor([0.0, 2.0], **double),
+                        torch.tensor([0.25, 0.75], **double))
+    assert value.item() == pytest.approx(-0.75, abs=1e-12)
+
+
+def test_fit_gmm_starts_evenly_spaced_over_the_label_range():
+    # labels 1 … 5, K = 2, no EM step: low 1, span 4: means 1 + 4 · [0.5, 1.5]/2 = [2, 4],
+    # variances (4/2)² = 4, weights ½
+    means, variances, weights = rl.fit_gmm(torch.tensor([1.0, 5.0]), 2, 0)
+    assert means.dtype == torch.float64
+    assert (means.tolist(), variances.tolist(), weights.tolist()) == \
+        ([2.0, 4.0], [4.0, 4.0], [0.5, 0.5])
+    # a range below 1: span 0.5 (the 1e-6 floor only for a single value): means 1.125, 1.375
+    means, _, _ = rl.fit_gmm(torch.tensor([1.0, 1.5]), 2, 0)
+    assert means.tolist() == [1.125, 1.375]
+    assert len(rl.fit_gmm(torch.arange(20.0))[0]) == 8  # the Balanced MSE code's K
+
+
+def test_l1_module_passes_its_weights_on():
+    # |[1, 3] - 0| weighted [0.5, 1.5]: (0.5 + 4.5)/2 = 2.5
+    pred, target, weights = torch.tensor([1.0, 3.0]), torch.zeros(2), torch.tensor([0.5, 1.5])
+    assert rl.build("l1")(pred, target, weights).item() == pytest.approx(2.5)
+
+
+def test_balanced_mse_defaults_and_what_its_checks_name():
+    loss = rl.BalancedMSELoss()
+    assert (loss.variant, loss.noise_sigma.item(), loss.sigma_lr) == ("bmc", 1.0, 1e-2)
+    assert rl.BalancedMSELoss(sigma_lr=0.0).sigma_lr == 0.0  # a fixed σ: allowed
+    for kwargs, named in (({"variant": "x"}, "variant='x'"),
+                          ({"init_noise_sigma": 0.0}, "init_noise_sigma=0"),
+                          ({"sigma_lr": -1.0}, "sigma_lr=-1"),
+                          ({"gmm_components": 0}, "gmm_components=0")):
+        with pytest.raises(ConfigError) as caught:
+            rl.BalancedMSELoss(**kwargs)
+        assert str(caught.value).startswith(named), kwargs
