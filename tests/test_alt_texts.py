@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+import pandas as pd
 import pytest
 
 from lt_lab.book.paths import chapter_notebooks
@@ -24,7 +25,8 @@ SEEDS = (0, 1, 2)  # the chapters' default seeds
 
 # Alt texts that state a result, each checked by a test below.
 CHECKED = {"fig-ch4-gram-means", "fig-ch4-gram-classifier", "fig-ch5-mse-curves",
-           "fig-ch5-error-density", "fig-ch4-nc-curves", "fig-ch4-minority-ratio"}
+           "fig-ch5-error-density", "fig-ch4-nc-curves", "fig-ch4-minority-ratio",
+           "fig-ch0-per-class", "fig-ch0-curves"}
 # Alt texts that describe what is drawn, or a shape that holds by construction or by theory
 # (the simulator's ETF, the effective number's limit, the benchmark's own histogram).
 DESCRIBED = {
@@ -35,7 +37,7 @@ DESCRIBED = {
 # Alt texts that state a measured trend (a line rises, one lies lowest) with no test yet: to
 # be moved to CHECKED as tests are written. A figure added to the book must join a set.
 UNCHECKED = {
-    "fig-ch0-per-class", "fig-ch0-curves", "fig-ch1-per-class", "fig-ch1-vs-ratio",
+    "fig-ch1-per-class", "fig-ch1-vs-ratio",
     "fig-ch2-posthoc", "fig-ch3-norms", "fig-ch3-tau",
 }
 
@@ -72,6 +74,80 @@ def _load(config) -> dict:
     if record is None:
         pytest.skip(f"record {config} not stored")
     return record
+
+
+# --- chapter 0: plain cross-entropy at three imbalance ratios ------------------------------
+
+@cache
+def _ratio_runs() -> dict[float, list[dict]]:
+    """Chapter 0's runs of its main subset, per imbalance ratio, at its default seeds."""
+    from lt_lab.config import make_config
+
+    base = make_config("quick", dataset="fashion_mnist", imbalance_ratio=100, seed=SEEDS[0],
+                       device="auto")
+    return {ratio: [_load(base.replace(imbalance_ratio=ratio, seed=seed)) for seed in SEEDS]
+            for ratio in (1, 10, 100)}
+
+
+def _class_means(records: list[dict]) -> pd.DataFrame:
+    """Per class (head first): its name, training images and test accuracy (%), mean over
+    seeds, as both panels draw them."""
+    from lt_lab.figures import per_class_frame
+
+    frame = per_class_frame({"runs": records})
+    return frame.groupby("class").agg(name=("class name", "first"), images=("images", "first"),
+                                      accuracy=("accuracy (%)", "mean"))
+
+
+def test_ch0_per_class_alt_text_accuracy_rises_with_size_and_the_tail_bars_fall():
+    alt = alt_texts()["fig-ch0-per-class"]
+    runs = _ratio_runs()
+    means = {ratio: _class_means(records) for ratio, records in runs.items()}
+    for table in means.values():  # "head first": the classes by falling size, as at ρ = 100
+        assert table["images"].is_monotonic_decreasing
+    # top: "from 0 % (ρ = 100) and 6 % (ρ = 10) at the rarest class"
+    assert "from 0 % (ρ = 100) and 6 % (ρ = 10) at the rarest class" in alt
+    assert round(means[100]["accuracy"].iloc[-1]) == 0, means[100]
+    assert round(means[10]["accuracy"].iloc[-1]) == 6, means[10]
+    # "to above 90 % for every class of 350 images or more"
+    assert "above 90 % for every class of 350 images or more" in alt
+    for ratio in (10, 100):
+        large = means[ratio][means[ratio]["images"] >= 350]
+        assert len(large) >= 3 and (large["accuracy"] > 90).all(), means[ratio]
+        # "rises with the number of images": a rank correlation, as the chapter's claim reads
+        assert means[ratio]["images"].corr(means[ratio]["accuracy"], method="spearman") > 0.7
+        # "in both lines the Dress class lies below the two next smaller classes"
+        table = means[ratio].set_index("name")
+        dress = table.index.get_loc("Dress")
+        smaller = table["accuracy"].iloc[dress + 1:dress + 3]
+        assert (table["accuracy"].iloc[dress] < smaller).all(), table
+    assert "in both lines the Dress class lies below the two next smaller classes" in alt
+    # bottom: "the bars of the five tail classes fall as the ratio grows, to 0 for Coat and
+    # Shirt at ρ = 100, while those of the two head classes, T-shirt/top and Pullover, rise"
+    assert "bars of the five tail classes fall as the ratio grows" in alt
+    accuracy = pd.DataFrame({ratio: table.set_index("name")["accuracy"]
+                             for ratio, table in means.items()})
+    tail, head = accuracy.iloc[5:], accuracy.iloc[:2]
+    assert (tail[1] > tail[10]).all() and (tail[10] > tail[100]).all(), accuracy
+    assert "to 0 for Coat and Shirt at ρ = 100" in alt
+    assert tail.index[-2:].tolist() == ["Coat", "Shirt"]
+    assert (tail[100].iloc[-2:].round() == 0).all(), accuracy
+    assert "the two head classes, T-shirt/top and Pullover, rise" in alt
+    assert head.index.tolist() == ["T-shirt/top", "Pullover"]
+    assert (head[1] < head[10]).all() and (head[10] < head[100]).all(), accuracy
+
+
+def test_ch0_curves_alt_text_every_line_rises_and_they_are_ordered_by_ratio():
+    alt = alt_texts()["fig-ch0-curves"]
+    curves = {ratio: 100 * np.mean([r["curves"]["test_balanced_acc"] for r in records], axis=0)
+              for ratio, records in _ratio_runs().items()}
+    # "every line rises over training"
+    assert "every line rises over training" in alt
+    for ratio, curve in curves.items():
+        assert np.all(np.diff(curve) > 0), (ratio, curve)
+    # "the line of the balanced set ρ = 1 lies highest, the largest ρ lowest": at every epoch
+    assert "ρ = 1 lies highest, the largest ρ lowest" in alt
+    assert np.all(curves[1] > curves[10]) and np.all(curves[10] > curves[100]), curves
 
 
 # --- chapter 4b: the Gram matrices of the first seed -----------------------------------------
