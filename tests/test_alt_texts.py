@@ -26,7 +26,7 @@ SEEDS = (0, 1, 2)  # the chapters' default seeds
 # Alt texts that state a result, each checked by a test below.
 CHECKED = {"fig-ch4-gram-means", "fig-ch4-gram-classifier", "fig-ch5-mse-curves",
            "fig-ch5-error-density", "fig-ch4-nc-curves", "fig-ch4-minority-ratio",
-           "fig-ch0-per-class", "fig-ch0-curves"}
+           "fig-ch0-per-class", "fig-ch0-curves", "fig-ch1-per-class", "fig-ch1-vs-ratio"}
 # Alt texts that describe what is drawn, or a shape that holds by construction or by theory
 # (the simulator's ETF, the effective number's limit, the benchmark's own histogram).
 DESCRIBED = {
@@ -37,7 +37,6 @@ DESCRIBED = {
 # Alt texts that state a measured trend (a line rises, one lies lowest) with no test yet: to
 # be moved to CHECKED as tests are written. A figure added to the book must join a set.
 UNCHECKED = {
-    "fig-ch1-per-class", "fig-ch1-vs-ratio",
     "fig-ch2-posthoc", "fig-ch3-norms", "fig-ch3-tau",
 }
 
@@ -148,6 +147,95 @@ def test_ch0_curves_alt_text_every_line_rises_and_they_are_ordered_by_ratio():
     # "the line of the balanced set ρ = 1 lies highest, the largest ρ lowest": at every epoch
     assert "ρ = 1 lies highest, the largest ρ lowest" in alt
     assert np.all(curves[1] > curves[10]) and np.all(curves[10] > curves[100]), curves
+
+
+# --- chapter 1: re-weighting and re-sampling ------------------------------------------------
+
+CB_BETA = 0.9999  # chapter 1's class-balanced beta
+SWEEP_METHODS = ("CE", "CE, class-balanced weights (CB-CE)", "CE-DRW", "oversampling")
+
+
+@cache
+def _reweighting_runs(ratio: float) -> dict[str, list[dict]]:
+    """Chapter 1's runs of the two figures at ``ratio``, at its default seeds, as its cells
+    configure them (prior thresholding is CE's post-hoc view at τ = 1)."""
+    from lt_lab.config import make_config
+    from lt_lab.margins import POSTHOC_TAUS, posthoc_view
+
+    base = make_config("quick", dataset="fashion_mnist", imbalance_ratio=ratio, seed=SEEDS[0],
+                       device="auto")
+    methods = {
+        "CE": dict(analyses={"posthoc": {"taus": list(POSTHOC_TAUS)}}),
+        "CE, class-balanced weights (CB-CE)": dict(loss="class_balanced",
+                                                   loss_params={"beta": CB_BETA}),
+        "CB-focal": dict(loss="cb_focal", loss_params={"beta": CB_BETA, "gamma": 1.0}),
+        "CE-DRW": dict(loss="class_balanced",
+                       loss_params={"beta": CB_BETA, "drw_start": base.lr_milestones[0]}),
+        "oversampling": dict(sampler="oversample"),
+        "undersampling": dict(sampler="undersample"),
+    }
+    if ratio != 100:  # the ratio sweep trains only its four methods
+        methods = {name: extra for name, extra in methods.items() if name in SWEEP_METHODS}
+    runs = {name: [_load(base.replace(seed=seed, **extra)) for seed in SEEDS]
+            for name, extra in methods.items()}
+    if ratio == 100:
+        runs["CE + prior thresholding"] = posthoc_view(runs["CE"], tau=1.0)
+    return runs
+
+
+def test_ch1_per_class_alt_text_the_rarest_classes_and_the_largest():
+    from lt_lab.figures import per_class_frame
+
+    alt = alt_texts()["fig-ch1-per-class"]
+    shown = ["CE", "CB-focal", "CE-DRW", "oversampling", "undersampling",
+             "CE + prior thresholding"]
+    runs = _reweighting_runs(100)
+    frame = per_class_frame({name: runs[name] for name in shown})
+    acc = frame.groupby(["images", "name"])["accuracy (%)"].mean().unstack("name")
+    # "lowest for the two rarest classes (10 and 16 images)"
+    assert "lowest for the two rarest classes (10 and 16 images)" in alt
+    assert acc.index[:2].tolist() == [10, 16]
+    for name in shown:
+        assert acc[name].iloc[:2].max() <= acc[name].iloc[2:].min(), acc[name]
+    # "where plain CE and CE-DRW stay at 0"
+    assert "where plain CE and CE-DRW stay at 0" in alt
+    assert (acc[["CE", "CE-DRW"]].iloc[:2] == 0).all().all(), acc
+    # "the other four recipes reach 7 to 19 % on the rarest and 45 to 61 % on the next"
+    assert "reach 7 to 19 % on the rarest and 45 to 61 % on the next" in alt
+    others = acc.drop(columns=["CE", "CE-DRW"])
+    assert others.shape[1] == 4
+    assert 7 <= others.iloc[0].min() and others.iloc[0].max() <= 19.5, others.iloc[0]
+    assert 44.5 <= others.iloc[1].min() and others.iloc[1].max() <= 61.5, others.iloc[1]
+    # "for the four largest classes (215 images or more) plain CE is the highest line (level
+    # with CE-DRW at 215 images), at 94 to 99 %"
+    assert "plain CE is the highest line (level with CE-DRW at 215 images)" in alt
+    large = acc[acc.index >= 215]
+    assert len(large) == 4 and large.index[0] == 215
+    assert (large["CE"].iloc[1:] == large.iloc[1:].max(axis=1)).all(), large
+    assert large["CE"].iloc[0] >= large.iloc[0].max() - 0.5, large.iloc[0]
+    assert abs(large["CE"].iloc[0] - large["CE-DRW"].iloc[0]) < 0.5, large.iloc[0]
+    assert "at 94 to 99 %" in alt and large["CE"].between(93.5, 99).all(), large["CE"]
+    # "undersampling is the lowest at the two largest classes, at about 65 %"
+    assert "undersampling is the lowest at the two largest classes, at about 65 %" in alt
+    largest = acc.iloc[-2:]
+    assert (largest.idxmin(axis=1) == "undersampling").all(), largest
+    assert largest["undersampling"].between(63, 67).all(), largest
+
+
+def test_ch1_vs_ratio_alt_text_every_line_falls_and_ce_lies_lowest():
+    alt = alt_texts()["fig-ch1-vs-ratio"]
+    balanced = {ratio: {name: 100 * np.mean([r["metrics"]["balanced_acc"] for r in records])
+                        for name, records in _reweighting_runs(ratio).items()
+                        if name in SWEEP_METHODS}
+                for ratio in (10, 100)}  # the chapter's ratios: compare_ratios and the main
+    assert "with points at ρ = 10 and 100" in alt
+    # "every line falls as the ratio grows"
+    assert "every line falls as the ratio grows" in alt
+    assert all(balanced[100][name] < balanced[10][name] for name in SWEEP_METHODS), balanced
+    # "plain CE's line lies lowest": at both ratios
+    assert "plain CE's line lies lowest" in alt
+    for ratio, means in balanced.items():
+        assert min(means, key=means.get) == "CE", (ratio, means)
 
 
 # --- chapter 4b: the Gram matrices of the first seed -----------------------------------------
