@@ -750,3 +750,53 @@ def test_balanced_mse_defaults_and_what_its_checks_name():
         with pytest.raises(ConfigError) as caught:
             rl.BalancedMSELoss(**kwargs)
         assert str(caught.value).startswith(named), kwargs
+
+
+def _prior() -> rl.LabelPrior:
+    # labels 0, 0, 2, 2, 2, 2 over bins centred at 0 and 2 (counts 2 and 4)
+    labels = torch.tensor([0.0, 0.0, 2.0, 2.0, 2.0, 2.0])
+    return rl.LabelPrior(labels, torch.tensor([0.0, 2.0]), torch.tensor([2.0, 4.0]))
+
+
+def test_balanced_mse_builds_its_prior_terms_only_when_given_a_prior():
+    assert rl.BalancedMSELoss(variant="gai").variant == "gai"  # no prior yet: nothing fitted
+    assert rl.BalancedMSELoss(variant="bni").variant == "bni"
+    assert rl.BalancedMSELoss(gmm_components=1).variant == "bmc"  # one component: allowed
+    assert rl.BalancedMSELoss(learn_sigma=False).noise_sigma.requires_grad is False
+    gai = rl.BalancedMSELoss(_prior(), variant="gai", gmm_components=2)
+    assert len(gai.gmm_means) == 2
+    # BNI: the histogram 2/6, 4/6 of the prior's bins
+    bni = rl.BalancedMSELoss(_prior(), variant="bni")
+    assert bni.bin_weights.tolist() == pytest.approx([1 / 3, 2 / 3])
+
+
+def test_functional_balanced_mse_uses_the_prior_and_a_fixed_sigma():
+    # BNI with σ² = 2 at ŷ = 1, y = 0.5 over bins 0 and 2 weighted ⅓, ⅔: the two bins are
+    # both 1 away, so the logsumexp is ln(⅓ e^(-¼) + ⅔ e^(-¼)) = -¼ and the loss
+    # (0.0625 - 0.25) · 4 = -0.75, as in test_bni_loss_by_hand
+    pred, target = torch.tensor([1.0]), torch.tensor([0.5])
+    value = rl.balanced_mse(pred, target, 2.0, "bni", _prior())
+    assert value.item() == pytest.approx(-0.75, abs=1e-6)
+    assert not value.requires_grad  # σ is fixed
+
+
+def test_bin_classification_puts_a_label_on_an_edge_in_the_upper_bin():
+    # inner edge 1.0, label 1.0: class 1 (right=True). Logits [0, ln 3]: CE of class 1 is
+    # -ln(3/4) = 0.2876820724517809 (class 0 would give ln 4 = 1.386)
+    value = rl.bin_classification_loss(torch.tensor([[0.0, math.log(3.0)]]),
+                                       torch.tensor([1.0]), torch.tensor([1.0]))
+    assert value.item() == pytest.approx(0.2876820724517809, abs=1e-6)
+
+
+def test_bin_classification_needs_two_classes():
+    assert rl.BinClassificationLoss(torch.arange(10.0), 2).inner_edges.numel() == 1
+    with pytest.raises(ConfigError) as caught:
+        rl.BinClassificationLoss(torch.arange(10.0), 1)
+    assert str(caught.value).startswith("num_classes=1")
+
+
+def test_rank_normalised_by_hand():
+    # per row, largest first, ties in order of position: (rank + 1) / 3
+    #   [3, 1, 2] -> ranks [0, 2, 1] -> [1/3, 1, 2/3];  [1, 1, 0] -> [0, 1, 2] -> [1/3, 2/3, 1]
+    out = rl.rank_normalised(torch.tensor([[3.0, 1.0, 2.0], [1.0, 1.0, 0.0]]))
+    assert out.flatten().tolist() == pytest.approx([1 / 3, 1.0, 2 / 3, 1 / 3, 2 / 3, 1.0])
