@@ -26,7 +26,8 @@ SEEDS = (0, 1, 2)  # the chapters' default seeds
 # Alt texts that state a result, each checked by a test below.
 CHECKED = {"fig-ch4-gram-means", "fig-ch4-gram-classifier", "fig-ch5-mse-curves",
            "fig-ch5-error-density", "fig-ch4-nc-curves", "fig-ch4-minority-ratio",
-           "fig-ch0-per-class", "fig-ch0-curves", "fig-ch1-per-class", "fig-ch1-vs-ratio"}
+           "fig-ch0-per-class", "fig-ch0-curves", "fig-ch1-per-class", "fig-ch1-vs-ratio",
+           "fig-ch2-posthoc"}
 # Alt texts that describe what is drawn, or a shape that holds by construction or by theory
 # (the simulator's ETF, the effective number's limit, the benchmark's own histogram).
 DESCRIBED = {
@@ -37,7 +38,7 @@ DESCRIBED = {
 # Alt texts that state a measured trend (a line rises, one lies lowest) with no test yet: to
 # be moved to CHECKED as tests are written. A figure added to the book must join a set.
 UNCHECKED = {
-    "fig-ch2-posthoc", "fig-ch3-norms", "fig-ch3-tau",
+    "fig-ch3-norms", "fig-ch3-tau",
 }
 
 
@@ -236,6 +237,44 @@ def test_ch1_vs_ratio_alt_text_every_line_falls_and_ce_lies_lowest():
     assert "plain CE's line lies lowest" in alt
     for ratio, means in balanced.items():
         assert min(means, key=means.get) == "CE", (ratio, means)
+
+
+# --- chapter 2: the post-hoc adjustment of cross-entropy ------------------------------------
+
+def test_ch2_posthoc_alt_text_the_three_curves_and_the_reference():
+    from lt_lab.config import make_config
+    from lt_lab.margins import POSTHOC_TAUS
+    from lt_lab.margins.figures import posthoc_frame
+
+    alt = alt_texts()["fig-ch2-posthoc"]
+    base = make_config("quick", dataset="fashion_mnist", imbalance_ratio=100, seed=SEEDS[0],
+                       device="auto")
+    taus = list(POSTHOC_TAUS)
+    ce = [_load(base.replace(seed=seed, analyses={"posthoc": {"taus": taus}})) for seed in SEEDS]
+    la = [_load(base.replace(seed=seed, loss="logit_adjusted", loss_params={"tau": 1.0}))
+          for seed in SEEDS]
+    frame = posthoc_frame(ce, taus, ("balanced_acc", "many_shot_acc", "few_shot_acc"))
+    curve = frame.groupby(["metric", "τ"])["value"].mean()
+    many, few = curve["many shot accuracy"], curve["few shot accuracy"]
+    balanced = curve["balanced accuracy"]
+    assert "post-hoc τ from 0 to 2" in alt and (min(taus), max(taus)) == (0, 2)
+    # "many-shot accuracy falls as τ grows, from 95 % to 44 %"
+    assert "many-shot accuracy falls as τ grows, from 95 % to 44 %" in alt
+    assert (np.diff(many) < 0).all(), many
+    assert round(many.iloc[0]) == 95 and round(many.iloc[-1]) == 44, many
+    # "few-shot accuracy stays at 0 up to τ = 0.25 and then rises, to 68 %"
+    assert "few-shot accuracy stays at 0 up to τ = 0.25 and then rises, to 68 %" in alt
+    assert (few[few.index <= 0.25] == 0).all(), few
+    assert (np.diff(few[few.index >= 0.25]) > 0).all() and round(few.iloc[-1]) == 68, few
+    # "balanced accuracy rises to a peak at τ = 1 and then falls"
+    assert "balanced accuracy rises to a peak at τ = 1 and then falls" in alt
+    assert balanced.idxmax() == 1.0, balanced
+    assert (np.diff(balanced[balanced.index <= 1]) > 0).all(), balanced
+    assert (np.diff(balanced[balanced.index >= 1]) < 0).all(), balanced
+    # "the logit-adjusted loss's balanced accuracy, about 75.6 %, level with that peak"
+    assert "the logit-adjusted loss's balanced accuracy, about 75.6 %, level with that peak" in alt
+    reference = 100 * np.mean([r["metrics"]["balanced_acc"] for r in la])
+    assert round(reference, 1) == 75.6 and abs(reference - balanced.max()) < 0.5, reference
 
 
 # --- chapter 4b: the Gram matrices of the first seed -----------------------------------------
