@@ -27,7 +27,7 @@ SEEDS = (0, 1, 2)  # the chapters' default seeds
 CHECKED = {"fig-ch4-gram-means", "fig-ch4-gram-classifier", "fig-ch5-mse-curves",
            "fig-ch5-error-density", "fig-ch4-nc-curves", "fig-ch4-minority-ratio",
            "fig-ch0-per-class", "fig-ch0-curves", "fig-ch1-per-class", "fig-ch1-vs-ratio",
-           "fig-ch2-posthoc"}
+           "fig-ch2-posthoc", "fig-ch3-norms", "fig-ch3-tau"}
 # Alt texts that describe what is drawn, or a shape that holds by construction or by theory
 # (the simulator's ETF, the effective number's limit, the benchmark's own histogram).
 DESCRIBED = {
@@ -37,9 +37,7 @@ DESCRIBED = {
 }
 # Alt texts that state a measured trend (a line rises, one lies lowest) with no test yet: to
 # be moved to CHECKED as tests are written. A figure added to the book must join a set.
-UNCHECKED = {
-    "fig-ch3-norms", "fig-ch3-tau",
-}
+UNCHECKED: set[str] = set()
 
 
 def alt_texts() -> dict[str, str]:
@@ -275,6 +273,87 @@ def test_ch2_posthoc_alt_text_the_three_curves_and_the_reference():
     assert "the logit-adjusted loss's balanced accuracy, about 75.6 %, level with that peak" in alt
     reference = 100 * np.mean([r["metrics"]["balanced_acc"] for r in la])
     assert round(reference, 1) == 75.6 and abs(reference - balanced.max()) < 0.5, reference
+
+
+# --- chapter 3: the classifier fixes on the instance-balanced first stage --------------------
+
+@cache
+def _instance_balanced() -> list[dict]:
+    """Chapter 3's instance-balanced first stage at its default seeds, as its cells configure
+    it (the fixes run at the end of every first stage)."""
+    from lt_lab.config import make_config
+
+    fixes = ["crt", "tau_norm", "lws", "ncm", "wb_maxnorm"]
+    base = make_config("quick", dataset="fashion_mnist", imbalance_ratio=100, seed=SEEDS[0],
+                       device="auto", val_per_class=20,
+                       analyses={"classifier_fixes": {"fixes": fixes}})
+    return [_load(base.replace(seed=seed)) for seed in SEEDS]
+
+
+def test_ch3_norms_alt_text_joint_falls_the_fixes_flatten_lws_zigzags():
+    from lt_lab.decoupling.figures import weight_norm_frame
+
+    alt = alt_texts()["fig-ch3-norms"]
+    records = _instance_balanced()
+    titles = {"joint": "joint", "crt": "cRT", "tau_norm": "τ-norm", "lws": "LWS",
+              "wb_maxnorm": "WB stage 2"}
+    frame = weight_norm_frame(records, titles)
+    norm = frame.groupby(["classifier", "class rank"])["relative norm"].mean()
+    line = {title: norm[title].to_numpy() for title in titles.values()}
+    ranks = np.arange(len(line["joint"]))
+    # "the joint classifier's norms fall from about 1.3 at the head classes to 0.5 at the rarest"
+    assert "fall from about 1.3 at the head classes to 0.5 at the rarest" in alt
+    joint = line["joint"]
+    assert joint[0] == pytest.approx(1.3, abs=0.05) and joint[-1] == pytest.approx(0.5, abs=0.05)
+    assert joint[-1] == joint.min() and pd.Series(joint).corr(
+        pd.Series(ranks), method="spearman") < -0.9, joint
+    # "τ-norm's and cRT's lines are flat, within 0.15 of the grey line at 1"
+    assert "τ-norm's and cRT's lines are flat, within 0.15 of the grey line at 1" in alt
+    for title in ("τ-norm", "cRT"):
+        assert np.abs(line[title] - 1).max() < 0.15, (title, line[title])
+    # "and so is WB stage 2's except at the two rarest classes, about 0.9 and 0.7"
+    assert "WB stage 2's except at the two rarest classes, about 0.9 and 0.7" in alt
+    wb = line["WB stage 2"]
+    assert np.abs(wb[:-2] - 1).max() < 0.15, wb
+    assert wb[-2] == pytest.approx(0.9, abs=0.05) and wb[-1] == pytest.approx(0.7, abs=0.05), wb
+    # "LWS's line zigzags between about 0.6 and 1.4, lowest at the two head classes"
+    assert "LWS's line zigzags between about 0.6 and 1.4, lowest at the two head classes" in alt
+    lws = line["LWS"]
+    assert lws.min() == pytest.approx(0.6, abs=0.05) and lws.max() == pytest.approx(1.4, abs=0.05)
+    turns = np.count_nonzero(np.diff(np.sign(np.diff(lws))))  # up, down, up, ...: a zigzag
+    assert turns >= len(lws) - 3, lws
+    assert set(np.argsort(lws)[:2]) == {0, 1}, lws
+    # bottom: "grey bars of training images per class on a log scale, falling from the most
+    # frequent class to the rarest"
+    assert "falling from the most frequent class to the rarest" in alt
+    assert np.all(np.diff(records[0]["class_counts"]) < 0), records[0]["class_counts"]
+
+
+def test_ch3_tau_alt_text_the_two_curves_and_the_chosen_taus():
+    from lt_lab.decoupling.figures import SPLITS, selection_frame
+    from lt_lab.decoupling.readers import selection
+
+    alt = alt_texts()["fig-ch3-tau"]
+    records = _instance_balanced()
+    frame = selection_frame(records, "tau_norm")
+    curve = frame.groupby(["split", "value"])["balanced accuracy"].mean()
+    val, test = curve[SPLITS["val"]], curve[SPLITS["test"]]
+    assert "against τ from 0 to 2" in alt
+    assert (val.index.min(), val.index.max()) == (0, 2)
+    # "rise from τ = 0, peak in the middle (validation at τ = 1, test at τ = 1.4)"
+    assert "peak in the middle (validation at τ = 1, test at τ = 1.4)" in alt
+    for split, peak in ((val, 1.0), (test, 1.4)):
+        assert split.idxmax() == pytest.approx(peak), split
+        assert (np.diff(split[split.index <= split.idxmax()]) >= 0).all(), split
+    # "and fall, to about 65 % at τ = 2": each line's lowest point, below its start
+    assert "and fall, to about 65 % at τ = 2" in alt
+    for split in (val, test):
+        assert split.iloc[-1] == split.min() < split.iloc[0], split
+        assert split.iloc[-1] == pytest.approx(65, abs=0.5), split
+    # "dotted vertical lines mark the τ chosen on validation for each seed: 0.4, 1 and 1.3"
+    assert "the τ chosen on validation for each seed: 0.4, 1 and 1.3" in alt
+    chosen = sorted(selection(record, "tau_norm")["chosen"] for record in records)
+    assert chosen == pytest.approx([0.4, 1.0, 1.3]), chosen
 
 
 # --- chapter 4b: the Gram matrices of the first seed -----------------------------------------
