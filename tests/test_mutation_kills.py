@@ -24,6 +24,7 @@ from lt_lab.errors import ConfigError
 from lt_lab.losses import build
 from lt_lab.losses.basic import CrossEntropy
 from lt_lab.margins import losses as margins_losses
+from lt_lab.margins.losses import ldam_margins
 from lt_lab.regression import losses as rl
 from lt_lab.regression.bins import LabelBins
 from lt_lab.regression.fds import FDS, bin_statistics, calibrate
@@ -800,3 +801,48 @@ def test_rank_normalised_by_hand():
     #   [3, 1, 2] -> ranks [0, 2, 1] -> [1/3, 1, 2/3];  [1, 1, 0] -> [0, 1, 2] -> [1/3, 2/3, 1]
     out = rl.rank_normalised(torch.tensor([[3.0, 1.0, 2.0], [1.0, 1.0, 0.0]]))
     assert out.flatten().tolist() == pytest.approx([1 / 3, 1.0, 2 / 3, 1 / 3, 2 / 3, 1.0])
+
+
+def test_check_finite_bounds_and_what_it_says():
+    check = margins_losses._check_finite
+    assert check("x", 0) == 0.0  # inclusive by default: 0 >= 0
+    for value, kwargs, message in ((0, {"inclusive": False}, "x=0 must be a finite number > 0"),
+                                   (-1, {}, "x=-1 must be a finite number >= 0"),
+                                   (math.inf, {}, "x=inf must be a finite number >= 0")):
+        with pytest.raises(ConfigError) as caught:
+            check("x", value, **kwargs)
+        assert str(caught.value) == message
+
+
+def test_margin_counts_shape():
+    assert margins_losses._counts([5]).tolist() == [5.0]
+    with pytest.raises(ConfigError, match="non-empty list"):
+        margins_losses._counts([[1, 2], [3, 4]])
+
+
+def test_ldam_margins_rescaled_to_the_maximum_by_hand():
+    # counts [16, 81]: n^(-1/4) = [1/2, 1/3], max 1/2; max_margin 0.5: × 0.5/0.5 = [0.5, 1/3]
+    assert ldam_margins([16, 81], 0.5).tolist() == pytest.approx([0.5, 1 / 3])
+
+
+@pytest.mark.parametrize("make, named", [
+    (lambda: ldam_margins([4, 1], max_margin=math.nan), "max_margin=nan"),
+    (lambda: margins_losses.LDAMLoss([4, 1], max_margin=math.nan), "max_margin=nan"),
+    (lambda: margins_losses.LDAMLoss([4, 1], scale=0.0), "scale=0.0 must be a finite number > 0"),
+    (lambda: margins_losses.LDAMLoss([4, 1], beta=math.nan), "beta=nan"),
+    (lambda: margins_losses.LDAMLoss([4, 1], beta=1.0), "beta=1.0 must be in [0, 1)"),
+    (lambda: margins_losses.LogitAdjustedLoss([4, 1], tau=math.nan), "tau=nan"),
+    (lambda: margins_losses.VSLoss([4, 1], gamma=math.nan), "gamma=nan"),
+    (lambda: margins_losses.VSLoss([4, 1], tau=math.nan), "tau=nan"),
+])
+def test_margin_loss_modules_built_directly_name_a_bad_parameter(make, named):
+    with pytest.raises(ConfigError) as caught:
+        make()
+    assert str(caught.value).startswith(named)
+
+
+def test_margin_loss_modules_defaults():
+    assert margins_losses.LDAMLoss([4, 1], beta=0.9).beta == 0.9
+    assert margins_losses.LogitAdjustedLoss([4, 1]).tau == 1.0
+    vs = margins_losses.VSLoss([4, 1])
+    assert (vs.gamma, vs.tau) == (0.3, 1.0)
