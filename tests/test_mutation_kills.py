@@ -846,3 +846,41 @@ def test_margin_loss_modules_defaults():
     assert margins_losses.LogitAdjustedLoss([4, 1]).tau == 1.0
     vs = margins_losses.VSLoss([4, 1])
     assert (vs.gamma, vs.tau) == (0.3, 1.0)
+
+
+def test_fit_gmm_initial_variances_and_weights_in_float64():
+    # labels 1 and 7, K = 2: span 6, variances (6/2)² = 9 (not 6/2 · 2 = 6), weights ½
+    _, variances, weights = rl.fit_gmm(torch.tensor([1.0, 7.0]), 2, 0)
+    assert variances.dtype == weights.dtype == torch.float64
+    assert (variances.tolist(), weights.tolist()) == ([9.0, 9.0], [0.5, 0.5])
+
+
+def test_fit_gmm_one_em_step_by_hand():
+    # labels 0 and 2, K = 2: start means 0.5 and 1.5, variances 1, weights ½. For y = 0 the
+    # log densities differ by (1.5² - 0.5²)/2 = 1: responsibilities σ(1) = e/(1 + e) =
+    # 0.7310585786300049 and 1 - σ(1); y = 2 mirrors it. Masses 1 and 1, weights ½;
+    #   mean 0 = 2 (1 - σ(1)) = 0.5378828427399902, mean 1 = 2 σ(1) = 1.4621171572600098;
+    #   variance 0 = σ(1) · 0.53788² + (1 - σ(1)) · (2 - 0.53788)² = 0.7864477329659274
+    means, variances, weights = rl.fit_gmm(torch.tensor([0.0, 2.0]), 2, 1)
+    assert means.tolist() == pytest.approx([0.5378828427399902, 1.4621171572600098], abs=1e-12)
+    assert variances.tolist() == pytest.approx([0.7864477329659274] * 2, abs=1e-12)
+    assert weights.tolist() == pytest.approx([0.5, 0.5], abs=1e-12)
+
+
+def test_fit_gmm_floors_the_variance_of_a_collapsed_component():
+    # two clusters of four at 0 and 10: EM collapses each component onto one value, whose
+    # variance is floored at 1e-6 · var(y) + 1e-12; var(y) = 8 · 25 / 7 = 200/7
+    y = torch.tensor([0.0] * 4 + [10.0] * 4)
+    _, variances, _ = rl.fit_gmm(y, 2)
+    floor = 1e-6 * 200 / 7 + 1e-12
+    assert variances.tolist() == pytest.approx([floor, floor], rel=1e-9)
+
+
+def test_mse_module_passes_its_weights_on():
+    # (ŷ - y)² = [1, 9] weighted [2, 0]: (2 + 0) / 2 = 1
+    pred, target, weights = torch.tensor([1.0, 3.0]), torch.zeros(2), torch.tensor([2.0, 0.0])
+    assert rl.build("mse")(pred, target, weights).item() == pytest.approx(1.0)
+
+
+def test_balanced_mse_gai_fits_eight_components_by_default():
+    assert len(rl.BalancedMSELoss(_prior(), variant="gai").gmm_means) == 8
