@@ -884,3 +884,25 @@ def test_mse_module_passes_its_weights_on():
 
 def test_balanced_mse_gai_fits_eight_components_by_default():
     assert len(rl.BalancedMSELoss(_prior(), variant="gai").gmm_means) == 8
+
+
+def test_true_ranker_gradient_by_hand():
+    # sequence [1, 2]: ranks largest first [1, 0] -> (rank + 1)/2 = [1, 0.5]. Upstream
+    # gradient g = [4, 0.5], λ = 2: perturbed sequence [1 + 8, 2 + 1] = [9, 3] ranks
+    # [0.5, 1]; gradient -(rank - perturbed)/(λ + 1e-8) = -[0.5, -0.5]/(2 + 1e-8)
+    #   = [-0.25, 0.25] (the ranks are float32, where 2 + 1e-8 is 2)
+    sequence = torch.tensor([[1.0, 2.0]], dtype=torch.float64, requires_grad=True)
+    rl.TrueRanker.apply(sequence, 2.0).backward(torch.tensor([[4.0, 0.5]], dtype=torch.float64))
+    assert sequence.grad.flatten().tolist() == pytest.approx([-0.25, 0.25], abs=1e-7)
+
+
+def test_ranksim_module_default_and_what_it_names():
+    assert rl.RankSimLoss().interpolation_lambda == 2.0
+    assert rl.RankSimLoss(0.5).interpolation_lambda == 0.5
+    with pytest.raises(ConfigError) as caught:
+        rl.RankSimLoss(0.0)
+    assert str(caught.value).startswith("interpolation_lambda=0")
+    features, target = torch.randn(6, 3, generator=torch.Generator().manual_seed(0)), \
+        torch.tensor([0.0, 1.0, 2.0, 0.0, 5.0, 3.0])
+    assert rl.RankSimLoss()(features, target).item() == \
+        rl.ranksim_loss(features, target, 2.0).item()
