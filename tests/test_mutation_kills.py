@@ -906,3 +906,15 @@ def test_ranksim_module_default_and_what_it_names():
         torch.tensor([0.0, 1.0, 2.0, 0.0, 5.0, 3.0])
     assert rl.RankSimLoss()(features, target).item() == \
         rl.ranksim_loss(features, target, 2.0).item()
+
+
+def test_ranksim_loss_by_hand():
+    # labels 0, 1, 2; features [1, 0], [0, 1], [1, 0.1] (the third close to the first).
+    # Ranks, largest first, (rank + 1)/3; ties in order of position:
+    #   labels  -|y_i - y_j|: row 0 [1/3, 2/3, 1], row 1 [2/3, 1/3, 1], row 2 [1, 2/3, 1/3]
+    #   cosines:              row 0 [1/3, 1, 2/3], row 1 [1, 1/3, 2/3], row 2 [2/3, 1, 1/3]
+    # each row differs by 1/3 in two places: mean (2/9)/3 = 2/27 a row, summed over 3 rows:
+    #   2/9 = 0.2222...
+    features = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.1]])
+    value = rl.ranksim_loss(features, torch.tensor([0.0, 1.0, 2.0]))
+    assert value.item() == pytest.approx(2 / 9, abs=1e-6)
