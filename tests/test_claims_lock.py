@@ -51,12 +51,15 @@ def test_every_chapter_declares_claims(declared):
 
 def frozen_verdicts(notebook) -> list[str]:
     """The verdict lines the chapter's frozen verdict cell printed, in every column of
-    evidence (without the columns' headings and their "not yet run")."""
+    evidence (without the columns' headings and their "not yet run"). The confirmatory
+    edition's frozen cell (`lt_lab.book.confirmatory`) judges other, declared claims: not
+    read here."""
     from lt_lab.book.claims import NOT_YET_RUN
 
     cells = nbformat.read(notebook, as_version=4).cells
     outputs = [output for cell in cells if cell.cell_type == "code"
-               and CHECK_MARK in cell.source for output in cell.outputs]
+               and CHECK_MARK in cell.source and "print_verdicts" in cell.source
+               for output in cell.outputs]
     lines = "".join(output.get("text", "") for output in outputs).splitlines()
     return [line for line in lines if not line.startswith("-- ") and line != NOT_YET_RUN]
 

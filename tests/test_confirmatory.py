@@ -570,9 +570,9 @@ def test_smallest_gain_is_a_minus_the_best_other_seed_by_seed():
 def test_the_etf_gap_of_an_instance_is_the_mean_over_its_starts():
     from lt_lab.book.confirmatory.measures import etf_gap_by_instance
 
-    def run(d):
+    def made(d):
         return _record(metrics={"equiangularity_classifier": d, "equinorm_classifier": d / 10})
 
-    runs = {"a": [[run(1.0), run(1.0)], [run(0.1), run(0.1)]],
-            "b": [[run(0.01), run(0.1)], [run(0.1), run(0.1)]]}
+    runs = {"a": [[made(1.0), made(1.0)], [made(0.1), made(0.1)]],
+            "b": [[made(0.01), made(0.1)], [made(0.1), made(0.1)]]}
     assert etf_gap_by_instance(runs) == pytest.approx([1.5, 0.0])  # mean(2, 1); 0
