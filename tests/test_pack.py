@@ -288,24 +288,6 @@ def test_lt_lab_grid_pack_trains_packs_and_says_what_runs_alone(tmp_path, capsys
     assert "pack=0 must be an integer >= 1" in capsys.readouterr().err
 
 
-class _AlwaysNaN(torch.nn.Module):
-    def __init__(self, class_counts=None):
-        super().__init__()
-
-    def forward(self, logits, targets):
-        return logits.sum() * float("nan")
-
-
-@pytest.fixture
-def always_nan():
-    """A diverging loss, registered for one test only."""
-    from lt_lab.losses.registry import register, unregister
-
-    register("always_nan")(_AlwaysNaN)
-    yield "always_nan"
-    unregister("always_nan")
-
-
 @pytest.mark.usefixtures("synthetic_fashion_mnist")
 def test_a_diverging_member_is_named_as_the_trainer_names_it_and_the_other_is_stored(
         store, always_nan):

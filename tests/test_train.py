@@ -6,7 +6,6 @@ from torch import nn
 
 from lt_lab.config import make_config
 from lt_lab.errors import TrainingDivergedError
-from lt_lab.losses.registry import register, unregister
 from lt_lab.train import fit, learning_rate
 
 
@@ -60,23 +59,6 @@ def test_same_seed_same_numbers_other_seed_other_numbers(store):
     assert one["metrics"] == two["metrics"] and one["curves"] == two["curves"]
     other = fit(config.replace(seed=1), cache=False, save=False, store=store).record
     assert other["curves"]["train_loss"] != one["curves"]["train_loss"]
-
-
-class AlwaysNaN(nn.Module):
-    def __init__(self, class_counts=None):
-        super().__init__()
-
-    def forward(self, logits, targets):
-        return logits.sum() * float("nan")
-
-
-@pytest.fixture
-def always_nan():
-    """A loss registered for one test only: the registry's names stay the book's for every
-    other test (the property tests draw from them), in whatever order the tests run."""
-    register("always_nan")(AlwaysNaN)
-    yield "always_nan"
-    unregister("always_nan")
 
 
 @pytest.mark.data
