@@ -395,6 +395,41 @@ def test_every_record_at_a_confirmatory_seed_was_made_after_its_declaration_at_i
                 record["key"]
 
 
+def test_every_record_at_a_confirmatory_seed_is_a_declared_run():
+    """The stored confirmatory set is a part of the declared set: no run at a fresh seed
+    that no claim reads (another seed, another arm) slips into the store."""
+    fresh = set(SEEDS["quick"]) | set(SEEDS["long"])
+    keys = set(declared_runs(CLAIMS))
+    strays = [record["key"] for record in STORE.records()
+              if fresh & {record["config"]["seed"], record["config"].get("subset_seed")}
+              and record["key"] not in keys]
+    assert strays == []
+
+
+def _frozen_status(chapter: str) -> str:
+    """The frozen output of the chapter's confirmatory cell (``print_chapter``)."""
+    import nbformat
+
+    notebook = nbformat.read(CHAPTERS / f"{chapter}.ipynb", as_version=4)
+    cells = [cell for cell in notebook.cells if cell.cell_type == "code"
+             and "NBVAL_CHECK_OUTPUT" in cell.source and "print_chapter(" in cell.source]
+    assert len(cells) == 1, f"{chapter}: one frozen confirmatory cell, not {len(cells)}"
+    return "".join(output.get("text", "") for output in cells[0].outputs)
+
+
+@pytest.mark.parametrize("chapter", sorted({c.chapter for c in CLAIMS}))
+def test_each_chapter_s_set_is_whole_or_its_frozen_cell_lists_how_many_are_stored(chapter):
+    """The declared set of a chapter is complete, or the chapter says how much of it is
+    stored (the count its frozen cell prints, checked against the store here without
+    executing it)."""
+    progress = status([c for c in CLAIMS if c.chapter == chapter], STORE)
+    frozen = _frozen_status(chapter)
+    if progress.complete:
+        assert "confirmatory runs:" not in frozen
+    else:
+        assert frozen.strip() == progress.text()
+
+
 # --- gates, by hand ------------------------------------------------------------------------------
 
 def _two_stage(seed, base_mse, mse):
@@ -576,3 +611,55 @@ def test_the_etf_gap_of_an_instance_is_the_mean_over_its_starts():
     runs = {"a": [[made(1.0), made(1.0)], [made(0.1), made(0.1)]],
             "b": [[made(0.01), made(0.1)], [made(0.1), made(0.1)]]}
     assert etf_gap_by_instance(runs) == pytest.approx([1.5, 0.0])  # mean(2, 1); 0
+
+
+# --- the confirmatory verdicts on the page (issue 29, D2) --------------------------------------
+
+def test_the_headline_waits_for_whole_chapters_and_says_how_many_runs_are_stored(tmp_path):
+    from lt_lab.book.confirmatory.display import headline
+
+    text = headline(ResultsStore(tmp_path))
+    counted = sum(c.role == "counted" for c in CLAIMS)
+    assert f"none of the {counted} counted claims" in text
+    assert "confirmatory runs: 0 of 130 stored" in text  # chapter 5's row
+
+
+def test_a_whole_chapter_s_verdicts_become_claims_for_the_forest_plot():
+    from lt_lab.book.confirmatory.display import chapter_claims
+
+    (claim,) = chapter_claims("04_neural_collapse", STORE)
+    assert claim.category == "descriptive" and claim.n == 5 and len(claim.values) == 5
+    assert claim.low < claim.measured < claim.high and claim.verdict == "partly"
+
+
+def test_a_partial_chapter_draws_no_forest_plot_and_prints_its_count(tmp_path, capsys):
+    from lt_lab.book.confirmatory.display import forest
+
+    assert forest("05_imbalanced_regression", store=ResultsStore(tmp_path)) is None
+    assert capsys.readouterr().out.strip() == "confirmatory runs: 0 of 130 stored"
+
+
+def test_the_headline_markers_are_replaced_on_the_staged_pages(tmp_path):
+    from lt_lab.book.confirmatory.display import (
+        HEADLINE_MARKER,
+        HEADLINE_SENTENCE_MARKER,
+        fill_headline,
+    )
+
+    page = tmp_path / "page.md"
+    page.write_text(f"A {HEADLINE_SENTENCE_MARKER} B\n\n{HEADLINE_MARKER}\n")
+    fill_headline(page, ResultsStore(tmp_path / "empty"))
+    text = page.read_text()
+    assert HEADLINE_MARKER not in text and HEADLINE_SENTENCE_MARKER not in text
+    assert text.count("| chapter | counted |") == 1  # the table once: the sentence has none
+    for name, marker in (("ledger.md", HEADLINE_MARKER), ("intro.md", HEADLINE_SENTENCE_MARKER)):
+        assert (ROOT / "book" / name).read_text().count(marker) == 1
+
+
+def test_the_confirmatory_cell_s_lines_are_read_as_verdicts_by_the_prose_check():
+    from lt_lab.book.verdict_prose import LINE
+
+    line = ("lds-fds-cuts-few-shot            counted      not reproduced   -1.00 [-2.00, 0.50] "
+            "n=10 p=0.9")
+    assert LINE.match(line).group(1, 3) == ("lds-fds-cuts-few-shot", "not reproduced")
+    assert LINE.match("bni-matches-bmc   member   inconclusive").group(3) == "inconclusive"

@@ -301,7 +301,9 @@ def stage(claims_dir: Path | None = None, stage_dir: Path | None = None,
     if stage_dir.resolve() != paths.STAGE.resolve():
         shutil.copytree(executed, stage_dir / "chapters", dirs_exist_ok=True)
     fill_ledger(stage_dir / "book" / "ledger.md", claims_dir)
-    from lt_lab.book.confirmatory.display import fill_page
+    from lt_lab.book.confirmatory.display import fill_headline, fill_page
 
     fill_page(stage_dir / "book" / "preregistration.md")
+    for page in ("ledger.md", "intro.md"):  # the pre-registered headline, as stored now
+        fill_headline(stage_dir / "book" / page)
     return stage_dir

@@ -21,8 +21,10 @@ from pathlib import Path
 VERDICT_WORDS = ("not reproduced", "reproduced", "partly", "inconclusive", "passes", "fails")
 WORD = re.compile(r"(?<![\w-])(" + "|".join(w.replace(" ", r"\s+") for w in VERDICT_WORDS)
                   + r")(?![\w-])", re.IGNORECASE)  # "not reproduced" may break across lines
-# A line of the verdict cell: id, category, verdict (two words for "not reproduced"/"not run").
-LINE = re.compile(r"^(\S+)\s+(claim|sanity|descriptive)\s+(not reproduced|not run|\S+)")
+# A line of a verdict cell: id, category (the exploratory cell) or role (the confirmatory
+# cell: counted, member, descriptive, ours), verdict (two words for "not reproduced"/"not run").
+LINE = re.compile(r"^(\S+)\s+(claim|sanity|descriptive|counted|member|ours)\s+"
+                  r"(not reproduced|not run|\S+)")
 MARKER = "NBVAL_CHECK_OUTPUT"
 ITEM = re.compile(r"[ \t]*(?:[-*+]|\d+\.)[ \t]")  # a list item's first line
 ALONE = re.compile(r"[ \t]*(?:#{1,6}[ \t]|:::|```)")  # a heading, directive or fence line

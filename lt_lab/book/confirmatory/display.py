@@ -35,6 +35,10 @@ def _role_text(claim) -> str:
     return claim.role
 
 
+ROLE_WORD = {"counted": "counted", "group member": "member", "descriptive": "descriptive",
+             "ours": "ours"}  # one word, so the prose check reads the verdict cell's lines
+
+
 def plan_table(claims) -> str:
     """One row a declared claim: chapter, role, the statement with its source, regime, n and
     seeds, design and levels, the book's label and what the repair did."""
@@ -140,8 +144,9 @@ def print_chapter(chapter: str, exploratory: dict | None = None, store=None) -> 
     if not isinstance(outcomes, dict):
         print(outcomes.text())
         return
+    roles = {c.id: ROLE_WORD[c.role] for c in claims}
     for row in verdict_rows(claims, outcomes, exploratory):
-        print(f"{row['claim']:32s} {row['role'][:12]:12s} {row['confirmatory verdict']:16s} "
+        print(f"{row['claim']:32s} {roles[row['claim']]:12s} {row['confirmatory verdict']:16s} "
               f"{row['estimate [95 % interval]']:28s} p={row['p']:8s} "
               f"(exploratory: {row['exploratory verdict']})")
 
@@ -182,3 +187,160 @@ def simulator_table(claim_id: str = "ldt-restores-symmetry", store=None):
             {"CE": distance(a), "LDT, Δ = √R": distance(b)}
             for arm, a, b in zip(claim.arms["a"], runs["a"], runs["b"], strict=True)}
     return pd.DataFrame(rows).T.rename_axis("problem instance")
+
+
+# --- the confirmatory verdicts as the book's claims: forest plots and the headline ---------
+
+def _values(claim, store) -> tuple[float, ...]:
+    """The per-seed values of a claim whose design judges a mean, in the claim's own unit
+    (the hollow dots of a forest plot); none for the other designs."""
+    from lt_lab.book.confirmatory.measures import MEASURES
+    from lt_lab.book.confirmatory.verdicts import _runs
+
+    if claim.design not in ("directional", "superiority", "no_effect"):
+        return ()
+    params = {k: v for k, v in claim.params.items() if k != "assay"}
+    try:
+        return tuple(float(v) for v in MEASURES[claim.measure](_runs(claim, store), **params))
+    except (KeyError, TypeError, ValueError):
+        return ()
+
+
+def as_claim(claim, outcome, store):
+    """A declared claim and its confirmatory outcome as a :class:`lt_lab.book.claims.Claim`
+    (checked), so that the book's forest plots and tables draw it: its mean, interval, n and
+    per-seed values in its own unit, its levels and its verdict."""
+    from lt_lab.book.claims import Claim
+
+    levels, est = claim.levels, outcome.estimate
+    margin = levels.get("margin") if claim.design == "no_effect" else None
+    directional = claim.design in ("directional", "superiority")
+    low, high = est and est.low, est and est.high
+    mean = est and est.mean
+    if directional and est is not None:
+        mean = _raw(claim, est.mean)
+        if est.low is not None:
+            low, high = sorted((_raw(claim, est.low), _raw(claim, est.high)))
+    threshold = levels.get("threshold", 0.0) if directional else 0.0
+    partly = levels.get("partly") if directional else None
+    return Claim(
+        id=claim.id, paper=claim.paper, statement=claim.statement, reported=claim.source,
+        measure=f"{claim.measure} ({DESIGN_TEXT[claim.design]})", threshold=threshold,
+        direction=levels.get("direction", ">") if directional else ">",
+        partly_threshold=partly, unit=claim.unit, digits=2,
+        category="descriptive" if claim.role == "descriptive" else "claim",
+        margin=margin, null=levels.get("null", 0.0), measured=mean, low=low, high=high,
+        spread=est.sd if est is not None else None, n=est.n if est is not None else 0,
+        values=_values(claim, store) if est is not None else (), verdict=outcome.verdict)
+
+
+def chapter_claims(chapter: str, store=None):
+    """The chapter's confirmatory verdicts as checked claims (:func:`as_claim`), or the
+    :class:`Status` while its runs are not all stored."""
+    from lt_lab.results import ResultsStore
+
+    store = store or ResultsStore()
+    claims, outcomes = chapter_verdicts(chapter, store)
+    if not isinstance(outcomes, dict):
+        return outcomes
+    return [as_claim(c, outcomes[f"{c.id}@{c.regime}"], store) for c in claims]
+
+
+CONFIRMATORY_LABEL = "confirmatory: fresh seeds {}"
+EXPLORATORY_LABEL = "exploratory: the chapter's seeds"
+
+
+def forest(chapter: str, exploratory=None, store=None):
+    """One forest plot of the chapter's confirmatory verdicts (circles), with each claim's
+    exploratory verdict (``exploratory``: the chapter's checked claims) drawn under it
+    (squares): the figure, or None (printing the stored-runs count) while the chapter's runs
+    are not all stored."""
+    from lt_lab.book.claims import forest_plot
+
+    checked = chapter_claims(chapter, store)
+    if not isinstance(checked, list):
+        print(checked.text())
+        return None
+    seeds = sorted({s for c in chapter_verdicts(chapter, store)[0] for s in c.seeds})
+    extra = {EXPLORATORY_LABEL: list(exploratory)} if exploratory is not None else None
+    return forest_plot(checked, columns=extra,
+                       label=CONFIRMATORY_LABEL.format(f"{seeds[0]}–{seeds[-1]}"))
+
+
+HEADLINE_MARKER = "<!-- confirmatory-headline -->"  # the sentence and the table (ledger)
+HEADLINE_SENTENCE_MARKER = "<!-- confirmatory-headline-sentence -->"  # the sentence (intro)
+OUTCOMES = ("reproduced", "partly", "inconclusive", "not reproduced")
+
+
+def headline_rows(store=None, name: str = "edition-1") -> list[dict]:
+    """One row a declared chapter: its counted claims (a group once, through its primary),
+    how many got each verdict (the rest: not applicable, not run, not judged), or only how
+    many of its runs are stored."""
+    from lt_lab.book.confirmatory import declared
+    from lt_lab.results import ResultsStore
+
+    store = store or ResultsStore()
+    claims = declared(name)
+    rows = []
+    for chapter in dict.fromkeys(c.chapter for c in claims):
+        own, outcomes = chapter_verdicts(chapter, store, name)
+        counted = [c for c in own if c.role == "counted"]
+        row = {"chapter": chapter, "counted": len(counted),
+               "descriptive": sum(c.role in ("descriptive", "ours") for c in own)}
+        if not isinstance(outcomes, dict):
+            rows.append({**row, "status": outcomes.text()})
+            continue
+        verdicts = [outcomes[f"{c.id}@{c.regime}"].verdict for c in counted]
+        row.update({v: verdicts.count(v) for v in OUTCOMES})
+        row["other"] = len(verdicts) - sum(row[v] for v in OUTCOMES)
+        row["outcomes"] = {f"{c.id}@{c.regime}": outcomes[f"{c.id}@{c.regime}"] for c in own}
+        rows.append({**row, "status": "all runs stored"})
+    return rows
+
+
+def headline(store=None, name: str = "edition-1", table: bool = True) -> str:
+    """The book's pre-registered headline: how many counted claims reproduced, over the
+    chapters whose runs are all stored, with the chance line over them; then a table, a row
+    a chapter."""
+    from lt_lab.book.confirmatory import declared
+    from lt_lab.book.confirmatory.verdicts import chance
+    from lt_lab.book.times import markdown_table
+
+    rows = headline_rows(store, name)
+    done = [r for r in rows if "outcomes" in r]
+    judged = sum(r["counted"] for r in done)
+    total = sum(r["counted"] for r in rows)
+    if not judged:
+        lead = (f"No counted claim has a pre-registered verdict yet: the runs of none of the "
+                f"{total} counted claims' chapters are all stored.")
+    else:
+        outcomes = {k: v for r in done for k, v in r["outcomes"].items()}
+        claims = [c for c in declared(name) if f"{c.id}@{c.regime}" in outcomes]
+        line = chance(claims, outcomes)
+        counts = ", ".join(f"{sum(r[v] for r in done)} {v}" for v in OUTCOMES)
+        other = sum(r["other"] for r in done)
+        lead = (f"**Under pre-registration, {sum(r['reproduced'] for r in done)} of the "
+                f"{judged} counted claims judged so far reproduced** ({counts}"
+                f"{f', {other} not applicable or not run' if other else ''}), in "
+                f"{len(done)} of {len(rows)} chapters; the other {total - judged} counted "
+                f"claims wait for their runs. By chance alone about {line.expected:.1f} of "
+                f"these {line.k} would show their direction (the interval's lower end above 0, "
+                f"p < 0.025 one-sided) were no effect real; "
+                f"{line.raw} do, {line.holm} after Holm's correction.")
+    if not table:
+        return lead
+    heads = ["chapter", "counted", *OUTCOMES, "other", "descriptive", "runs"]
+    table = [[f"[{r['chapter']}](../chapters/{r['chapter']}.ipynb)", r["counted"],
+              *(r.get(v, "—") for v in OUTCOMES), r.get("other", "—"),
+              r["descriptive"], r["status"]] for r in rows]
+    return lead + "\n\n" + markdown_table(heads, table)
+
+
+def fill_headline(page, store=None) -> None:
+    """Replace a page's headline markers by :func:`headline`: the sentence and its table
+    (the ledger), or the sentence alone (the introduction)."""
+    text = page.read_text()
+    for marker, table in ((HEADLINE_MARKER, True), (HEADLINE_SENTENCE_MARKER, False)):
+        if marker in text:
+            text = text.replace(marker, headline(store, table=table))
+    page.write_text(text)
