@@ -35,6 +35,18 @@ class TrainingDivergedError(UserError, FloatingPointError):
     config, usually: the message says what to change)."""
 
 
+class SlurmUnavailableError(UserError, RuntimeError):
+    """SLURM cannot be asked from this machine: its command (``squeue``, ``sbatch``) is not on
+    the PATH, or does not answer. The message names the command and the jobs it was asked
+    about, and where to ask instead (a login node of the cluster)."""
+
+
+class CheckpointError(UserError, RuntimeError):
+    """A run's checkpoint passed its header checks (this config's key, lt_lab's format) yet
+    cannot be loaded into the run (another version of lt_lab wrote it, or it is damaged):
+    the message names the file and says what to do (delete it, or use another store)."""
+
+
 class GridError(RuntimeError):
     """Runs of a grid failed while the others trained and were stored; ``failures`` maps
     each failed run's key to its error ("ErrorType: message")."""
@@ -47,6 +59,25 @@ class GridError(RuntimeError):
 
     def __reduce__(self):
         return type(self), (self.failures,)
+
+
+class SlurmGridError(GridError):
+    """Runs of a SLURM grid that ended without their record (their tasks failed, were
+    cancelled or timed out); ``failures`` maps each such run's key to its task and error,
+    ``status`` is the grid's status text (counts, and each failed task's log tail). The grid
+    resumes: submitted again, its stored runs are skipped."""
+
+    def __init__(self, failures: dict[str, str], status: str = ""):
+        self.failures, self.status = dict(failures), status
+        listed = "; ".join(f"{key}: {reason}" for key, reason in self.failures.items())
+        message = (f"{len(self.failures)} run(s) of the SLURM grid ended without a record: "
+                   f"{listed}. Submit the same grid again (run_grid(..., launcher=\"slurm\") "
+                   "or lt-lab grid FILE --launcher slurm): its stored runs are skipped and "
+                   "only these run again")
+        Exception.__init__(self, message + (f"\n{status}" if status else ""))
+
+    def __reduce__(self):
+        return type(self), (self.failures, self.status)
 
 
 def check_choice(parameter: str, value, allowed: Iterable) -> None:

@@ -48,7 +48,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from lt_lab.config import config_from_dict
-from lt_lab.errors import ConfigError, check_positive
+from lt_lab.errors import ConfigError, SlurmGridError, SlurmUnavailableError, check_positive
 from lt_lab.grid import missing, register_launcher, run
 from lt_lab.io import unwritable, write_json_atomic
 from lt_lab.results import RESULTS_ENV, ResultsStore
@@ -497,7 +497,9 @@ def wait(configs, *, store: ResultsStore | None = None, folder: str | Path | Non
     """Poll until no run of ``configs`` is pending or running; the final :class:`GridStatus`.
 
     Polls every ``poll_s`` seconds (default: from 1 s, growing to 30 s as the wait lengthens);
-    ``report(status)`` is called when the counts change. TimeoutError after ``timeout_s``.
+    ``report(status)`` is called when the counts change. TimeoutError after ``timeout_s``;
+    :class:`~lt_lab.errors.SlurmUnavailableError` where squeue cannot say whether a
+    submitted task is still queued or running.
     """
     configs = list(configs)
     started, last = time.monotonic(), None
@@ -505,7 +507,7 @@ def wait(configs, *, store: ResultsStore | None = None, folder: str | Path | Non
         status = grid_status(configs, store, folder)
         counts = status.counts()
         if counts["unknown"]:
-            raise RuntimeError("cannot follow the grid: squeue is not available on this machine")
+            raise SlurmUnavailableError(_unfollowable(status))
         if report is not None and counts != last:
             report(status)
         last = counts
@@ -524,7 +526,8 @@ def launch_slurm(configs, *, cache: bool = True, save: bool = True,
                  folder: str | Path | None = None, timeout_s: float | None = None,
                  **option_values) -> list[dict]:
     """``run_grid(configs, launcher="slurm", **options)``: submit the missing runs, wait for
-    them, and return every config's record in order (RuntimeError naming failed tasks)."""
+    them, and return every config's record in order. SlurmGridError (a GridError) names the
+    runs whose tasks failed; SlurmUnavailableError where squeue cannot follow the grid."""
     if not save:
         raise ConfigError("the SLURM launcher's tasks hand their records back through the "
                           "store: save=False cannot work with it")
@@ -537,8 +540,37 @@ def launch_slurm(configs, *, cache: bool = True, save: bool = True,
     status = wait(configs, store=store, folder=folder, timeout_s=timeout_s,
                   report=(lambda status: say(status.summary())) if say else None)
     if status.counts()["stored"] < len(status.runs):
-        raise RuntimeError("the SLURM grid did not finish:\n" + status.format())
+        raise SlurmGridError(_unfinished(status), status.format())
     return [store.load(config) for config in configs]
+
+
+def _unfollowable(status: GridStatus) -> str:
+    """Why :func:`wait` cannot tell whether the grid's submitted runs are still queued or
+    running, naming their tasks, and where to follow them instead."""
+    why = ("squeue (SLURM) is not on this machine's PATH" if shutil.which("squeue") is None
+           else "squeue (SLURM) did not answer (is the SLURM controller reachable from here?)")
+    tasks = sorted({job_id for state, job_id in status.runs.values() if state == "unknown"})
+    return (f"cannot follow the SLURM grid: {why}, so whether its task(s) {', '.join(tasks)} "
+            f"are pending, running or ended cannot be told ({status.summary()}). The "
+            "submitted jobs go on: follow them from a login node of the cluster, where squeue "
+            "answers (lt-lab grid FILE --status), or wait there")
+
+
+def _unfinished(status: GridStatus) -> dict[str, str]:
+    """``{key: its task and why it has no record}`` of each run of a finished grid that is
+    not stored (for :class:`~lt_lab.errors.SlurmGridError`)."""
+    reasons = {}
+    for key, (state, job_id) in status.runs.items():
+        if state == "stored":
+            continue
+        failure = status.failed_tasks.get(job_id)
+        if failure is not None:
+            reasons[key] = f"SLURM task {job_id} failed ({failure['detail']})"
+        elif job_id is not None:
+            reasons[key] = f"SLURM task {job_id}: {state}"
+        else:
+            reasons[key] = f"{state} (no submission in {status.folder} names it)"
+    return reasons
 
 
 # --- the command line (lt-lab grid ... --launcher slurm | --status) --------------------------

@@ -219,20 +219,32 @@ class Checkpointer:
             warnings.warn(f"ignoring the checkpoint {self.path} ({type(error).__name__}: "
                           f"{error}); training from the start", stacklevel=2)
             return 0, None
-        try:
+        what = "state"
+        try:  # half-loaded parts: no clean start in this process, so a failure stops the run
             for name, part in self.parts.items():
+                what = f"part {name!r}"
                 _load_state(part, state["parts"][name])
-        except Exception as error:  # half-loaded parts: no clean start in this process
-            raise RuntimeError(f"cannot resume from the checkpoint {self.path} ({error}); "
-                               "delete it to train this run from the start") from error
-        set_rng_states(state["rng"])
+            what = "epoch, curves, analyses or random states"
+            epoch = int(state["epoch"])
+            curves, extras = state["curves"], dict(state["extras"])
+            elapsed = float(state["elapsed_s"])
+            set_rng_states(state["rng"])
+        except Exception as error:  # whatever torch raises for a state that does not fit
+            from lt_lab.errors import CheckpointError
+
+            reason = " ".join(f"{type(error).__name__}: {error}".split())  # one line
+            raise CheckpointError(
+                f"cannot resume from the checkpoint {self.path}: it is of this config "
+                f"({self.config.key()}) but its {what} cannot be loaded into this run ({reason}); "
+                "another version of lt_lab wrote it, or it is damaged. Delete that file to "
+                "train this run from the start, or give another results folder "
+                "(--results-dir)") from error
         self.extras.clear()
-        self.extras.update(state["extras"])
-        self.elapsed_before = float(state["elapsed_s"])
-        epoch = int(state["epoch"])
+        self.extras.update(extras)
+        self.elapsed_before = elapsed
         print(f"lt_lab: resuming {self.config.kind} run {self.config.key()} after epoch "
               f"{epoch + 1} of {self.config.epochs} from {self.path}", file=sys.stderr)
-        return epoch + 1, state["curves"]
+        return epoch + 1, curves
 
 
 def _state_of(part):

@@ -663,3 +663,26 @@ def test_the_confirmatory_cell_s_lines_are_read_as_verdicts_by_the_prose_check()
             "n=10 p=0.9")
     assert LINE.match(line).group(1, 3) == ("lds-fds-cuts-few-shot", "not reproduced")
     assert LINE.match("bni-matches-bmc   member   inconclusive").group(3) == "inconclusive"
+
+
+def test_the_readme_gives_what_the_stored_confirmatory_runs_cost():
+    """The cost table (core-hours, speed, machines) is computed from the store, and the README
+    quotes it as it is now: a record added without the README's table updated fails here."""
+    from lt_lab.book.confirmatory.cost import cost_markdown
+
+    assert cost_markdown(STORE) in (ROOT / "README.md").read_text()
+
+
+def test_the_cost_of_a_run_is_its_wall_time_times_its_threads(tmp_path):
+    from lt_lab.book.confirmatory.cost import cost_rows
+
+    stored = json.loads((ROOT / "data" / "results" / "f8e39572a59e55fa.json").read_text())
+    record = {**stored, "wall_time_s": 90.0, "data": {"train_size": 2000, "test_size": 1},
+              "hardware": {"type": "cpu", "model": "CPU X", "cpu": "fam 1", "isa": ["avx2"]}}
+    store = ResultsStore(tmp_path)  # one chapter-5 run (seed 100), its numbers replaced
+    store.path(record["key"]).parent.mkdir(parents=True, exist_ok=True)
+    store.path(record["key"]).write_text(json.dumps(record))
+    (row,) = [r for r in cost_rows(store) if r["chapter"] == "05_imbalanced_regression"]
+    assert row["stored"] == 1 and row["core_hours"] == pytest.approx(90 * 1 / 3600)
+    assert row["images_per_s"] == pytest.approx(2000 * stored["config"]["epochs"] / 90)
+    assert row["machines"] == ["CPU X (fam 1; avx2), bf16"]

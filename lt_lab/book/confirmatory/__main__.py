@@ -9,6 +9,8 @@
                            train the declared runs (of chapter CH) that are not stored, from
                            a clean checkout only; prints progress and the count, never a
                            metric (one look: nobody reads a number before the set is whole)
+    cost NAME              what the stored runs cost: core-hours, images/s and machines, per
+                           chapter and regime (no metric)
 """
 
 from __future__ import annotations
@@ -16,16 +18,20 @@ from __future__ import annotations
 import json
 import sys
 
-from lt_lab.book.confirmatory import declared, lock, status
+from lt_lab.book.confirmatory import DECLARATIONS, declared, lock, status
 from lt_lab.book.confirmatory.verdicts import declared_runs
 
 
 def main(argv=None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] not in ("plan", "lock", "grid", "status", "train"):
+    if not args or args[0] not in ("plan", "lock", "grid", "status", "train", "cost"):
         print(__doc__, file=sys.stderr)
         return 2
     action, name = args[0], args[1] if len(args) > 1 else "edition-1"
+    if name not in DECLARATIONS:
+        print(f"NAME={name!r} is not a declaration; declared: {', '.join(DECLARATIONS)}",
+              file=sys.stderr)
+        return 2
     claims = declared(name)
     if action == "plan":
         for c in claims:
@@ -48,6 +54,10 @@ def main(argv=None) -> int:
         print(f"{len(configs)} configs written to {args[2]}")
     elif action == "train":
         return train(claims, args[2:])
+    elif action == "cost":
+        from lt_lab.book.confirmatory.cost import cost_markdown
+
+        print(cost_markdown(name=name))
     else:
         from lt_lab.results import ResultsStore
 

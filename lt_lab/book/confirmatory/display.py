@@ -151,15 +151,22 @@ def print_chapter(chapter: str, exploratory: dict | None = None, store=None) -> 
               f"(exploratory: {row['exploratory verdict']})")
 
 
-def show_chapter(chapter: str, exploratory: dict | None = None, store=None):
-    """The same as a table for the page (a DataFrame), or the stored-runs count."""
+COMPACT = ("role", "confirmatory verdict", "estimate [95 % interval]", "p",
+           "exploratory verdict")  # the page's columns; the levels are on the prereg page
+
+
+def show_chapter(chapter: str, exploratory: dict | None = None, store=None,
+                 columns: tuple[str, ...] | None = None):
+    """The same as a table for the page (a DataFrame; ``columns``: which, e.g.
+    :data:`COMPACT`), or the stored-runs count."""
     import pandas as pd
 
     claims, outcomes = chapter_verdicts(chapter, store)
     if not isinstance(outcomes, dict):
         print(outcomes.text())
         return None
-    return pd.DataFrame(verdict_rows(claims, outcomes, exploratory)).set_index("claim")
+    table = pd.DataFrame(verdict_rows(claims, outcomes, exploratory)).set_index("claim")
+    return table if columns is None else table[list(columns)]
 
 
 def simulator_table(claim_id: str = "ldt-restores-symmetry", store=None):
