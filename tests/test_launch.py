@@ -14,7 +14,13 @@ from submitit.core.utils import JobPaths, cloudpickle_dump
 from lt_lab import launch
 from lt_lab.cli import build_parser
 from lt_lab.config import make_config
-from lt_lab.errors import ConfigError
+from lt_lab.errors import (
+    ConfigError,
+    GridError,
+    SlurmGridError,
+    SlurmUnavailableError,
+    UserError,
+)
 from lt_lab.grid import LAUNCHERS, run_grid
 
 TINY = dict(model="mlp", epochs=1, n_max=20, imbalance_ratio=10, test_per_class=5, batch_size=32)
@@ -181,6 +187,120 @@ def test_without_squeue_unfinished_tasks_are_unknown(store, monkeypatch):
     assert status.counts()["unknown"] == 1 and not status.finished
     with pytest.raises(RuntimeError, match="squeue"):
         launch.wait([tiny(0)], store=store, poll_s=0)
+
+
+@pytest.fixture
+def squeue_not_on_path(monkeypatch):
+    """A machine without SLURM's commands: shutil.which finds no squeue, sbatch or srun."""
+    which = launch.shutil.which
+    monkeypatch.setattr(launch.shutil, "which", lambda name, *args, **kwargs: None
+                        if name in ("squeue", "sbatch", "srun") else which(name, *args, **kwargs))
+
+
+@pytest.mark.usefixtures("squeue_not_on_path")
+def test_waiting_without_squeue_on_the_path_is_a_user_error_naming_the_tasks(store):
+    configs = [tiny(0), tiny(1)]
+    launch.submit(configs, store=store, executor=FakeExecutor("3"))
+    with pytest.raises(SlurmUnavailableError) as raised:
+        launch.wait(configs, store=store, poll_s=0)
+    message = str(raised.value)
+    assert isinstance(raised.value, UserError) and isinstance(raised.value, RuntimeError)
+    assert "squeue (SLURM) is not on this machine's PATH" in message
+    assert "task(s) 3_0, 3_1" in message and "2 unknown" in message
+    assert "login node" in message and "lt-lab grid FILE --status" in message
+
+
+def test_a_squeue_that_does_not_answer_is_named_too(store, monkeypatch):
+    import subprocess
+
+    def failing(command, *args, **kwargs):
+        raise subprocess.CalledProcessError(1, command, stderr="slurm_load_jobs error")
+
+    monkeypatch.setattr(launch.shutil, "which", lambda name, *args, **kwargs: f"/usr/bin/{name}")
+    monkeypatch.setattr(launch.subprocess, "run", failing)
+    launch.submit([tiny(0)], store=store, executor=FakeExecutor("3"))
+    with pytest.raises(SlurmUnavailableError, match=r"squeue \(SLURM\) did not answer .*task"
+                       r"\(s\) 3 "):
+        launch.wait([tiny(0)], store=store, poll_s=0)
+
+
+class FakeSubmitit:
+    """submitit as ``lt-lab grid --launcher slurm`` uses it: a SlurmExecutor (a FakeExecutor
+    that takes its parameters)."""
+
+    class SlurmExecutor(FakeExecutor):
+        def __init__(self, folder):
+            super().__init__("17")
+
+        def update_parameters(self, **parameters):
+            self.parameters = parameters
+
+
+@pytest.mark.usefixtures("squeue_not_on_path")
+def test_the_command_line_waiting_without_squeue_says_so_in_one_line(tmp_path, capsys,
+                                                                     monkeypatch):
+    from lt_lab.cli import main
+
+    monkeypatch.setattr(launch, "_submitit", lambda: FakeSubmitit)
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps([{"profile": "smoke", **TINY, "seed": s} for s in (0, 1)]))
+    code = main(["grid", str(grid), "--launcher", "slurm", "--wait",
+                 "--results-dir", str(tmp_path / "r")])
+    captured = capsys.readouterr()
+    assert code == 2 and "submitted 2 runs as SLURM job 17" in captured.out
+    assert captured.err.startswith("lt-lab: error: cannot follow the SLURM grid: squeue "
+                                   "(SLURM) is not on this machine's PATH")
+    assert "17_0, 17_1" in captured.err and "Traceback" not in captured.err
+    assert len(captured.err.splitlines()) == 1
+
+
+class RanAtOnce(FakeExecutor):
+    """Tasks that end as soon as they are submitted: the first stores its record, the second
+    fails with an error, the third leaves the queue without a result (cancelled)."""
+
+    def __init__(self, store):
+        super().__init__("5")
+        self.store = store
+
+    def map_array(self, function, *iterables):
+        jobs = super().map_array(function, *iterables)
+        folder = self.store.root / ".slurm"
+        (first,), (second,), _ = (call[0] for call in self.calls[-1][1])
+        self.store.save(fake_record(config_from_entry(first)))
+        finish(folder, jobs[0].job_id)
+        finish(folder, jobs[1].job_id, "error", "Traceback (most recent call last):\n"
+               f"ValueError: lr too high for {second['key']}", "the task's last words\n")
+        return jobs
+
+
+def config_from_entry(entry):
+    from lt_lab.config import config_from_dict
+
+    return config_from_dict(entry["config"], entry["kind"])
+
+
+def test_a_slurm_grid_that_did_not_finish_names_its_runs_and_how_to_resume(store, no_squeue):
+    import pickle
+
+    configs = [tiny(0), tiny(1), tiny(2)]
+    with pytest.raises(SlurmGridError) as raised:
+        run_grid(configs, store=store, launcher="slurm", executor=RanAtOnce(store))
+    error = raised.value
+    assert isinstance(error, GridError) and isinstance(error, RuntimeError)  # as before
+    assert set(error.failures) == {configs[1].key(), configs[2].key()}
+    assert "SLURM task 5_1 failed (ValueError: lr too high" in error.failures[configs[1].key()]
+    assert "SLURM task 5_2 failed (left the queue" in error.failures[configs[2].key()]
+    message = str(error)
+    assert message.startswith("2 run(s) of the SLURM grid ended without a record: ")
+    assert "Submit the same grid again" in message and "stored runs are skipped" in message
+    assert "3 runs: 1 stored, 0 pending, 0 running, 2 failed" in message  # the status
+    assert "the task's last words" in message  # and the failed task's log tail
+    assert str(pickle.loads(pickle.dumps(error))) == message
+    from lt_lab.cli import user_errors
+
+    assert isinstance(error, user_errors())  # lt-lab prints it on one line, exit status 2
+    again = launch.submit(configs, store=store, executor=FakeExecutor("6"))  # the resume
+    assert again.stored == 1 and again.submitted == 2
 
 
 def test_wait_returns_once_nothing_is_pending_or_running(store, no_squeue):

@@ -128,6 +128,56 @@ def test_a_checkpoint_of_another_config_is_ignored_with_a_warning(tmp_path):
         assert Checkpointer(path, config, {}).resume() == (0, None)
 
 
+def test_a_checkpoint_of_this_config_that_does_not_load_names_the_file_and_the_fix(tmp_path):
+    import torch
+
+    from lt_lab.errors import CheckpointError, UserError
+
+    config = make_config("smoke", epochs=5)
+    path = tmp_path / "c.pt"
+    torch.save({"format": 1, "key": config.key(), "epoch": 1, "curves": {}, "extras": {},
+                "elapsed_s": 1.0, "rng": {}, "parts": {"model": {"weight": torch.zeros(3, 3)}}},
+               path)  # this config's header, a model of another shape
+    with pytest.raises(CheckpointError) as raised:
+        Checkpointer(path, config, {"model": torch.nn.Linear(2, 2)}).resume()
+    message = str(raised.value)
+    assert isinstance(raised.value, UserError) and isinstance(raised.value, RuntimeError)
+    assert f"cannot resume from the checkpoint {path}: it is of this config" in message
+    assert "its part 'model' cannot be loaded" in message and "size mismatch" in message
+    assert "Delete that file" in message and "--results-dir" in message
+    assert "\n" not in message and isinstance(raised.value.__cause__, RuntimeError)
+
+
+@pytest.mark.usefixtures("synthetic_fashion_mnist")
+def test_the_command_line_refuses_a_checkpoint_that_does_not_load_in_one_line(tmp_path,
+                                                                               capsys):
+    import torch
+
+    from lt_lab.cli import main
+    from lt_lab.train import fit
+
+    fields = dict(model="mlp", n_max=20, imbalance_ratio=10, test_per_class=5, batch_size=16,
+                  epochs=3, device="cpu")
+    config = make_config("smoke", **fields)
+    store = ResultsStore(tmp_path / "store")
+    with threads(1), pytest.raises(KeyboardInterrupt):
+        fit(config, store=store, checkpoint_every=1, callbacks=[StopAfter(1)])
+    path = store.checkpoint_path(config.key())  # of epoch 1, before StopAfter's
+    state = torch.load(path, weights_only=True)
+    model = state["parts"]["model"]
+    name = next(iter(model))
+    model[name] = torch.zeros(*(size + 1 for size in model[name].shape))  # damaged
+    torch.save(state, path)
+    arguments = [f"--{field.replace('_', '-')}={value}" for field, value in fields.items()
+                 if field not in ("test_per_class", "batch_size")]
+    code = main(["run", "--profile", "smoke", *arguments, "--set", "test_per_class=5",
+                 "--set", "batch_size=16", "--results-dir", str(store.root)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and len(err.splitlines()) == 1
+    assert err.startswith(f"lt-lab: error: cannot resume from the checkpoint {path}: ")
+    assert "Delete that file" in err and path.exists() and store.load(config) is None
+
+
 # ------------------------------------------------------------------------------ the store
 
 
