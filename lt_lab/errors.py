@@ -41,6 +41,11 @@ class SlurmUnavailableError(UserError, RuntimeError):
     about, and where to ask instead (a login node of the cluster)."""
 
 
+class GridTimeoutError(UserError, TimeoutError):
+    """A SLURM grid waited for (``--wait``) is not finished after ``--wait-timeout``: its
+    tasks go on, and the message gives the grid's status and how to follow it."""
+
+
 class CheckpointError(UserError, RuntimeError):
     """A run's checkpoint passed its header checks (this config's key, lt_lab's format) yet
     cannot be loaded into the run (another version of lt_lab wrote it, or it is damaged):

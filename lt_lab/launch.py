@@ -515,8 +515,12 @@ def wait(configs, *, store: ResultsStore | None = None, folder: str | Path | Non
             return status
         waited = time.monotonic() - started
         if timeout_s is not None and waited > timeout_s:
-            raise TimeoutError(f"the grid is not finished after {timeout_s:g} s:\n"
-                               + status.format())
+            from lt_lab.errors import GridTimeoutError
+
+            raise GridTimeoutError(
+                f"the grid is not finished after {timeout_s:g} s (--wait-timeout): its tasks "
+                "go on; follow them with lt-lab grid FILE --status, or wait longer:\n"
+                + status.format())
         time.sleep(poll_s if poll_s is not None else min(30.0, 1.0 + waited / 10))
 
 

@@ -319,9 +319,13 @@ def test_wait_returns_once_nothing_is_pending_or_running(store, no_squeue):
     status = launch.wait(configs, store=store, poll_s=0, report=report)
     assert status.counts()["stored"] == 1 and status.counts()["failed"] == 1
     assert seen[0] == "2 runs: 0 stored, 0 pending, 2 running, 0 failed"
-    with pytest.raises(TimeoutError, match="not finished"):
+    with pytest.raises(TimeoutError, match="not finished") as waited:
         no_squeue["6_1"] = "RUNNING"
         launch.wait(configs, store=store, poll_s=0, timeout_s=0)
+    from lt_lab.cli import user_errors
+
+    assert isinstance(waited.value, user_errors())  # one line from lt-lab, no traceback
+    assert "--wait-timeout" in str(waited.value) and "--status" in str(waited.value)
 
 
 @pytest.mark.usefixtures("synthetic_fashion_mnist")
