@@ -237,9 +237,9 @@ def _backbones():
 
 
 def _heads():
-    from lt_lab.models import HEADS
+    from lt_lab.models import head_names
 
-    return HEADS
+    return head_names()
 
 
 def _losses():
@@ -279,6 +279,31 @@ def check_drw(config) -> None:
         raise ConfigError(f"loss_params['drw_start']={start!r} switches the class weights on "
                           f"at epoch {epoch} of epochs={config.epochs}: never. Use drw_start "
                           f"<= {latest:.3g}, or more epochs")
+
+
+def check_views(config, loss) -> None:
+    """A loss that takes several augmented views of each image (``takes_views`` > 1) needs
+    ``augment=True``: without augmentation its views would be one image repeated."""
+    views = getattr(loss, "takes_views", 1)
+    if views > 1 and not config.augment:
+        raise ConfigError(f"augment=False, but loss={config.loss!r} takes {views} augmented "
+                          "views of each image, which would then be the same image; use "
+                          "augment=True, or a loss with one view")
+
+
+def check_experts(config, loss) -> None:
+    """A loss that reads several experts' logits (``takes_experts``, SADE) needs a head that
+    gives them (``outputs_experts``), and such a head needs such a loss."""
+    from lt_lab.models import head_class
+
+    experts_head = getattr(head_class(config.head), "outputs_experts", False)
+    if getattr(loss, "takes_experts", False) and not experts_head:
+        raise ConfigError(f"loss={config.loss!r} reads several experts' logits, but "
+                          f"head={config.head!r} gives one head's; use head='experts'")
+    if experts_head and not getattr(loss, "takes_experts", False):
+        raise ConfigError(f"head={config.head!r} gives several experts' logits, but "
+                          f"loss={config.loss!r} reads one head's; use loss='sade', or "
+                          "another head")
 
 
 def as_config_error(field: str, check, *args, **kwargs):
@@ -326,6 +351,10 @@ class RunConfig(Config):
     augment: bool = True
     # Hasegawa & Sato 2024: (lambda / 2) * mean ||h||^2 added to the loss, h the features.
     feature_norm_penalty: float = 0.0
+    # Kini et al. 2024's batch-binding: one fixed training example of each class appended to
+    # every training batch (lt_lab.beyond.batch_binding, looked up in
+    # lt_lab.data.samplers.BOUND_SETS). Off: outside the key, as every field at its default.
+    batch_binding: bool = False
     many_threshold: int = 100  # shot groups: many > 100 training images, few < 20
     few_threshold: int = 20
     eval_every: int = 5  # epochs between test evaluations (the last epoch always is one)
@@ -412,6 +441,7 @@ class RunConfig(Config):
         "lr_decay": LR_DECAY,
         "augment": Flag(),
         "feature_norm_penalty": NON_NEGATIVE,
+        "batch_binding": Flag(),
         "many_threshold": NON_NEGATIVE_INT,
         "few_threshold": NON_NEGATIVE_INT,
         "eval_every": POSITIVE_INT,
@@ -433,7 +463,9 @@ class RunConfig(Config):
             raise ConfigError(f"n_max={self.n_max} is more than the {self.recipe.n_max} "
                               f"training images a class of dataset={self.dataset!r} has")
         check_schedule(self)
-        as_config_error("loss_params", build, self.loss, None, **self.loss_params)
+        loss = as_config_error("loss_params", build, self.loss, None, **self.loss_params)
+        check_views(self, loss)
+        check_experts(self, loss)
         check_drw(self)
         as_config_error("analyses", hooks.check_analyses, self)
 

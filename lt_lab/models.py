@@ -8,7 +8,10 @@ Decoupling (Kang et al. 2020) retrains the head on frozen features and neural co
   ResNets of He et al. 2016, depth 6n+2, widths 16/32/64, option-A shortcuts — the
   ResNet-32 of the LDAM and CB code);
 * heads: ``linear``, ``cosine`` (normalised linear, the head LDAM trains with) and ``etf``
-  (a fixed simplex equiangular tight frame, Yang et al. 2022).
+  (a fixed simplex equiangular tight frame, Yang et al. 2022); a family may register more
+  in :data:`EXTRA_HEADS` (SADE's three experts, ``"experts"``, Zhang et al. 2022). A head
+  whose output is ``(N, K, C)``, K experts' logits, predicts with their mean
+  (:meth:`Classifier.forward`); the trainer's loss reads the K experts.
 """
 
 from __future__ import annotations
@@ -20,9 +23,25 @@ import torch.nn.functional as F
 from torch import nn
 
 from lt_lab.errors import ConfigError, check_choice
+from lt_lab.plugins import Registered
 
 BACKBONES = ("mlp", "small_cnn", "resnet8", "resnet20", "resnet32")
 HEADS = ("linear", "cosine", "etf")
+# Heads a family registers, by name: ``head(feature_dim, num_classes)`` -> nn.Module (the
+# engine imports no family; lt_lab.beyond.sade registers "experts").
+EXTRA_HEADS = Registered("families")
+
+
+def head_names() -> list[str]:
+    """Every head a config may name: the built-in :data:`HEADS`, then the registered."""
+    return [*HEADS, *EXTRA_HEADS]
+
+
+def head_class(name: str):
+    """The class (or builder) of head ``name``."""
+    check_choice("head", name, head_names())
+    builtin = {"linear": nn.Linear, "cosine": CosineClassifier, "etf": ETFClassifier}
+    return builtin[name] if name in builtin else EXTRA_HEADS[name]
 
 
 class MLP(nn.Module):
@@ -170,20 +189,22 @@ class Classifier(nn.Module):
         self.classifier = head
 
     def forward(self, x):
-        return self.classifier(self.features(x))
+        """The logits; a head of K experts, ``(N, K, C)``, predicts with their mean (SADE's
+        prediction without test-time aggregation, Zhang et al. 2022)."""
+        logits = self.classifier(self.features(x))
+        return logits.mean(dim=1) if logits.ndim == 3 else logits
 
 
 def build_model(
     name: str, in_shape: tuple[int, int, int], num_classes: int, head: str = "linear"
 ) -> Classifier:
-    """Backbone ``name`` (one of :data:`BACKBONES`) with a ``head`` (one of :data:`HEADS`)."""
+    """Backbone ``name`` (one of :data:`BACKBONES`) with a ``head`` (:func:`head_names`)."""
     check_choice("model", name, BACKBONES)
-    check_choice("head", head, HEADS)
+    make_head = head_class(head)
     if name == "mlp":
         backbone = MLP(in_shape)
     elif name == "small_cnn":
         backbone = SmallCNN(in_shape[0])
     else:
         backbone = CifarResNet(int(name.removeprefix("resnet")), in_channels=in_shape[0])
-    heads = {"linear": nn.Linear, "cosine": CosineClassifier, "etf": ETFClassifier}
-    return Classifier(backbone, heads[head](backbone.feature_dim, num_classes))
+    return Classifier(backbone, make_head(backbone.feature_dim, num_classes))

@@ -104,11 +104,21 @@ def unpackable_reason(config, device=None) -> str | None:
         return (f"precision={config.precision!r} (fp16 on {device.type}): the members would "
                 "share one gradient scaler, and one member's overflow would skip every "
                 "member's step; use bf16 or fp32")
-    from lt_lab.losses.registry import loss_class
+    from lt_lab.losses.registry import build, loss_class
 
     if getattr(loss_class(config.loss), "takes_features", False):
         return (f"loss={config.loss!r} reads the features, not the logits: its member would "
                 "need its own head's weight inside the pack's loss")
+    from lt_lab.models import HEADS
+
+    if config.head not in HEADS:
+        return f"head={config.head!r}: a pack trains the built-in heads only ({', '.join(HEADS)})"
+    if config.batch_binding:
+        return "batch_binding=True: the pack's batches have no room for a member's bound set"
+    loss = build(config.loss, None, **config.loss_params)
+    if getattr(loss, "takes_views", 1) > 1 or getattr(loss, "mixes_inputs", False):
+        return (f"loss={config.loss!r} takes several views or mixes its inputs: the packed "
+                "step feeds one view of each image, unmixed")
     return None
 
 

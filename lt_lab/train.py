@@ -7,14 +7,27 @@ the device. No DataLoader, no per-image Python.
     for epoch in range(epochs):                                  (lt_lab.loop.run_epochs)
         set the learning rate (linear warm-up, then step or cosine)
         for indices in batches of sampler.epoch_indices(epoch):
-            x = normalise(augment(train_images[indices]))
+            indices = indices + bound set                        (batch_binding only)
+            x = normalise(augment(train_images[indices]))        (once a view, if several)
+            x = mix(x) for a loss that mixes its inputs          (input mixup only)
             loss(model(x), train_labels[indices]).backward(); optimizer.step()
         every `eval_every` epochs: evaluate on the balanced test set
         analyses' on_epoch_end(state)
     analyses' after_fit(state)
 
 The trainer knows no method family: losses come from the registry, analyses (post-hoc
-adjustment, collapse snapshots, classifier fixes...) from :mod:`lt_lab.hooks`.
+adjustment, collapse snapshots, classifier fixes...) from :mod:`lt_lab.hooks`. What a
+loss needs besides logits it declares by attribute, and the trainer serves it:
+
+* ``takes_features``: the penultimate features instead of the logits;
+* ``takes_views = V`` (V > 1): V independently augmented views of each image, stacked as
+  ``(N, V, d)`` (Khosla et al. 2020's two views for the supervised contrastive loss);
+* ``mixes_inputs``: the loss mixes each normalised batch (``loss.mix(x, y, generator)``, a
+  :class:`MixedBatch`-like ``(inputs, targets_a, targets_b, lam)``) and scores the logits
+  with ``loss.mixed(logits, targets_a, targets_b, lam)`` (Zhang et al. 2018's input mixup).
+
+A config's ``batch_binding`` appends a fixed set of examples, one a class, to every batch
+(Kini et al. 2024; the set comes from :data:`lt_lab.data.samplers.BOUND_SETS`).
 """
 
 from __future__ import annotations
@@ -28,6 +41,7 @@ from torch import nn
 from lt_lab import hooks, losses
 from lt_lab.config import RunConfig
 from lt_lab.data import (
+    BOUND_SETS,
     augment,
     build_sampler,
     class_order,
@@ -55,8 +69,8 @@ from lt_lab.runtime import (
 __all__ = ["RunResult", "TrainState", "TrainingData", "batch_slices", "divergence", "evaluate",
            "evaluation_points", "extract_features", "feature_norm_penalty", "fit",
            "learning_rate", "predict_logits", "prepare_data", "resolve_device",
-           "seed_everything", "start_loss_epoch", "train_epoch", "train_step",
-           "training_images"]
+           "seed_everything", "stack_views", "start_loss_epoch", "train_epoch", "train_step",
+           "training_batch", "training_images", "views_of"]
 
 
 @dataclass
@@ -170,24 +184,32 @@ def training_backbone(model: nn.Module, config: RunConfig):
 
 
 def train_step(model, backbone, loss_fn, optimizer, x, y, config, *,
-               precision: str | None = None, scaler=None) -> torch.Tensor:
+               precision: str | None = None, scaler=None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
     """One SGD step on a normalised batch ``x`` already on the device; the detached loss.
 
     ``backbone``: the features' forward (:func:`training_backbone`). ``precision``: the
     resolved precision (default: the config's, resolved for ``x``'s device); ``scaler``: the
-    fp16 gradient scaler (:func:`lt_lab.runtime.grad_scaler`). The benchmark's pipelines
-    call this too, so they time exactly the trainer's step.
+    fp16 gradient scaler (:func:`lt_lab.runtime.grad_scaler`); ``generator``: the run's, for
+    a loss that mixes its inputs. The benchmark's pipelines call this too, so they time
+    exactly the trainer's step. With a loss's ``takes_views = V``, ``x`` holds V views of
+    the ``len(y)`` images, view-major (:func:`training_batch`).
     """
     if precision is None:
         precision = resolve_precision(config.precision, x.device)
     if config.compile == "reduce-overhead":  # a new step: the graphs' outputs may be reused
         torch.compiler.cudagraph_mark_step_begin()
+    mixed = loss_fn.mix(x, y, generator) if getattr(loss_fn, "mixes_inputs", False) else None
     with autocast(x.device, precision):
-        features = backbone(x)
+        features = backbone(x if mixed is None else mixed.inputs)
         if getattr(loss_fn, "takes_features", False):  # e.g. dot regression on a fixed head
-            loss = loss_fn(features.float(), y)
+            outputs = features.float()
         else:
-            loss = loss_fn(model.classifier(features).float(), y)
+            outputs = model.classifier(features).float()
+        if mixed is not None:  # input mixup: λ L(z, y_a) + (1 − λ) L(z, y_b)
+            loss = loss_fn.mixed(outputs, mixed.targets_a, mixed.targets_b, mixed.lam)
+        else:
+            loss = loss_fn(stack_views(outputs, views_of(loss_fn)), y)
         if config.feature_norm_penalty:
             loss = loss + feature_norm_penalty(features, config)
     optimizer.zero_grad(set_to_none=True)
@@ -199,6 +221,20 @@ def train_step(model, backbone, loss_fn, optimizer, x, y, config, *,
         scaler.step(optimizer)
         scaler.update()
     return loss.detach()
+
+
+def views_of(loss_fn) -> int:
+    """How many augmented views of each image ``loss_fn`` takes (``takes_views``; 1)."""
+    return getattr(loss_fn, "takes_views", 1)
+
+
+def stack_views(outputs: torch.Tensor, views: int) -> torch.Tensor:
+    """The network's outputs on V view-major blocks ``(V·N, d)`` as ``(N, V, d)``: row i
+    holds image i's views, as the supervised contrastive loss takes them (Khosla et al.
+    2020). One view: unchanged, ``(N, d)``."""
+    if views == 1:
+        return outputs
+    return outputs.unflatten(0, (views, -1)).transpose(0, 1)
 
 
 def feature_norm_penalty(features: torch.Tensor, config) -> torch.Tensor:
@@ -227,6 +263,27 @@ def training_images(data: TrainingData, batch: torch.Tensor, config,
     return images
 
 
+def training_batch(data: TrainingData, batch: torch.Tensor, config, generator: torch.Generator,
+                   views: int = 1) -> torch.Tensor:
+    """The normalised network input of ``batch``: :func:`training_images`, then
+    ``data.prepare``. With ``views`` > 1, that many independent augmentations of the batch,
+    drawn one after another from ``generator`` and stacked view-major, ``(V·N, C, H, W)``."""
+    if views == 1:
+        return data.prepare(training_images(data, batch, config, generator))
+    return data.prepare(torch.cat([training_images(data, batch, config, generator)
+                                   for _ in range(views)]))
+
+
+def bound_set(config, data: TrainingData) -> torch.Tensor | None:
+    """The indices appended to every training batch: with ``config.batch_binding``, one
+    fixed example of each class (Kini et al. 2024's batch-binding, from
+    :data:`~lt_lab.data.samplers.BOUND_SETS`), on the data's device; otherwise None."""
+    if not config.batch_binding:
+        return None
+    bound = BOUND_SETS["batch_binding"](data.train_labels.cpu(), data.num_classes)
+    return bound.to(data.train_labels.device)
+
+
 def divergence(losses: torch.Tensor, config, epoch: int) -> str | None:
     """Where an epoch's step ``losses`` stopped being finite, as a sentence; None while they
     are finite. Checked once an epoch: a check per step would sync the GPU."""
@@ -253,11 +310,13 @@ def evaluation_points(model: nn.Module, data: TrainingData, config) -> tuple[dic
 
 
 def train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generator,
-                backbone=None, *, precision: str | None = None, scaler=None) -> float:
+                backbone=None, *, precision: str | None = None, scaler=None,
+                bound: torch.Tensor | None = None) -> float:
     """One pass over the sampler's indices; returns the mean training loss.
 
     ``backbone``: the features' forward to train through (:func:`training_backbone`);
     ``model.features`` when not given. ``precision``, ``scaler``: as :func:`train_step`.
+    ``bound``: indices appended to every batch (:func:`bound_set`).
     """
     model.train()
     if precision is None:
@@ -266,11 +325,11 @@ def train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generat
     indices = sampler.epoch_indices(epoch, generator)
     step_losses = []
     for rows in batch_slices(len(indices), config.batch_size):
-        batch = indices[rows]
-        images = training_images(data, batch, config, generator)
-        step_losses.append(train_step(model, backbone, loss_fn, optimizer, data.prepare(images),
+        batch = indices[rows] if bound is None else torch.cat([indices[rows], bound])
+        x = training_batch(data, batch, config, generator, views_of(loss_fn))
+        step_losses.append(train_step(model, backbone, loss_fn, optimizer, x,
                                       data.train_labels[batch], config, precision=precision,
-                                      scaler=scaler))
+                                      scaler=scaler, generator=generator))
     losses_this_epoch = torch.stack(step_losses)
     if message := divergence(losses_this_epoch, config, epoch):
         raise TrainingDivergedError(f"{message}; try a lower lr or check the loss parameters")
@@ -385,6 +444,7 @@ def _fit(config: RunConfig, *, cache: bool, save: bool, store: ResultsStore | No
                           f"this config ({len(data.train_labels)} images); use batch_size <= "
                           f"{len(data.train_labels)}, or more data (n_max, imbalance_ratio)")
     generator = torch.Generator(device=device).manual_seed(config.seed)
+    bound = bound_set(config, data)
     state = TrainState(config, 0, model, data)
     observers = [*hooks.build_analyses(config), *callbacks]
     checkpoints = None
@@ -404,7 +464,7 @@ def _fit(config: RunConfig, *, cache: bool, save: bool, store: ResultsStore | No
     def one_epoch(epoch):
         start_loss_epoch(loss_fn, config, epoch)
         return train_epoch(model, loss_fn, optimizer, sampler, data, config, epoch, generator,
-                           backbone, precision=precision, scaler=scaler)
+                           backbone, precision=precision, scaler=scaler, bound=bound)
 
     def test(epoch):
         return evaluation_points(model, data, config)

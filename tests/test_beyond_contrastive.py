@@ -102,7 +102,7 @@ def test_registered_module_reads_features():
     features = _tensor([[1.0, 0.0], [0.6, 0.8], [-1.0, 0.0]])
     assert loss(features, torch.tensor([0, 0, 1])).item() == pytest.approx(
         0.04226316177212667, abs=1e-12)
-    assert loss_parameters("supcon") == ["temperature", "base_temperature"]
+    assert loss_parameters("supcon") == ["temperature", "base_temperature", "views"]
 
 
 @pytest.mark.parametrize("value", [0, -0.1, float("nan"), "0.1"])

@@ -101,6 +101,7 @@ FROZEN_DEFAULTS = {
         "eval_every": 5, "analyses": {}, "compile": "off", "precision": "fp32", "pack": 1,
         "threads": None, "seed": 0, "device": "auto",
         "profile": "custom",  # outside the key: renamed from "quick" without a version bump
+        "batch_binding": False,  # added (issue 31) off, a value that keeps every key
     },
     "regression": {
         "dataset": "rotated_fashion_mnist", "imbalance_ratio": 100.0, "label_profile": "exp_dips",

@@ -21,6 +21,12 @@ What the official code does (valavakilian/SCL_Geometry_And_Batching, ``code/main
   differs). Here ``drop_last=False`` keeps it, bound like the others, so that the epoch
   covers every training image as the engine's samplers do; ``drop_last=True`` reproduces
   the official loop.
+
+The trainer binds by config: ``batch_binding=True`` appends :func:`binding_indices` (this
+module registers it as ``"batch_binding"`` in :data:`lt_lab.data.samplers.BOUND_SETS`) to
+every batch of whatever sampler the config names, so an ``"instance"`` run is
+:func:`batch_binding` with ``drop_last=False`` (its batch of a single drawn image, which the
+trainer leaves out, aside).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from __future__ import annotations
 import torch
 
 from lt_lab.constraints import Flag, Interval
-from lt_lab.data.samplers import Sampler
+from lt_lab.data.samplers import BOUND_SETS, Sampler
 from lt_lab.errors import ConfigError
 
 BATCH_SIZE = Interval(int, 1, None)
@@ -62,6 +68,9 @@ def binding_indices(labels, num_classes: int | None = None) -> torch.Tensor:
         raise ConfigError(f"batch-binding needs an example of every class; classes {missing} "
                           "have none")
     return first
+
+
+BOUND_SETS["batch_binding"] = binding_indices  # what a config's batch_binding=True appends
 
 
 def batch_binding(labels, batch_size: int, seed: int = 0, *, num_classes: int | None = None,

@@ -44,6 +44,7 @@ from lt_lab.errors import ConfigError
 from lt_lab.losses import register
 
 TEMPERATURE = Interval(float, 0, None, closed="neither")
+VIEWS = Interval(int, 1, None, why="augmented views of each image the trainer passes")
 NORM_FLOOR = 1e-12  # F.normalize's eps: a zero feature stays zero instead of NaN
 
 
@@ -102,19 +103,23 @@ class SupConLoss(nn.Module):
     It reads the penultimate features, not the logits (``takes_features``): the trainer
     passes them, and the classifier is trained afterwards on the frozen features (a linear
     probe, as Khosla et al.). ``class_counts`` is unused (SCL has no class-size term).
-    Features of shape (N, V, d) carry V augmented views of each image.
+    Features of shape (N, V, d) carry V augmented views of each image: ``views`` (2, as
+    Khosla et al. and Kini et al. train) is what the trainer reads as ``takes_views`` and
+    passes (:func:`lt_lab.train.training_batch`); ``views=1`` trains on one view.
     """
 
     takes_features = True  # a trainer passes the penultimate features, not the logits
     parameter_constraints = {"temperature": TEMPERATURE,
-                             "base_temperature": Optional(TEMPERATURE)}
+                             "base_temperature": Optional(TEMPERATURE), "views": VIEWS}
 
     def __init__(self, class_counts: torch.Tensor | None = None, temperature: float = 0.1,
-                 base_temperature: float | None = None):
+                 base_temperature: float | None = None, views: int = 2):
         super().__init__()
         TEMPERATURE.check("temperature", temperature)
         Optional(TEMPERATURE).check("base_temperature", base_temperature)
+        VIEWS.check("views", views)
         self.temperature, self.base_temperature = temperature, base_temperature
+        self.takes_views = views  # the trainer stacks this many augmented views, (N, V, d)
 
     def bind_head(self, head: nn.Module) -> SupConLoss:
         """Nothing to bind: SCL does not read the classifier (the trainer calls this for
@@ -125,7 +130,8 @@ class SupConLoss(nn.Module):
         return supcon_loss(features, labels, self.temperature, self.base_temperature)
 
     def extra_repr(self) -> str:
-        return f"temperature={self.temperature}, base_temperature={self.base_temperature}"
+        return (f"temperature={self.temperature}, base_temperature={self.base_temperature}, "
+                f"views={self.takes_views}")
 
 
 def project(features: torch.Tensor, weight: torch.Tensor | None = None,

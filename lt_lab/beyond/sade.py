@@ -53,6 +53,7 @@ from torch import nn
 from lt_lab.constraints import Flag, Interval, Optional
 from lt_lab.errors import ConfigError
 from lt_lab.losses import register
+from lt_lab.models import EXTRA_HEADS
 
 NUM_EXPERTS = 3  # forward, uniform, backward
 LAMBDA = Interval(float, 0, None)
@@ -144,7 +145,11 @@ class SADELoss(nn.Module):
 class ExpertHeads(nn.Module):
     """Three classifier heads on shared features, output ``(N, 3, C)``: linear heads
     (``scale=None``), or cosine heads ``scale · cos(h, w_c)`` (SADE's ``use_norm`` heads,
-    ``scale=30``)."""
+    ``scale=30``). Registered as the head ``"experts"`` (cosine, scale 30): a config with
+    ``head="experts", loss="sade"`` trains SADE's experts, and the model predicts with
+    their mean logits (:meth:`lt_lab.models.Classifier.forward`)."""
+
+    outputs_experts = True  # logits (N, 3, C): a loss with takes_experts reads them
 
     def __init__(self, feature_dim: int, num_classes: int, scale: float | None = 30.0):
         super().__init__()
@@ -164,6 +169,9 @@ class ExpertHeads(nn.Module):
 
     def extra_repr(self) -> str:
         return f"scale={self.scale}"
+
+
+EXTRA_HEADS["experts"] = ExpertHeads
 
 
 # --- test-time aggregation ------------------------------------------------------------------

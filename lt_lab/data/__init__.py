@@ -8,10 +8,11 @@ from lt_lab.data.longtail import (
     make_longtail,
     validation_indices,
 )
-from lt_lab.data.samplers import SAMPLERS, build_sampler, class_probabilities
+from lt_lab.data.samplers import BOUND_SETS, SAMPLERS, build_sampler, class_probabilities
 from lt_lab.data.sources import DATASETS, ImageDataset, data_report, load_dataset
 
 __all__ = [
+    "BOUND_SETS",
     "DATASETS",
     "SAMPLERS",
     "ImageDataset",

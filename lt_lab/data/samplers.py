@@ -28,6 +28,7 @@ from __future__ import annotations
 import torch
 
 from lt_lab.errors import ConfigError, check_choice
+from lt_lab.plugins import Registered
 
 SAMPLERS = (
     "instance",
@@ -41,6 +42,10 @@ _POWER = {"class_balanced": 0.0, "square_root": 0.5}
 # Bumped when what a sampler draws changes; part of the key of runs that use it
 # (lt_lab.config), so only those runs are retrained.
 SAMPLER_VERSIONS = {"oversample": 2, "undersample": 2}
+# Fixed sets of training examples appended to every batch, by name: ``bound(labels,
+# num_classes)`` -> their indices. A config's ``batch_binding`` looks up "batch_binding"
+# (Kini et al. 2024, registered by lt_lab.beyond.batch_binding); the engine imports no family.
+BOUND_SETS = Registered("families")
 
 
 def class_probabilities(class_counts: torch.Tensor, power: float) -> torch.Tensor:
