@@ -161,7 +161,9 @@ def _draw_estimate(ax, claim, y: float, marker: str) -> list[float]:
 
 
 def _verdict_text(ax, claim, y: float, prefix: str = "") -> None:
-    verdict = "not run" if claim.measured is None else claim.verdict
+    verdict = claim.verdict.split(":")[0]  # "not applicable: <its gate>" reads by its first part
+    if claim.measured is None and not verdict.startswith("not applicable"):
+        verdict = "not run"
     ax.text(1.04, y, prefix + verdict, transform=ax.get_yaxis_transform(), ha="left",
             va="center", fontsize=8, color=verdict_colour(claim.verdict), fontweight="bold")
 

@@ -24,7 +24,7 @@ WORD = re.compile(r"(?<![\w-])(" + "|".join(w.replace(" ", r"\s+") for w in VERD
 # A line of a verdict cell: id, category (the exploratory cell) or role (the confirmatory
 # cell: counted, member, descriptive, ours), verdict (two words for "not reproduced"/"not run").
 LINE = re.compile(r"^(\S+)\s+(claim|sanity|descriptive|counted|member|ours)\s+"
-                  r"(not reproduced|not run|\S+)")
+                  r"(not reproduced|not run|not applicable|\S+)")
 MARKER = "NBVAL_CHECK_OUTPUT"
 ITEM = re.compile(r"[ \t]*(?:[-*+]|\d+\.)[ \t]")  # a list item's first line
 ALONE = re.compile(r"[ \t]*(?:#{1,6}[ \t]|:::|```)")  # a heading, directive or fence line

@@ -94,6 +94,9 @@ def _raw(claim, value: float | None) -> float | None:
 
 
 def _estimate_text(claim, outcome) -> str:
+    if outcome.verdict.startswith("not applicable") and outcome.estimate is not None:
+        est = outcome.estimate  # the gate's own values, not the claim's
+        return f"gate: {est.mean:.2f} [{est.low:.2f}, {est.high:.2f}] n={est.n}"
     est = outcome.estimate
     if est is None:
         missing = outcome.numbers.get("missing")
@@ -117,7 +120,7 @@ def verdict_rows(claims, outcomes: dict, exploratory: dict | None = None) -> lis
     for c in claims:
         outcome = outcomes[f"{c.id}@{c.regime}"]
         marks = f" ({', '.join(outcome.marks)})" if outcome.marks else ""
-        rows.append({"claim": c.id, "role": _role_text(c), "regime": c.regime,
+        rows.append({"claim": c.id, "role": _role_text(c), "regime": c.regime, "unit": c.unit,
                      "design and levels": f"{DESIGN_TEXT[c.design]}: {_levels_text(c)}",
                      "confirmatory verdict": outcome.verdict + marks,
                      "estimate [95 % interval]": _estimate_text(c, outcome),
@@ -146,12 +149,14 @@ def print_chapter(chapter: str, exploratory: dict | None = None, store=None) -> 
         return
     roles = {c.id: ROLE_WORD[c.role] for c in claims}
     for row in verdict_rows(claims, outcomes, exploratory):
-        print(f"{row['claim']:32s} {roles[row['claim']]:12s} {row['confirmatory verdict']:16s} "
+        verdict = row["confirmatory verdict"]
+        verdict = "not applicable" if verdict.startswith("not applicable") else verdict
+        print(f"{row['claim']:32s} {roles[row['claim']]:12s} {verdict:16s} "
               f"{row['estimate [95 % interval]']:28s} p={row['p']:8s} "
               f"(exploratory: {row['exploratory verdict']})")
 
 
-COMPACT = ("role", "confirmatory verdict", "estimate [95 % interval]", "p",
+COMPACT = ("role", "confirmatory verdict", "estimate [95 % interval]", "unit", "p",
            "exploratory verdict")  # the page's columns; the levels are on the prereg page
 
 
@@ -166,7 +171,11 @@ def show_chapter(chapter: str, exploratory: dict | None = None, store=None,
         print(outcomes.text())
         return None
     table = pd.DataFrame(verdict_rows(claims, outcomes, exploratory)).set_index("claim")
-    return table if columns is None else table[list(columns)]
+    if columns is None:
+        return table
+    table["role"] = [ROLE_WORD[c.role] for c in claims]  # one word: the group is on the prereg page
+    table["confirmatory verdict"] = [v.split(":")[0] for v in table["confirmatory verdict"]]
+    return table[list(columns)]
 
 
 def simulator_table(claim_id: str = "ldt-restores-symmetry", store=None):
@@ -220,6 +229,8 @@ def as_claim(claim, outcome, store):
     from lt_lab.book.claims import Claim
 
     levels, est = claim.levels, outcome.estimate
+    if outcome.verdict.startswith("not applicable"):
+        est = None  # its estimate is the gate's, on another measure: nothing to draw
     margin = levels.get("margin") if claim.design == "no_effect" else None
     directional = claim.design in ("directional", "superiority")
     low, high = est and est.low, est and est.high
@@ -314,7 +325,7 @@ def headline(store=None, name: str = "edition-1", table: bool = True) -> str:
     from lt_lab.book.times import markdown_table
 
     rows = headline_rows(store, name)
-    done = [r for r in rows if "outcomes" in r]
+    done = [r for r in rows if "outcomes" in r and r["counted"]]
     judged = sum(r["counted"] for r in done)
     total = sum(r["counted"] for r in rows)
     if not judged:
@@ -329,10 +340,11 @@ def headline(store=None, name: str = "edition-1", table: bool = True) -> str:
         lead = (f"**Under pre-registration, {sum(r['reproduced'] for r in done)} of the "
                 f"{judged} counted claims judged so far reproduced** ({counts}"
                 f"{f', {other} not applicable or not run' if other else ''}), in "
-                f"{len(done)} of {len(rows)} chapters; the other {total - judged} counted "
-                f"claims wait for their runs. By chance alone about {line.expected:.1f} of "
-                f"these {line.k} would show their direction (the interval's lower end above 0, "
-                f"p < 0.025 one-sided) were no effect real; "
+                f"{len(done)} of the {sum(bool(r['counted']) for r in rows)} chapters that "
+                f"count claims; the other {total - judged} counted claims wait for their "
+                f"runs. By chance alone about {line.expected:.1f} of these {line.k} would "
+                "show their direction (the interval's lower end above 0, p < 0.025 "
+                "one-sided) were no effect real; "
                 f"{line.raw} do, {line.holm} after Holm's correction.")
     if not table:
         return lead
