@@ -245,7 +245,8 @@ def as_claim(claim, outcome, store):
         id=claim.id, paper=claim.paper, statement=claim.statement, reported=claim.source,
         measure=f"{claim.measure} ({DESIGN_TEXT[claim.design]})", threshold=threshold,
         direction=levels.get("direction", ">") if directional else ">",
-        partly_threshold=partly, unit=claim.unit, digits=2,
+        partly_threshold=partly, unit=claim.unit,
+        digits=3 if est is not None and est.low is not None and est.high - est.low < 0.05 else 2,
         category="descriptive" if claim.role == "descriptive" else "claim",
         margin=margin, null=levels.get("null", 0.0), measured=mean, low=low, high=high,
         spread=est.sd if est is not None else None, n=est.n if est is not None else 0,
@@ -342,10 +343,11 @@ def headline(store=None, name: str = "edition-1", table: bool = True) -> str:
                 f"{f', {other} not applicable or not run' if other else ''}), in "
                 f"{len(done)} of the {sum(bool(r['counted']) for r in rows)} chapters that "
                 f"count claims; the other {total - judged} counted claims wait for their "
-                f"runs. By chance alone about {line.expected:.1f} of these {line.k} would "
+                f"runs. By chance alone at most about {line.expected:.1f} of these {line.k} would "
                 "show their direction (the interval's lower end above 0, p < 0.025 "
                 "one-sided) were no effect real; "
-                f"{line.raw} do, {line.holm} after Holm's correction.")
+                f"{line.raw} {'does' if line.raw == 1 else 'do'}, {line.holm} after Holm's "
+                "correction.")
     if not table:
         return lead
     heads = ["chapter", "counted", *OUTCOMES, "other", "descriptive", "runs"]
@@ -363,3 +365,12 @@ def fill_headline(page, store=None) -> None:
         if marker in text:
             text = text.replace(marker, headline(store, table=table))
     page.write_text(text)
+
+
+def chapter_chance(chapter: str, store=None):
+    """The chance line over a whole chapter's counted claims (:func:`verdicts.chance`), or
+    None while its runs are not all stored."""
+    from lt_lab.book.confirmatory.verdicts import chance
+
+    claims, outcomes = chapter_verdicts(chapter, store)
+    return chance(claims, outcomes) if isinstance(outcomes, dict) else None
