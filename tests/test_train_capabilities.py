@@ -5,9 +5,6 @@ defaults keeping its key."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 import torch
 from fixtures_synthetic import synthetic_fashion_mnist  # noqa: F401
@@ -15,7 +12,7 @@ from torch import nn
 
 import lt_lab.beyond  # noqa: F401  (registers "supcon", "mixup" and the bound set)
 from lt_lab.beyond.mixup import MixedBatch
-from lt_lab.config import RunConfig, config_from_dict, make_config
+from lt_lab.config import RunConfig, make_config
 from lt_lab.data.samplers import InstanceSampler
 from lt_lab.errors import ConfigError
 from lt_lab.models import Classifier
@@ -31,9 +28,6 @@ from lt_lab.train import (
     training_images,
 )
 
-RESULTS = Path(__file__).resolve().parent.parent / "data" / "results"
-
-
 # -- keys ---------------------------------------------------------------------------------
 
 def test_a_default_config_keeps_the_key_it_had_before_the_new_fields():
@@ -43,14 +37,6 @@ def test_a_default_config_keeps_the_key_it_had_before_the_new_fields():
     assert RunConfig().key() == "31cd31cf4a06fc11"
     assert make_config("smoke", batch_binding=False).key() == "70881a1226c3734e"
     assert make_config("smoke", batch_binding=True).key() != "70881a1226c3734e"
-
-
-def test_stored_records_rebuild_to_their_own_keys():
-    records = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))[:40]]
-    classification = [r for r in records if r["kind"] == "classification"]
-    assert classification, "no classification record among the first 40 stored"
-    for record in classification:
-        assert config_from_dict(record["config"]).key() == record["key"]
 
 
 # -- bad input ----------------------------------------------------------------------------
