@@ -478,6 +478,7 @@ def test_a_notebook_that_is_not_json_is_named(capsys, tmp_path):
     refused(capsys, ["book", "execute", str(fake)], str(fake), "cannot be read as a notebook")
 
 
+@pytest.mark.process
 def test_results_into_a_closed_pipe_exits_quietly(tmp_path):
     import subprocess
     import sys

@@ -47,6 +47,7 @@ def test_a_user_error_in_fit_is_one_line_and_exit_2(monkeypatch, tmp_path, capsy
     assert capsys.readouterr().err == "lt-lab: error: lr=-1 must be > 0\n"
 
 
+@pytest.mark.process
 def test_the_console_script_prints_the_traceback_of_a_bug(tmp_path):
     # The whole path a user sees: a planted bug in fit ends the process with Python's
     # traceback (exit status 1), not lt-lab's one-line error (exit status 2).

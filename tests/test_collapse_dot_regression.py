@@ -59,6 +59,7 @@ def test_features_and_weight_must_share_their_dimension():
         dot_regression(torch.ones(2, 3), torch.tensor([0, 1]), W)
 
 
+@pytest.mark.slow  # trains end to end (about 3 s)
 def test_the_trainer_feeds_dot_regression_the_features_of_a_fixed_etf_head():
     from lt_lab.config import make_config
     from lt_lab.train import fit

@@ -1,6 +1,7 @@
 """The confirmatory declaration (issue 28, C2/C3): what it fixes cannot drift, and only runs
 made at its commit, at fresh seeds, after it, can decide it."""
 
+import functools
 import json
 import re
 import subprocess
@@ -27,6 +28,12 @@ from lt_lab.results import ResultsStore
 CLAIMS = declared("edition-1")
 NEW = {(arm.name, arm.profile) for arm in NEW_ARMS}
 STORE = ResultsStore(ROOT / "data" / "results")
+
+
+@functools.cache
+def stored_records() -> tuple[dict, ...]:
+    """Every record of the repository's store, read once for this module's tests."""
+    return tuple(STORE.records())
 
 
 def _record(key="r", metrics=None, curves=None, extras=None):
@@ -265,6 +272,7 @@ def test_a_chapter_shows_its_verdicts_only_once_all_its_own_runs_are_stored(tmp_
         confirmatory_verdicts(CLAIMS, ResultsStore(tmp_path), "09_nothing")
 
 
+@pytest.mark.slow  # keys all 510 declared configs twice and through the CLI (about 2 s)
 def test_the_declared_grid_is_one_list_of_every_run(tmp_path):
     from lt_lab.book.confirmatory.__main__ import main
 
@@ -385,7 +393,7 @@ def test_every_record_at_a_confirmatory_seed_was_made_after_its_declaration_at_i
     any other commit (or a dirty tree)."""
     fresh = set(SEEDS["quick"]) | set(SEEDS["long"])
     entry = DECLARED[0] if DECLARED else None
-    for record in STORE.records():
+    for record in stored_records():
         config = record["config"]
         if config["seed"] in fresh or config.get("subset_seed") in fresh:
             assert entry is not None, f"record {record['key']} at a fresh seed before any " \
@@ -400,7 +408,7 @@ def test_every_record_at_a_confirmatory_seed_is_a_declared_run():
     that no claim reads (another seed, another arm) slips into the store."""
     fresh = set(SEEDS["quick"]) | set(SEEDS["long"])
     keys = set(declared_runs(CLAIMS))
-    strays = [record["key"] for record in STORE.records()
+    strays = [record["key"] for record in stored_records()
               if fresh & {record["config"]["seed"], record["config"].get("subset_seed")}
               and record["key"] not in keys]
     assert strays == []

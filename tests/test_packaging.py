@@ -6,6 +6,7 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
 import tomllib
 import yaml
 
@@ -80,6 +81,7 @@ def test_torch_is_pinned_where_these_machines_install_it():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
+@pytest.mark.process
 def test_core_does_not_import_the_book_stack():
     import subprocess
     import sys

@@ -22,6 +22,7 @@ def fresh_python(code: str) -> str:
     return done.stdout
 
 
+@pytest.mark.process
 def test_importing_the_config_loads_neither_slurm_nor_packing_nor_a_family():
     loaded = fresh_python(
         "import lt_lab.config, sys; print(' '.join(m for m in sys.modules if m.startswith("
@@ -39,6 +40,7 @@ def _modules_that_register_losses() -> list[str]:
                   if "@register(" in path.read_text() and path.parent.name != "regression")
 
 
+@pytest.mark.process
 def test_every_registered_loss_is_found_by_name_from_a_fresh_process():
     from lt_lab.losses.registry import available
 
@@ -52,6 +54,7 @@ def test_every_registered_loss_is_found_by_name_from_a_fresh_process():
     assert [line.split()[0] for line in found.splitlines()] == names
 
 
+@pytest.mark.process
 def test_kinds_runners_packers_and_launchers_are_found_from_a_fresh_process():
     found = fresh_python(
         "from lt_lab.config import KINDS; from lt_lab import grid, hooks;"

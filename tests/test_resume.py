@@ -324,6 +324,7 @@ class TerminateAfter:
 
 
 @pytest.mark.usefixtures("synthetic_fashion_mnist")
+@pytest.mark.process
 def test_sigterm_stops_a_run_as_ctrl_c_does_and_it_resumes_to_the_same_record(tmp_path):
     from lt_lab.cli import Terminated, terminated_as_interrupt
     from lt_lab.train import fit

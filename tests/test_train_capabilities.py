@@ -220,6 +220,7 @@ TINY = dict(n_max=30, imbalance_ratio=10, test_per_class=10, batch_size=16, epoc
             device="cpu")
 
 
+@pytest.mark.slow  # trains each config twice, end to end
 @pytest.mark.usefixtures("synthetic_fashion_mnist")
 @pytest.mark.parametrize("overrides", [
     {"loss": "supcon", "batch_binding": True},
