@@ -50,3 +50,16 @@ def test_the_rule_counts_lines_and_spares_exempt_cells(tmp_path):
     path = tmp_path / "00_t.ipynb"
     nbformat.write(notebook, path)
     assert long_cells(path) == [f"00_t.ipynb: cell 3 has {MAX_LINES + 1} lines (at most 15)"]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_frozen_cell_keeps_its_output_and_its_execution_count(path):
+    """nbval compares a ``# NBVAL_CHECK_OUTPUT`` cell's fresh output with the stored one, and
+    refuses a stored output without an execution count ("Unrun reference cell has outputs"):
+    `lt-lab book freeze` stores both; a cell written by hand must too."""
+    notebook = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and "NBVAL_CHECK_OUTPUT" in cell.source:
+            assert cell.outputs, f"{path.name}: cell {index} has no frozen output"
+            assert cell.execution_count is not None, \
+                f"{path.name}: cell {index} has outputs but no execution count"
