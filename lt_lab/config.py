@@ -231,9 +231,9 @@ def _samplers():
 
 
 def _backbones():
-    from lt_lab.models import BACKBONES
+    from lt_lab.models import backbone_names
 
-    return BACKBONES
+    return backbone_names()
 
 
 def _heads():

@@ -30,6 +30,15 @@ HEADS = ("linear", "cosine", "etf")
 # Heads a family registers, by name: ``head(feature_dim, num_classes)`` -> nn.Module (the
 # engine imports no family; lt_lab.beyond.sade registers "experts").
 EXTRA_HEADS = Registered("families")
+# Backbones a family registers, by name: ``backbone(in_shape)`` -> nn.Module with a
+# ``feature_dim`` (lt_lab.beyond registers "small_cnn_linear", the small CNN without its
+# last ReLU, for Kini et al.'s contrastive geometry).
+EXTRA_BACKBONES = Registered("families")
+
+
+def backbone_names() -> list[str]:
+    """Every backbone a config may name: the built-in :data:`BACKBONES`, then the registered."""
+    return [*BACKBONES, *EXTRA_BACKBONES]
 
 
 def head_names() -> list[str]:
@@ -198,10 +207,12 @@ class Classifier(nn.Module):
 def build_model(
     name: str, in_shape: tuple[int, int, int], num_classes: int, head: str = "linear"
 ) -> Classifier:
-    """Backbone ``name`` (one of :data:`BACKBONES`) with a ``head`` (:func:`head_names`)."""
-    check_choice("model", name, BACKBONES)
+    """Backbone ``name`` (:func:`backbone_names`) with a ``head`` (:func:`head_names`)."""
+    check_choice("model", name, backbone_names())
     make_head = head_class(head)
-    if name == "mlp":
+    if name in EXTRA_BACKBONES:
+        backbone = EXTRA_BACKBONES[name](in_shape)
+    elif name == "mlp":
         backbone = MLP(in_shape)
     elif name == "small_cnn":
         backbone = SmallCNN(in_shape[0])

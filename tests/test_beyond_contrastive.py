@@ -96,13 +96,50 @@ def test_gradient_is_finite_for_a_lonely_anchor():
 
 
 def test_registered_module_reads_features():
-    loss = build("supcon", class_counts=[5, 1], temperature=0.5)
+    loss = build("supcon", class_counts=[5, 1], temperature=0.5, probe=False)
     assert isinstance(loss, SupConLoss) and loss.takes_features
     assert loss.bind_head(torch.nn.Linear(2, 2)) is loss
     features = _tensor([[1.0, 0.0], [0.6, 0.8], [-1.0, 0.0]])
     assert loss(features, torch.tensor([0, 0, 1])).item() == pytest.approx(
         0.04226316177212667, abs=1e-12)
-    assert loss_parameters("supcon") == ["temperature", "base_temperature", "views"]
+    assert loss_parameters("supcon") == ["temperature", "base_temperature", "views", "probe"]
+
+
+def _identity_head():
+    head = torch.nn.Linear(2, 2, dtype=torch.float64)
+    with torch.no_grad():
+        head.weight.copy_(torch.eye(2))
+        head.bias.zero_()
+    return head
+
+
+def test_the_linear_probe_adds_the_heads_cross_entropy_on_detached_features():
+    # logits = features: rows [1, 0] (class 0), [0.6, 0.8] (class 0), [-1, 0] (class 1);
+    # CE = log(1 + e^-1), log(1 + e^0.2), log(1 + e^-1): mean 0.4748874...
+    head = _identity_head()
+    loss = build("supcon", class_counts=[5, 1], temperature=0.5).bind_head(head)
+    features = _tensor([[1.0, 0.0], [0.6, 0.8], [-1.0, 0.0]]).requires_grad_()
+    labels = torch.tensor([0, 0, 1])
+    total = loss(features, labels)
+    assert total.item() == pytest.approx(0.04226316177212667 + 0.4748874148, abs=1e-7)
+    assert loss.probe_loss(features, labels).item() == pytest.approx(0.4748874148, abs=1e-7)
+    # the probe trains the head only: the features' gradient is the contrastive loss's alone
+    total.backward()
+    alone = features.detach().clone().requires_grad_()
+    supcon_loss(alone, labels, temperature=0.5).backward()
+    assert torch.equal(features.grad, alone.grad)
+    assert head.weight.grad is not None and head.weight.grad.abs().sum() > 0
+
+
+def test_the_probe_reads_the_first_view_and_needs_a_head():
+    labels = torch.tensor([0, 1])
+    views = _tensor([[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0]]])  # (N=2, V=2, d=2)
+    loss = build("supcon", class_counts=[1, 1])
+    with pytest.raises(ConfigError, match="bind_head"):
+        loss(views, labels)
+    loss.bind_head(_identity_head())
+    expected = torch.nn.functional.cross_entropy(views[:, 0], labels).item()
+    assert loss.probe_loss(views, labels).item() == pytest.approx(expected, abs=1e-6)
 
 
 @pytest.mark.parametrize("value", [0, -0.1, float("nan"), "0.1"])

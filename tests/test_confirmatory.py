@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from lt_lab.book.confirmatory import SEEDS, THREADS, declared, judge, lock, status
+from lt_lab.book.confirmatory import DECLARATIONS, SEEDS, THREADS, declared, judge, lock, status
 from lt_lab.book.confirmatory.edition1 import NEW_ARMS, NOT_COUNTED
 from lt_lab.book.confirmatory.measures import (
     best_epoch_optimism,
@@ -388,30 +388,42 @@ def test_each_declaration_commit_is_an_ancestor_of_head():
         assert entry["name"] in lock.read_lock()
 
 
+def _fresh(name: str) -> set[int]:
+    return {seed for seeds in lock.declared_seeds(name).values() for seed in seeds}
+
+
+def test_the_declarations_fresh_seed_ranges_do_not_overlap():
+    names = list(DECLARATIONS)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not _fresh(a) & _fresh(b), (a, b)
+
+
 def test_every_record_at_a_confirmatory_seed_was_made_after_its_declaration_at_its_commit():
-    """No record at a seed of the fresh ranges predates the declaration, or was made from
-    any other commit (or a dirty tree)."""
-    fresh = set(SEEDS["quick"]) | set(SEEDS["long"])
-    entry = DECLARED[0] if DECLARED else None
-    for record in stored_records():
-        config = record["config"]
-        if config["seed"] in fresh or config.get("subset_seed") in fresh:
-            assert entry is not None, f"record {record['key']} at a fresh seed before any " \
-                                      "declaration"
-            assert record["created"] >= entry["time"], record["key"]
-            assert record["git_commit"] == entry["commit"][:len(record["git_commit"])], \
-                record["key"]
+    """No record at a seed of a declaration's fresh ranges predates the declaration, or was
+    made from any other commit (or a dirty tree)."""
+    entries = {entry["name"]: entry for entry in DECLARED}
+    for name in DECLARATIONS:
+        fresh, entry = _fresh(name), entries.get(name)
+        for record in stored_records():
+            config = record["config"]
+            if config["seed"] in fresh or config.get("subset_seed") in fresh:
+                assert entry is not None, f"record {record['key']} at a fresh seed of " \
+                                          f"{name} before its declaration"
+                assert record["created"] >= entry["time"], record["key"]
+                assert record["git_commit"] == entry["commit"][:len(record["git_commit"])], \
+                    record["key"]
 
 
 def test_every_record_at_a_confirmatory_seed_is_a_declared_run():
     """The stored confirmatory set is a part of the declared set: no run at a fresh seed
     that no claim reads (another seed, another arm) slips into the store."""
-    fresh = set(SEEDS["quick"]) | set(SEEDS["long"])
-    keys = set(declared_runs(CLAIMS))
-    strays = [record["key"] for record in stored_records()
-              if fresh & {record["config"]["seed"], record["config"].get("subset_seed")}
-              and record["key"] not in keys]
-    assert strays == []
+    for name in DECLARATIONS:
+        fresh, keys = _fresh(name), set(declared_runs(declared(name)))
+        strays = [record["key"] for record in stored_records()
+                  if fresh & {record["config"]["seed"], record["config"].get("subset_seed")}
+                  and record["key"] not in keys]
+        assert strays == [], name
 
 
 def _frozen_status(chapter: str) -> str:

@@ -6,10 +6,18 @@ One concept a module: :mod:`~lt_lab.beyond.contrastive`, :mod:`~lt_lab.beyond.ge
 (orthogonal frame or simplex ETF), :mod:`~lt_lab.beyond.batch_binding`,
 :mod:`~lt_lab.beyond.agnostic`, :mod:`~lt_lab.beyond.sade`, :mod:`~lt_lab.beyond.mixup`.
 Importing the package registers its losses (``"supcon"``, ``"sade"``, ``"mixup"``) in
-:mod:`lt_lab.losses`.
+:mod:`lt_lab.losses`, its analyses (``"scl_geometry"``, ``"agnostic"``,
+:mod:`~lt_lab.beyond.analyses`) and the backbone ``"small_cnn_linear"``
+(:mod:`~lt_lab.beyond.backbones`).
 """
 
-from lt_lab.beyond import contrastive, mixup, sade  # noqa: F401  (register the losses)
+from lt_lab.beyond import (  # noqa: F401  (register the losses, analyses and backbone)
+    analyses,
+    backbones,
+    contrastive,
+    mixup,
+    sade,
+)
 from lt_lab.beyond.agnostic import (
     SADE_TEST_PRIORS,
     agnostic_metrics,

@@ -101,37 +101,57 @@ class SupConLoss(nn.Module):
     """:func:`supcon_loss` as a registered loss, called as ``loss(features, labels)``.
 
     It reads the penultimate features, not the logits (``takes_features``): the trainer
-    passes them, and the classifier is trained afterwards on the frozen features (a linear
-    probe, as Khosla et al.). ``class_counts`` is unused (SCL has no class-size term).
+    passes them; a classifier is then fitted on the frozen features (Khosla et al.'s linear
+    evaluation; see ``probe``). ``class_counts`` is unused (SCL has no class-size term).
     Features of shape (N, V, d) carry V augmented views of each image: ``views`` (2, as
     Khosla et al. and Kini et al. train) is what the trainer reads as ``takes_views`` and
     passes (:func:`lt_lab.train.training_batch`); ``views=1`` trains on one view.
+
+    ``probe`` (default True): the model's head is trained at the same time as a **linear
+    probe** on the *detached* features of the first view, with cross-entropy (the "online
+    linear evaluation" of self-supervised codes): it never moves the features, and the
+    record's metrics are then a linear classifier's on them, not a random head's. The
+    decoupled classifiers of :mod:`lt_lab.decoupling` (cRT: a fresh head on the frozen
+    features, class-balanced) are the classifier Khosla et al. train after.
     """
 
     takes_features = True  # a trainer passes the penultimate features, not the logits
     parameter_constraints = {"temperature": TEMPERATURE,
-                             "base_temperature": Optional(TEMPERATURE), "views": VIEWS}
+                             "base_temperature": Optional(TEMPERATURE), "views": VIEWS,
+                             "probe": Flag()}
 
     def __init__(self, class_counts: torch.Tensor | None = None, temperature: float = 0.1,
-                 base_temperature: float | None = None, views: int = 2):
+                 base_temperature: float | None = None, views: int = 2, probe: bool = True):
         super().__init__()
         TEMPERATURE.check("temperature", temperature)
         Optional(TEMPERATURE).check("base_temperature", base_temperature)
         VIEWS.check("views", views)
+        Flag().check("probe", probe)
         self.temperature, self.base_temperature = temperature, base_temperature
         self.takes_views = views  # the trainer stacks this many augmented views, (N, V, d)
+        self.probe = probe
+        self._head: list[nn.Module] = []  # the model's head, not a submodule of the loss
 
     def bind_head(self, head: nn.Module) -> SupConLoss:
-        """Nothing to bind: SCL does not read the classifier (the trainer calls this for
-        every loss with ``takes_features``)."""
+        """The head the linear probe trains (the trainer calls this for every loss with
+        ``takes_features``); SCL itself does not read it."""
+        self._head = [head]
         return self
 
+    def probe_loss(self, features, labels) -> torch.Tensor:
+        """Cross-entropy of the bound head on the detached first view of ``features``."""
+        if not self._head:
+            raise ConfigError("probe=True needs the model's head: call bind_head(head) first")
+        first = features[:, 0] if features.ndim == 3 else features
+        return F.cross_entropy(self._head[0](first.detach()).float(), labels)
+
     def forward(self, features, labels):
-        return supcon_loss(features, labels, self.temperature, self.base_temperature)
+        loss = supcon_loss(features, labels, self.temperature, self.base_temperature)
+        return loss + self.probe_loss(features, labels) if self.probe else loss
 
     def extra_repr(self) -> str:
         return (f"temperature={self.temperature}, base_temperature={self.base_temperature}, "
-                f"views={self.takes_views}")
+                f"views={self.takes_views}, probe={self.probe}")
 
 
 def project(features: torch.Tensor, weight: torch.Tensor | None = None,

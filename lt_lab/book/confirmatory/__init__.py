@@ -11,7 +11,8 @@ commit and calls :func:`confirmatory_verdicts` once, when every run is stored.
 from lt_lab.book.confirmatory.plan import SEEDS, THREADS, Arm, Registered, arm_list
 from lt_lab.book.confirmatory.verdicts import confirmatory_verdicts, judge, status
 
-DECLARATIONS = {"edition-1": "lt_lab.book.confirmatory.edition1"}  # name → module with CLAIMS
+DECLARATIONS = {"edition-1": "lt_lab.book.confirmatory.edition1",  # name → module with CLAIMS
+                "edition-2": "lt_lab.book.confirmatory.edition2"}
 
 
 def declared(name: str = "edition-1"):

@@ -174,6 +174,16 @@ D1_CLS_R = _reg("1-D, imbalanced, MSE + classification", **ONE_D, cls_weight=100
 D1_U_MSE_R = _reg("1-D, uniform, MSE", **ONE_D, **UNIFORM)
 D1_U_CLS_R = _reg("1-D, uniform, MSE + classification", **ONE_D, **UNIFORM, cls_weight=100.0)
 
+# The measures this declaration's lock hashes (every measure there was when it was locked;
+# a measure added for a later declaration is not in its lock).
+MEASURE_NAMES = (
+    "difference", "share_of_gain", "reference_gain", "smallest_gain", "smallest_fix_gain",
+    "norm_size_correlation", "level", "best_epoch_optimism", "optimism_difference",
+    "tuned_difference", "chosen_tau_near", "subset_table", "final_difference",
+    "last_over_first", "classifier_etf_gap", "etf_gap_by_instance", "reduction",
+    "reduction_gap", "stage_reduction", "margin_over_best", "error_difference",
+    "smoothed_density_gap")
+
 NEW_ARMS = (CE_EVERY_EPOCH_L, OVERSAMPLE_EVERY_EPOCH_L, *VS_GRID, *CB_FOCAL_GRID, *SUBSETS,
             IB_L, WB_NAIVE_L, WB_WD_L, ONE_STAGE_L, DR_L, CDT_L, LA_NC_L, CE_VAL_Q, *CE_UFM,
             *LDT_UFM)  # no exploratory twin

@@ -158,7 +158,7 @@ def call_closure(roots) -> tuple[list, dict]:
     return order, dict(sorted(constants.items()))
 
 
-def analysis_functions() -> list:
+def analysis_functions(measure_names=None) -> list:
     """The roots of the walk (:func:`call_closure`): every function a confirmatory verdict
     starts from. The walk follows names, module attributes and lazy imports, not method calls
     on instances, so the methods it must hash (the store's ``load``) are roots here; a
@@ -194,7 +194,9 @@ def analysis_functions() -> list:
         regression.stage_reduction, regression.margin_over_best, regression.per_bin,
         regression.per_bin_errors, regression.density_correlations,
         regression.correlation_gap, stats.paired_differences]
-    return [*rule, *measures.MEASURES.values(), measures._metric, measures._view,
+    chosen = [f for name, f in measures.MEASURES.items()
+              if measure_names is None or name in measure_names]
+    return [*rule, *chosen, measures._metric, measures._view,
             measures._paired, measures._all_seeds, measures._best_minus_last,
             measures._validation_score, measures.chosen_candidates,
             *chapter_readers, *selection]
@@ -218,31 +220,55 @@ def claim_material(claim: plan.Registered) -> dict:
                            for (name, seed), config in configs.items())}
 
 
+def _declaration(name: str):
+    import importlib
+
+    from lt_lab.book.confirmatory import DECLARATIONS
+
+    return importlib.import_module(DECLARATIONS[name])
+
+
+def declared_measures(name: str) -> list[str]:
+    """The measures declaration ``name`` hashes: its module's ``MEASURE_NAMES`` (frozen with
+    it, so that a measure added later for another declaration leaves its lock alone)."""
+    return list(_declaration(name).MEASURE_NAMES)
+
+
+def declared_seeds(name: str) -> dict:
+    """The fresh seeds of declaration ``name`` by regime: its module's ``SEEDS``, else
+    :data:`~lt_lab.book.confirmatory.plan.SEEDS` (edition-1's)."""
+    seeds = getattr(_declaration(name), "SEEDS", plan.SEEDS)
+    return {k: list(v) for k, v in seeds.items()}
+
+
 def lock_entries(name: str, claims) -> dict:
     """The lock of declaration ``name``: a hash per claim and per analysis function (the
-    closure of :func:`analysis_functions`), and the constants they read."""
-    closure, constants = call_closure(analysis_functions())
+    closure of :func:`analysis_functions` from the declaration's measures), and the
+    constants they read."""
+    names = declared_measures(name)
+    closure, constants = call_closure(analysis_functions(names))
+    for item in [k for k in constants if k.endswith(".MEASURES")]:  # the registry judge reads
+        constants[item] = json.dumps({k: v for k, v in json.loads(constants[item]).items()
+                                      if k in names}, sort_keys=True)
     return {
         "declaration": name,
-        "policy": {"seeds": {k: list(v) for k, v in plan.SEEDS.items()},
+        "policy": {"seeds": declared_seeds(name),
                    "threads": plan.THREADS, "subset_seed": "= seed (fresh subset per seed)"},
         "claims": {f"{c.id}@{c.regime}": _sha(claim_material(c)) for c in claims},
         "functions": {f"{f.__module__}.{f.__qualname__}": function_hash(f) for f in closure},
-        "constants": {**constants, "measures": {name: f"{f.__module__}.{f.__qualname__}"
-                                                for name, f in measures.MEASURES.items()}},
+        "constants": {**constants, "measures": {
+            measure: f"{f.__module__}.{f.__qualname__}"
+            for measure, f in measures.MEASURES.items() if measure in names}},
         "runs": len(verdicts.declared_runs(claims)),
     }
 
 
 def planning(name: str, claims) -> dict:
     """Each claim's n as planned from the exploratory records (:mod:`.planning`)."""
-    import importlib
-
-    from lt_lab.book.confirmatory import DECLARATIONS
     from lt_lab.book.confirmatory.planning import exploratory_plan
     from lt_lab.results import ResultsStore
 
-    new_arms = importlib.import_module(DECLARATIONS[name]).NEW_ARMS
+    new_arms = _declaration(name).NEW_ARMS
     store = ResultsStore(ROOT / "data" / "results")
     return {f"{c.id}@{c.regime}": exploratory_plan(c, store, new_arms) for c in claims}
 

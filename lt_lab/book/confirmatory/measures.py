@@ -286,9 +286,37 @@ def smoothed_density_gap(runs: dict) -> list[float]:
                       "correlation gap")
 
 
+# --- chapter 6: an analysis's last snapshot -----------------------------------------------
+
+def _last(record: dict, analysis: str, quantity: str) -> float:
+    snapshots = record.get("extras", {}).get(analysis)
+    if not snapshots or quantity not in snapshots[-1]:
+        raise ConfigError(f"record {record.get('key')} has no {analysis!r} snapshot with "
+                          f"{quantity!r}")
+    return float(snapshots[-1][quantity])
+
+
+def snapshot_difference(runs: dict, analysis: str = "scl_geometry",
+                        quantity: str = "of_distance") -> list[float]:
+    """Per seed, ``quantity`` of analysis ``analysis``'s last snapshot (the last epoch's) in
+    arm a minus arm b, on its own scale (e.g. an orthogonal-frame distance, in [0, 2])."""
+    return _all_seeds([_last(a, analysis, quantity) - _last(b, analysis, quantity)
+                       for a, b in _paired(runs["a"], runs["b"])], runs["a"],
+                      f"{analysis}.{quantity}")
+
+
+def snapshot_margin(runs: dict, level: float, analysis: str = "scl_geometry",
+                    quantity: str = "of_distance") -> list[float]:
+    """Per seed, ``level`` minus ``quantity`` of arm a's last snapshot: positive when the
+    arm ended below the level (a gate: e.g. class means closer to an orthogonal frame than a
+    simplex ETF is, the sign that training reached the regime a claim is about)."""
+    return _all_seeds([float(level) - _last(a, analysis, quantity) for a in runs["a"]],
+                      runs["a"], f"{analysis}.{quantity}")
+
+
 MEASURES = {f.__name__: f for f in (
     difference, share_of_gain, reference_gain, smallest_gain, smallest_fix_gain,
     norm_size_correlation, level, best_epoch_optimism, optimism_difference, tuned_difference,
     chosen_tau_near, subset_table, final_difference, last_over_first, classifier_etf_gap,
     etf_gap_by_instance, reduction, reduction_gap, stage_reduction, margin_over_best,
-    error_difference, smoothed_density_gap)}
+    error_difference, smoothed_density_gap, snapshot_difference, snapshot_margin)}

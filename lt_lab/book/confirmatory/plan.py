@@ -123,6 +123,25 @@ class Registered:
                 for seed in self.seeds}
 
 
+@dataclass(frozen=True)
+class Declared(Registered):
+    """A claim of a declaration after edition-1, with its own fresh seeds: the first n of
+    ``seed_range``, never trained before (edition-1's claims use the regime's range in
+    :data:`SEEDS`)."""
+
+    seed_range: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        super().__post_init__()
+        if len(self.seed_range) < self.n or len(set(self.seed_range)) != len(self.seed_range):
+            raise ConfigError(f"claim {self.id!r}: seed_range must hold at least n={self.n} "
+                              f"distinct seeds; got {self.seed_range!r}")
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return tuple(self.seed_range[:self.n])
+
+
 def _arms(arms) -> list[Arm]:
     """The arms of a claim's ``arms`` mapping, whose values are an Arm or a list of them."""
     found = []

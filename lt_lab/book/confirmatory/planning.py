@@ -75,4 +75,4 @@ def exploratory_plan(claim: Registered, store, new_arms=(), seeds: int | None = 
 def len_cap(claim: Registered) -> int:
     from lt_lab.book.confirmatory.plan import SEEDS
 
-    return len(SEEDS[claim.regime])
+    return len(getattr(claim, "seed_range", ()) or SEEDS[claim.regime])
