@@ -140,6 +140,7 @@ RETRAIN_RECORDS = {  # chapter -> the key of one of its quick runs
     "04_neural_collapse": "09d23803c46f3429",  # simulator, CE, step R=100, seed 0
     "04b_collapse_networks": "3ffd908e03279d72",  # CE, step rho=100, no augmentation, seed 0
     "05_imbalanced_regression": "a21d6515e11a7c1b",  # vanilla MSE, RotFMNIST-DIR, seed 0
+    "06_beyond_softmax": "07af215af98f92de",  # SCL with ReLU (pilot), fp32, rho=100, seed 0
 }
 
 

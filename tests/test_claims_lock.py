@@ -66,7 +66,7 @@ def frozen_verdicts(notebook) -> list[str]:
 
 LINE = re.compile(r"^(?P<id>\S+) +(?P<category>claim|sanity|descriptive) +(?P<verdict>"
                   r"reproduced|partly passes|partly|inconclusive|not reproduced|passes|fails|"
-                  r"descriptive|not run) +(?P<mean>-?[\d.]+|—)[ \[]")
+                  r"descriptive|not run|not applicable) +(?P<mean>-?[\d.]+|—)[ \[]")
 
 
 @pytest.mark.parametrize("notebook", chapter_notebooks(), ids=lambda path: path.stem)

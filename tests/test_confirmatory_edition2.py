@@ -105,3 +105,16 @@ def test_the_lock_matches_the_code():
     assert locked["runs"] == 40
     assert set(locked["constants"]["measures"]) == {"difference", "reference_gain",
                                                    "snapshot_difference", "snapshot_margin"}
+
+
+def test_the_chapter_s_configs_at_its_defaults_are_the_declared_arms_exploratory_runs():
+    """Chapter 6 builds its pilot configs from the profile and its parameters; at its defaults
+    they are the arms' exploratory configs (the pilot's stored records)."""
+    from lt_lab.book.confirmatory.edition2 import NEW_ARMS
+    from lt_lab.config import make_config
+
+    for arm in NEW_ARMS:
+        for seed in (0, 1, 2):
+            chapter = make_config("quick", **arm.overrides, dataset="fashion_mnist",
+                                  device="auto", imbalance_ratio=100, seed=seed)
+            assert chapter.key() == arm.config(seed, exploratory=True).key()

@@ -6,7 +6,7 @@ The Impact of ReLU and Batching" (ICLR 2024), study SCL's minimisers with the ne
 peeled away. Here every training example ``i`` (``N = Σ_c n_c`` of them, ``n_c =
 class_counts[c]``, labels ``0 … C−1`` in blocks) owns a free ``h_i ∈ R^d``; the loss sees::
 
-    z_i = normalize(ReLU(h_i))   (relu=True)        z_i = normalize(h_i)   (relu=False)
+    z_i = normalize(h_i),   with h_i ≥ 0 (relu=True)   or h_i free (relu=False)
 
 (:func:`lt_lab.beyond.contrastive.project`) and the simulator minimises
 
@@ -40,9 +40,22 @@ consequence for mini-batches: an example left out of a batch has zero gradient, 
 Adam's first moment keeps moving it for a few steps (decaying by β₁ = 0.9 a step), as
 momentum does to any parameter.
 
-With ``relu=True`` an ``h_i`` whose coordinates are all negative gives ``z_i = 0`` and no
-gradient (a dead feature, ``2^{−d}`` of them at the start); it stays dead and counts as a
-zero in its class mean. The record reports how many (``dead_features``).
+**The ReLU is its range.** With ``relu=True`` the features live in the non-negative orthant,
+as the output of a ReLU does, and the simulator keeps them there by projection: it starts from
+``|h|`` and clamps every coordinate at 0 after each step (Kini et al.'s model constrains the
+features to be non-negative). Putting a literal ReLU on free features instead fails: a
+coordinate pushed below zero gets no gradient and stays dead for good, every example of a
+class keeps its own support, and the means never reach the frame (an earlier version of this
+module measured it). ``dead_features`` counts the examples whose ``z_i`` is 0 (none, with the
+projection, unless a whole ``h_i`` is clamped to 0).
+
+**What it shows** (chapter 6): at τ = 1 and ``d = 2C``, balanced classes reach an orthogonal
+frame with the ReLU and a simplex ETF without it, from every start; under imbalance the
+non-negative features still reach the frame, and the free ones neither. At ``d = C`` the
+non-negative runs can stall at a partial frame. At τ = 0.1 (the networks') the loss barely
+tells the geometries apart — a simplex ETF and an orthogonal frame of collapsed classes differ
+by about 3·10⁻⁴ in loss at C = 10 — and a thousand steps leave the means where the classes
+collapsed.
 """
 
 from __future__ import annotations
@@ -167,6 +180,8 @@ def simulate_scl_ufm(class_counts, *, dim: int | None = None, relu: bool = True,
 def _simulate(labels, num_classes, dim, relu, temperature, batch_size, binding, lr, steps,
               trajectory_every, seed) -> dict:
     features, batches = _draws(labels, dim, batch_size, steps, binding, seed)
+    if relu:  # the ReLU's range: non-negative features, kept there by projection
+        features = features.abs()
     features.requires_grad_()
     optimizer = torch.optim.Adam([features], lr=lr)
     trajectory: dict[str, list] = {"step": [], "loss": [], "of_distance": [],
@@ -174,7 +189,7 @@ def _simulate(labels, num_classes, dim, relu, temperature, batch_size, binding, 
 
     def record(step: int) -> None:
         with torch.no_grad():
-            z = project(features, relu=relu)
+            z = project(features, relu=False)
             shape = scl_geometry(z, labels, num_classes)
             trajectory["step"].append(step)
             trajectory["loss"].append(float(supcon_loss(z, labels, temperature)))
@@ -185,18 +200,35 @@ def _simulate(labels, num_classes, dim, relu, temperature, batch_size, binding, 
     for step in range(1, steps + 1):
         optimizer.zero_grad()
         if batches is None:
-            loss = supcon_loss(project(features, relu=relu), labels, temperature)
+            loss = supcon_loss(project(features, relu=False), labels, temperature)
         else:
             index = batches[step - 1]
-            loss = supcon_loss(project(features[index], relu=relu), labels[index], temperature)
+            loss = supcon_loss(project(features[index], relu=False), labels[index], temperature)
         loss.backward()
         optimizer.step()
+        if relu:
+            with torch.no_grad():
+                features.clamp_(min=0.0)
         if step % trajectory_every == 0 or step == steps:
             record(step)
     with torch.no_grad():
-        z = project(features, relu=relu)
+        z = project(features, relu=False)
         norms = class_means(z, labels, num_classes).norm(dim=1)
         dead = int((z.abs().sum(1) == 0).sum())
     return {"loss": trajectory["loss"][-1], "of_distance": trajectory["of_distance"][-1],
             "etf_distance": trajectory["etf_distance"][-1], "mean_norms": norms.tolist(),
             "dead_features": dead, "trajectory": trajectory}
+
+
+def shape_losses(num_classes: int, per_class: int, temperature: float = 0.1) -> dict:
+    """SCL of perfectly collapsed balanced classes (every example of class ``c`` at its class's
+    vertex) when the vertices form a simplex ETF or an orthogonal frame (in ``R^C``): how much
+    the loss prefers one shape to the other at ``temperature``."""
+    Interval(int, 2, None).check("num_classes", num_classes)
+    Interval(int, 1, None).check("per_class", per_class)
+    TEMPERATURE.check("temperature", temperature)
+    labels = torch.arange(num_classes).repeat_interleave(per_class)
+    eye = torch.eye(num_classes, dtype=torch.float64)
+    shapes = {"orthogonal frame": eye, "simplex ETF": eye - 1.0 / num_classes}
+    return {name: float(supcon_loss(vertices[labels], labels, temperature))
+            for name, vertices in shapes.items()}

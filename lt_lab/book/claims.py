@@ -188,6 +188,15 @@ def verdict_seeds(claim: Claim, seeds, profile: str) -> list[int]:
     return list(seeds)
 
 
+def preregistered(chapter: str) -> list[Claim]:
+    """The claims of a chapter pre-registered from its first line (chapter 6), exactly as its
+    confirmatory declaration fixed them (:mod:`lt_lab.book.confirmatory`): pass them to
+    :func:`declare` in the chapter's claims cell."""
+    from lt_lab.book.confirmatory.display import declared_claims
+
+    return declared_claims(chapter)
+
+
 def declare(*claims: Claim) -> dict[str, Claim]:
     """The chapter's claims by id (ids must be unique): a notebook checks
     ``declared["drw-beats-cb"]``, never ``declared[7]``, so reordering cannot mislabel."""

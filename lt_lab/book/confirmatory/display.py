@@ -51,11 +51,14 @@ def plan_table(claims) -> str:
     heads = ["ch.", "claim", "role", "statement (the paper's) and source", "regime",
              "n (seeds)", "design and levels", "what the book adds", "repair"]
     counted = sum(c.role == "counted" for c in claims)
+    ranges = {}
+    for c in claims:
+        seeds = getattr(c, "seed_range", ()) or SEEDS[c.regime]
+        ranges.setdefault(c.regime, f"{seeds[0]}–{seeds[-1]} at `{c.regime}`")
     lead = (f"{len(claims)} claim-regimes are declared; {counted} are counted, a group's "
             f"members counting once through its primary. They read "
-            f"{len(declared_runs(claims))} runs at fresh seeds ({SEEDS['quick'][0]}–"
-            f"{SEEDS['quick'][-1]} at `quick`, {SEEDS['long'][0]}–{SEEDS['long'][-1]} at "
-            f"`long`), {THREADS} thread a run, a fresh long-tailed subset per seed.")
+            f"{len(declared_runs(claims))} runs at fresh seeds ({', '.join(ranges.values())}"
+            f"), {THREADS} thread a run, a fresh long-tailed subset per seed.")
     return lead + "\n\n" + markdown_table(heads, rows)
 
 
@@ -74,11 +77,13 @@ def declaration_text() -> str:
 
 
 def fill_page(page) -> None:
-    """Replace the pre-registration page's markers by the declaration and its plan."""
-    from lt_lab.book.confirmatory import declared
+    """Replace the pre-registration page's markers by the declarations and their plans (one
+    table a declaration, headed by its name)."""
+    from lt_lab.book.confirmatory import DECLARATIONS, declared
 
     text = page.read_text().replace(DECLARATION_MARKER, declaration_text())
-    page.write_text(text.replace(MARKER, plan_table(declared())))
+    plans = "\n\n".join(f"**{name}.** {plan_table(declared(name))}" for name in DECLARATIONS)
+    page.write_text(text.replace(MARKER, plans))
 
 
 # --- a chapter's confirmatory verdicts (issue 29, D2) --------------------------------------
@@ -129,12 +134,28 @@ def verdict_rows(claims, outcomes: dict, exploratory: dict | None = None) -> lis
     return rows
 
 
-def chapter_verdicts(chapter: str, store=None, name: str = "edition-1"):
-    """``(claims, outcomes or Status)`` of ``chapter`` in declaration ``name``."""
+def declaration_of(chapter: str) -> str:
+    """The declaration whose claims belong to ``chapter`` (edition-1: chapters 0-5;
+    edition-2: chapter 6)."""
+    from lt_lab.book.confirmatory import DECLARATIONS, declared
+    from lt_lab.errors import check_choice
+
+    for name in DECLARATIONS:
+        if any(c.chapter == chapter for c in declared(name)):
+            return name
+    chapters = sorted({c.chapter for name in DECLARATIONS for c in declared(name)})
+    check_choice("chapter", chapter, chapters)  # raises, naming the declared chapters
+    raise AssertionError(chapter)
+
+
+def chapter_verdicts(chapter: str, store=None, name: str | None = None):
+    """``(claims, outcomes or Status)`` of ``chapter`` in declaration ``name`` (None: the
+    one that declares the chapter, :func:`declaration_of`)."""
     from lt_lab.book.confirmatory import confirmatory_verdicts, declared
     from lt_lab.book.confirmatory.lock import declarations
     from lt_lab.results import ResultsStore
 
+    name = name or declaration_of(chapter)
     claims = [c for c in declared(name) if c.chapter == chapter]
     closed = next((e.get("closed") for e in declarations() if e["name"] == name), None)
     return claims, confirmatory_verdicts(claims, store or ResultsStore(), closed=closed)
@@ -188,7 +209,7 @@ def simulator_table(claim_id: str = "ldt-restores-symmetry", store=None):
     from lt_lab.book.confirmatory.verdicts import _runs
     from lt_lab.results import ResultsStore
 
-    claim = next(c for c in declared() if c.id == claim_id)
+    claim = next(c for c in declared("edition-1") if c.id == claim_id)
     store = store or ResultsStore()
     _, outcomes = chapter_verdicts(claim.chapter, store)
     if not isinstance(outcomes, dict):
@@ -207,9 +228,10 @@ def simulator_table(claim_id: str = "ldt-restores-symmetry", store=None):
 
 # --- the confirmatory verdicts as the book's claims: forest plots and the headline ---------
 
-def _values(claim, store) -> tuple[float, ...]:
+def _values(claim, store, runs: dict | None = None) -> tuple[float, ...]:
     """The per-seed values of a claim whose design judges a mean, in the claim's own unit
-    (the hollow dots of a forest plot); none for the other designs."""
+    (the hollow dots of a forest plot), from ``runs`` (role → records) or the store's
+    confirmatory runs; none for the other designs."""
     from lt_lab.book.confirmatory.measures import MEASURES
     from lt_lab.book.confirmatory.verdicts import _runs
 
@@ -217,15 +239,17 @@ def _values(claim, store) -> tuple[float, ...]:
         return ()
     params = {k: v for k, v in claim.params.items() if k != "assay"}
     try:
-        return tuple(float(v) for v in MEASURES[claim.measure](_runs(claim, store), **params))
+        return tuple(float(v) for v in MEASURES[claim.measure](
+            runs if runs is not None else _runs(claim, store), **params))
     except (KeyError, TypeError, ValueError):
         return ()
 
 
-def as_claim(claim, outcome, store):
+def as_claim(claim, outcome, store, runs: dict | None = None):
     """A declared claim and its confirmatory outcome as a :class:`lt_lab.book.claims.Claim`
     (checked), so that the book's forest plots and tables draw it: its mean, interval, n and
-    per-seed values in its own unit, its levels and its verdict."""
+    per-seed values in its own unit, its levels and its verdict (``runs``: the records the
+    outcome was judged on, when not the store's confirmatory ones)."""
     from lt_lab.book.claims import Claim
 
     levels, est = claim.levels, outcome.estimate
@@ -239,7 +263,8 @@ def as_claim(claim, outcome, store):
         mean = _raw(claim, est.mean)
         if est.low is not None:
             low, high = sorted((_raw(claim, est.low), _raw(claim, est.high)))
-    threshold = levels.get("threshold", 0.0) if directional else 0.0
+    threshold = (levels.get("threshold", 0.0) if directional else
+                 -levels["delta"] if claim.design == "non_inferiority" else 0.0)
     partly = levels.get("partly") if directional else None
     return Claim(
         id=claim.id, paper=claim.paper, statement=claim.statement, reported=claim.source,
@@ -250,7 +275,52 @@ def as_claim(claim, outcome, store):
         category="descriptive" if claim.role == "descriptive" else "claim",
         margin=margin, null=levels.get("null", 0.0), measured=mean, low=low, high=high,
         spread=est.sd if est is not None else None, n=est.n if est is not None else 0,
-        values=_values(claim, store) if est is not None else (), verdict=outcome.verdict)
+        values=_values(claim, store, runs) if est is not None else (), verdict=outcome.verdict)
+
+
+def declared_claims(chapter: str) -> list:
+    """The chapter's declared claims as the book's (unchecked) :class:`lt_lab.book.claims.Claim`
+    s, for a chapter pre-registered from its first line (chapter 6): the claims cell declares
+    exactly what the confirmatory declaration fixed (statement, levels, unit)."""
+    from dataclasses import replace
+
+    from lt_lab.book.confirmatory import declared
+
+    claims = [c for c in declared(declaration_of(chapter)) if c.chapter == chapter]
+    return [replace(as_claim(c, _NOT_YET, None), measured=None, low=None, high=None,
+                    spread=None, n=0, values=(), verdict=None) for c in claims]
+
+
+class _NotYet:
+    """An outcome before any run: no estimate, no verdict."""
+
+    verdict, estimate = "", None
+
+
+_NOT_YET = _NotYet()
+
+
+def pilot_claims(chapter: str, records_by_arm: dict[str, list[dict]]):
+    """The chapter's declared claims judged on other runs of their arms — a pilot's, or a
+    chapter's exploratory seeds (``records_by_arm``: arm name → records in seed order) — as
+    checked :class:`lt_lab.book.claims.Claim` s: exploratory evidence, the same measure,
+    design and levels as the declaration's."""
+    from dataclasses import replace
+
+    from lt_lab.book.confirmatory import declared
+    from lt_lab.book.confirmatory.verdicts import judge
+
+    claims = [c for c in declared(declaration_of(chapter)) if c.chapter == chapter]
+    checked = []
+    for claim in claims:
+        runs = {role: ([records_by_arm[a.name] for a in value]
+                       if isinstance(value, (list, tuple)) else records_by_arm[value.name])
+                for role, value in claim.arms.items()}
+        found = as_claim(claim, judge(claim, runs), None, runs)
+        short = "not applicable" if found.verdict.startswith("not applicable") else None
+        checked.append(replace(found, verdict=short) if short else found)
+    return checked
+
 
 
 def chapter_claims(chapter: str, store=None):
@@ -291,18 +361,24 @@ HEADLINE_SENTENCE_MARKER = "<!-- confirmatory-headline-sentence -->"  # the sent
 OUTCOMES = ("reproduced", "partly", "inconclusive", "not reproduced")
 
 
-def headline_rows(store=None, name: str = "edition-1") -> list[dict]:
-    """One row a declared chapter: its counted claims (a group once, through its primary),
-    how many got each verdict (the rest: not applicable, not run, not judged), or only how
-    many of its runs are stored."""
-    from lt_lab.book.confirmatory import declared
+def _declared(name: str | None) -> list:
+    """The claims of declaration ``name``, or of every declaration (None), in order."""
+    from lt_lab.book.confirmatory import DECLARATIONS, declared
+
+    return [c for n in ([name] if name else DECLARATIONS) for c in declared(n)]
+
+
+def headline_rows(store=None, name: str | None = None) -> list[dict]:
+    """One row a declared chapter (of declaration ``name``; None: of every declaration): its
+    counted claims (a group once, through its primary), how many got each verdict (the rest:
+    not applicable, not run, not judged), or only how many of its runs are stored."""
     from lt_lab.results import ResultsStore
 
     store = store or ResultsStore()
-    claims = declared(name)
+    claims = _declared(name)
     rows = []
     for chapter in dict.fromkeys(c.chapter for c in claims):
-        own, outcomes = chapter_verdicts(chapter, store, name)
+        own, outcomes = chapter_verdicts(chapter, store)
         counted = [c for c in own if c.role == "counted"]
         row = {"chapter": chapter, "counted": len(counted),
                "descriptive": sum(c.role in ("descriptive", "ours") for c in own)}
@@ -317,11 +393,10 @@ def headline_rows(store=None, name: str = "edition-1") -> list[dict]:
     return rows
 
 
-def headline(store=None, name: str = "edition-1", table: bool = True) -> str:
+def headline(store=None, name: str | None = None, table: bool = True) -> str:
     """The book's pre-registered headline: how many counted claims reproduced, over the
     chapters whose runs are all stored, with the chance line over them; then a table, a row
     a chapter."""
-    from lt_lab.book.confirmatory import declared
     from lt_lab.book.confirmatory.verdicts import chance
     from lt_lab.book.times import markdown_table
 
@@ -334,7 +409,7 @@ def headline(store=None, name: str = "edition-1", table: bool = True) -> str:
                 f"{total} counted claims' chapters are all stored.")
     else:
         outcomes = {k: v for r in done for k, v in r["outcomes"].items()}
-        claims = [c for c in declared(name) if f"{c.id}@{c.regime}" in outcomes]
+        claims = [c for c in _declared(name) if f"{c.id}@{c.regime}" in outcomes]
         line = chance(claims, outcomes)
         counts = ", ".join(f"{sum(r[v] for r in done)} {v}" for v in OUTCOMES)
         other = sum(r["other"] for r in done)

@@ -1,0 +1,119 @@
+"""Chapter 6's readers: stored run records in, tables out (no training, no figure).
+
+* the contrastive geometry of a run (``extras["scl_geometry"]``, :mod:`.analyses`): its last
+  snapshot, or its curve over the epochs;
+* the accuracies of the classifiers a run carries: the joint head (for an SCL run, its linear
+  probe) and the decoupled ones of ``extras["classifier_fixes"]`` (cRT, NCM);
+* the test-agnostic evaluation: the resampled metrics of ``extras["agnostic"]`` by prior, and
+  the re-weighted reading of any stored record (:func:`lt_lab.beyond.agnostic.prior_table`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from lt_lab.beyond.agnostic import SADE_TEST_PRIORS, prior_accuracies
+from lt_lab.errors import ConfigError
+
+GEOMETRY = ("of_distance", "etf_distance", "etf_distance_centred")
+
+
+def snapshots(record: dict, analysis: str = "scl_geometry") -> list[dict]:
+    found = record.get("extras", {}).get(analysis)
+    if not found:
+        raise ConfigError(f"record {record.get('key')} has no {analysis!r} snapshots: train "
+                          f"it with analyses={{'{analysis}': {{...}}}}")
+    return found
+
+
+def last_geometry(record: dict, quantity: str = "of_distance") -> float:
+    """``quantity`` of the run's last geometry snapshot (its last epoch)."""
+    return float(snapshots(record)[-1][quantity])
+
+
+def geometry_curves(runs: dict[str, list[dict]], quantity: str = "of_distance") -> pd.DataFrame:
+    """Long form, one row a (method, seed, epoch): ``quantity`` over training (for seaborn)."""
+    rows = [{"method": name, "seed": record["seed"], "epoch": snap["epoch"],
+             quantity: snap[quantity]}
+            for name, records in runs.items() for record in records
+            for snap in snapshots(record)]
+    return pd.DataFrame(rows)
+
+
+def geometry_table(runs: dict[str, list[dict]]) -> pd.DataFrame:
+    """One row a method: the mean over its seeds of each last-epoch geometry distance."""
+    return pd.DataFrame({name: {q: sum(last_geometry(r, q) for r in records) / len(records)
+                                for q in GEOMETRY}
+                         for name, records in runs.items()}).T.rename_axis("method")
+
+
+def classifier_accuracy(record: dict, classifier: str = "joint",
+                        metric: str = "balanced_acc") -> float:
+    """``metric`` (a fraction) of the run's ``classifier``: ``"joint"`` (the trained head;
+    an SCL run's linear probe) or a decoupled one it stored (``"crt"``, ``"ncm"``)."""
+    if classifier == "joint":
+        return float(record["metrics"][metric])
+    from lt_lab.decoupling.readers import as_fixed
+
+    return float(as_fixed(record, classifier)["metrics"][metric])
+
+
+def accuracy_table(runs: dict[str, list[dict]], classifiers=("joint", "crt", "ncm"),
+                   metric: str = "balanced_acc", scale: float = 100) -> pd.DataFrame:
+    """One row a method, one column a classifier: the mean ``metric`` over seeds (points)."""
+    return pd.DataFrame({name: {c: scale * sum(classifier_accuracy(r, c, metric)
+                                               for r in records) / len(records)
+                                for c in classifiers}
+                         for name, records in runs.items()}).T.rename_axis("method")
+
+
+def resampled_table(runs: dict[str, list[dict]], metric: str = "acc",
+                    priors=SADE_TEST_PRIORS, scale: float = 100) -> pd.DataFrame:
+    """Long form, one row a (method, seed, prior): ``metric`` on SADE's test set resampled to
+    that prior (``extras["agnostic"]``), in points, with the prior's position (0 = forward50)."""
+    rows = []
+    for name, records in runs.items():
+        for record in records:
+            found = record.get("extras", {}).get("agnostic")
+            if not found:
+                raise ConfigError(f"record {record.get('key')} has no 'agnostic' evaluation: "
+                                  "train it with analyses={'agnostic': {}}")
+            rows += [{"method": name, "seed": record["seed"], "prior": prior,
+                      "position": i, metric: scale * found[prior][metric]}
+                     for i, prior in enumerate(priors)]
+    return pd.DataFrame(rows)
+
+
+def reweighted_table(runs: dict[str, list[dict]], priors=SADE_TEST_PRIORS,
+                     n_max: int | None = None, scale: float = 100) -> pd.DataFrame:
+    """The same long form from any stored record's ``per_class_acc``: the expected accuracy
+    under each prior (:func:`~lt_lab.beyond.agnostic.prior_accuracies`), no resampling."""
+    rows = [{"method": name, "seed": record["seed"], "prior": prior, "position": i,
+             "acc": scale * value}
+            for name, records in runs.items() for record in records
+            for i, (prior, value) in enumerate(prior_accuracies(record, priors, n_max).items())]
+    return pd.DataFrame(rows)
+
+
+def by_prior(table: pd.DataFrame, value: str = "acc") -> pd.DataFrame:
+    """A long table of :func:`resampled_table` or :func:`reweighted_table` as methods × priors
+    (the mean over seeds), with the mean over the priors last (SADE's summary)."""
+    wide = table.pivot_table(index="method", columns="prior", values=value, aggfunc="mean",
+                             sort=False)
+    wide = wide[[p for p in SADE_TEST_PRIORS if p in wide.columns]]
+    wide["mean over priors"] = wide.mean(axis=1)
+    return wide
+
+
+def simulator_table(records: list[dict]) -> pd.DataFrame:
+    """The simulator's records (:func:`lt_lab.beyond.ufm_scl.simulate_scl_ufm`) as one row a
+    (τ, ρ, features): the mean final distances over the random starts, and how many starts."""
+    frame = pd.DataFrame([{"τ": r["temperature"],
+                           "ρ": max(r["class_counts"]) / min(r["class_counts"]),
+                           "features": "ReLU (non-negative)" if r["relu"] else "no ReLU",
+                           "to an OF": r["of_distance"], "to a simplex ETF": r["etf_distance"]}
+                          for r in records])
+    keys = ["τ", "ρ", "features"]
+    table = frame.groupby(keys, sort=False)[["to an OF", "to a simplex ETF"]].mean()
+    table["starts"] = frame.groupby(keys, sort=False).size()
+    return table
