@@ -4,6 +4,7 @@ contrastive loss (Kini et al. 2024). Tiny problems (tens of examples), seconds i
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -119,3 +120,14 @@ def test_balanced_classes_reach_an_orthogonal_frame_with_relu_and_a_simplex_with
     assert plain["etf_distance"] < 1e-3 and plain["of_distance"] == pytest.approx(0.6058,
                                                                                    abs=1e-3)
     assert relu["dead_features"] == plain["dead_features"] == 0
+
+
+def test_the_shape_losses_of_two_collapsed_classes_by_hand():
+    # two classes of two examples at tau = 1. Orthogonal: an anchor's positive has similarity
+    # 1, the two others 0: loss log(e + 2) - 1 = 0.55144. Simplex (antipodal): the others
+    # have similarity -1: loss log(e + 2/e) - 1 = 0.23955. The ETF is preferred.
+    from lt_lab.beyond.ufm_scl import shape_losses
+
+    losses = shape_losses(2, 2, temperature=1.0)
+    assert losses["orthogonal frame"] == pytest.approx(math.log(math.e + 2) - 1, abs=1e-12)
+    assert losses["simplex ETF"] == pytest.approx(math.log(math.e + 2 / math.e) - 1, abs=1e-12)

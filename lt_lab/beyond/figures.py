@@ -37,7 +37,7 @@ def plot_simulator(records: list[dict]):
                                                   & (frame["reference"] == reference)]
             sns.stripplot(part, x="ρ", y="distance", hue="features", dodge=True, size=5,
                           palette=PALETTE, ax=ax, legend=row == 0 and col == 0)
-            ax.set_ylim(-0.05, 1.1)
+            ax.set_ylim(-0.05, max(1.1, frame["distance"].max() + 0.05))
             ax.set_title(f"{tau}: distance to {reference}", fontsize="medium")
             ax.set_ylabel("distance" if col == 0 else "")
             ax.set_xlabel("imbalance ratio ρ" if row == len(temperatures) - 1 else "")

@@ -117,3 +117,18 @@ def simulator_table(records: list[dict]) -> pd.DataFrame:
     table = frame.groupby(keys, sort=False)[["to an OF", "to a simplex ETF"]].mean()
     table["starts"] = frame.groupby(keys, sort=False).size()
     return table
+
+
+def cost_table(runs: dict[str, list[dict]], baseline: str = "CE") -> pd.DataFrame:
+    """One row a method: the median wall time of its runs (s, with the threads they had) and
+    its ratio to the ``baseline`` method's median — what a contrastive run costs against CE."""
+    import statistics
+
+    medians = {name: statistics.median(r["wall_time_s"] for r in records)
+               for name, records in runs.items()}
+    threads = {name: sorted({(r.get("hardware") or {}).get("threads") for r in records})
+               for name, records in runs.items()}
+    return pd.DataFrame({"median wall time (s)": medians,
+                         f"× {baseline}": {n: m / medians[baseline] for n, m in medians.items()},
+                         "threads": {n: ", ".join(map(str, t)) for n, t in threads.items()},
+                         "runs": {n: len(r) for n, r in runs.items()}}).rename_axis("method")

@@ -235,7 +235,7 @@ def _values(claim, store, runs: dict | None = None) -> tuple[float, ...]:
     from lt_lab.book.confirmatory.measures import MEASURES
     from lt_lab.book.confirmatory.verdicts import _runs
 
-    if claim.design not in ("directional", "superiority", "no_effect"):
+    if claim.design not in ("directional", "superiority", "no_effect", "non_inferiority"):
         return ()
     params = {k: v for k, v in claim.params.items() if k != "assay"}
     try:
@@ -245,21 +245,30 @@ def _values(claim, store, runs: dict | None = None) -> tuple[float, ...]:
         return ()
 
 
-def as_claim(claim, outcome, store, runs: dict | None = None):
+def as_claim(claim, outcome, store, runs: dict | None = None,
+             not_applicable_estimate: bool = False):
     """A declared claim and its confirmatory outcome as a :class:`lt_lab.book.claims.Claim`
     (checked), so that the book's forest plots and tables draw it: its mean, interval, n and
     per-seed values in its own unit, its levels and its verdict (``runs``: the records the
-    outcome was judged on, when not the store's confirmatory ones)."""
+    outcome was judged on, when not the store's confirmatory ones). A claim that is not
+    applicable has no estimate of its own (its outcome's is the gate's), unless
+    ``not_applicable_estimate``: then its own measure's, drawn beside the verdict "not
+    applicable" for the reader to see what the gate withheld."""
+    from lt_lab.book import designs
     from lt_lab.book.claims import Claim
 
     levels, est = claim.levels, outcome.estimate
+    signed = True
     if outcome.verdict.startswith("not applicable"):
         est = None  # its estimate is the gate's, on another measure: nothing to draw
+        own = _values(claim, store, runs) if not_applicable_estimate else ()
+        if own:
+            est, signed = designs.estimate(list(own)), False
     margin = levels.get("margin") if claim.design == "no_effect" else None
     directional = claim.design in ("directional", "superiority")
     low, high = est and est.low, est and est.high
     mean = est and est.mean
-    if directional and est is not None:
+    if directional and est is not None and signed:
         mean = _raw(claim, est.mean)
         if est.low is not None:
             low, high = sorted((_raw(claim, est.low), _raw(claim, est.high)))
@@ -316,14 +325,14 @@ def pilot_claims(chapter: str, records_by_arm: dict[str, list[dict]]):
         runs = {role: ([records_by_arm[a.name] for a in value]
                        if isinstance(value, (list, tuple)) else records_by_arm[value.name])
                 for role, value in claim.arms.items()}
-        found = as_claim(claim, judge(claim, runs), None, runs)
+        found = as_claim(claim, judge(claim, runs), None, runs, not_applicable_estimate=True)
         short = "not applicable" if found.verdict.startswith("not applicable") else None
         checked.append(replace(found, verdict=short) if short else found)
     return checked
 
 
 
-def chapter_claims(chapter: str, store=None):
+def chapter_claims(chapter: str, store=None, not_applicable_estimate: bool = False):
     """The chapter's confirmatory verdicts as checked claims (:func:`as_claim`), or the
     :class:`Status` while its runs are not all stored."""
     from lt_lab.results import ResultsStore
@@ -332,21 +341,23 @@ def chapter_claims(chapter: str, store=None):
     claims, outcomes = chapter_verdicts(chapter, store)
     if not isinstance(outcomes, dict):
         return outcomes
-    return [as_claim(c, outcomes[f"{c.id}@{c.regime}"], store) for c in claims]
+    return [as_claim(c, outcomes[f"{c.id}@{c.regime}"], store,
+                     not_applicable_estimate=not_applicable_estimate) for c in claims]
 
 
 CONFIRMATORY_LABEL = "confirmatory: fresh seeds {}"
 EXPLORATORY_LABEL = "exploratory: the chapter's seeds"
 
 
-def forest(chapter: str, exploratory=None, store=None):
+def forest(chapter: str, exploratory=None, store=None, not_applicable_estimate: bool = False):
     """One forest plot of the chapter's confirmatory verdicts (circles), with each claim's
     exploratory verdict (``exploratory``: the chapter's checked claims) drawn under it
     (squares): the figure, or None (printing the stored-runs count) while the chapter's runs
-    are not all stored."""
+    are not all stored. ``not_applicable_estimate``: draw a not-applicable claim's own
+    estimate too (:func:`as_claim`)."""
     from lt_lab.book.claims import forest_plot
 
-    checked = chapter_claims(chapter, store)
+    checked = chapter_claims(chapter, store, not_applicable_estimate)
     if not isinstance(checked, list):
         print(checked.text())
         return None
