@@ -188,13 +188,33 @@ def verdict_seeds(claim: Claim, seeds, profile: str) -> list[int]:
     return list(seeds)
 
 
+def from_registered(registered) -> Claim:
+    """A confirmatory declaration's claim (:class:`lt_lab.book.confirmatory.plan.Registered`)
+    as the book's unchecked :class:`Claim`: its statement, source, unit and levels (a
+    non-inferiority claim's threshold is −δ, the margin its interval must stay above)."""
+    levels = registered.levels
+    directional = registered.design in ("directional", "superiority")
+    threshold = (levels.get("threshold", 0.0) if directional else
+                 -levels["delta"] if registered.design == "non_inferiority" else 0.0)
+    return Claim(
+        id=registered.id, paper=registered.paper, statement=registered.statement,
+        reported=registered.source,
+        measure=f"{registered.measure} ({registered.design.replace('_', '-')})",
+        threshold=threshold, direction=levels.get("direction", ">") if directional else ">",
+        partly_threshold=levels.get("partly") if directional else None, unit=registered.unit,
+        category="descriptive" if registered.role == "descriptive" else "claim",
+        margin=levels.get("margin") if registered.design == "no_effect" else None,
+        null=levels.get("null", 0.0))
+
+
 def preregistered(chapter: str) -> list[Claim]:
     """The claims of a chapter pre-registered from its first line (chapter 6), exactly as its
     confirmatory declaration fixed them (:mod:`lt_lab.book.confirmatory`): pass them to
     :func:`declare` in the chapter's claims cell."""
-    from lt_lab.book.confirmatory.display import declared_claims
+    from lt_lab.book.confirmatory import DECLARATIONS, declared
 
-    return declared_claims(chapter)
+    return [from_registered(c) for name in DECLARATIONS for c in declared(name)
+            if c.chapter == chapter]
 
 
 def declare(*claims: Claim) -> dict[str, Claim]:

@@ -288,25 +288,11 @@ def as_claim(claim, outcome, store, runs: dict | None = None,
 
 
 def declared_claims(chapter: str) -> list:
-    """The chapter's declared claims as the book's (unchecked) :class:`lt_lab.book.claims.Claim`
-    s, for a chapter pre-registered from its first line (chapter 6): the claims cell declares
-    exactly what the confirmatory declaration fixed (statement, levels, unit)."""
-    from dataclasses import replace
+    """The chapter's declared claims as the book's (unchecked) claims
+    (:func:`lt_lab.book.claims.preregistered`)."""
+    from lt_lab.book.claims import preregistered
 
-    from lt_lab.book.confirmatory import declared
-
-    claims = [c for c in declared(declaration_of(chapter)) if c.chapter == chapter]
-    return [replace(as_claim(c, _NOT_YET, None), measured=None, low=None, high=None,
-                    spread=None, n=0, values=(), verdict=None) for c in claims]
-
-
-class _NotYet:
-    """An outcome before any run: no estimate, no verdict."""
-
-    verdict, estimate = "", None
-
-
-_NOT_YET = _NotYet()
+    return preregistered(chapter)
 
 
 def pilot_claims(chapter: str, records_by_arm: dict[str, list[dict]]):
