@@ -118,3 +118,24 @@ def test_the_chapter_s_configs_at_its_defaults_are_the_declared_arms_exploratory
             chapter = make_config("quick", **arm.overrides, dataset="fashion_mnist",
                                   device="auto", imbalance_ratio=100, seed=seed)
             assert chapter.key() == arm.config(seed, exploratory=True).key()
+
+
+def test_a_non_inferiority_claim_without_its_assay_prints_the_assay_not_its_own_values():
+    from lt_lab.book.confirmatory.display import verdict_rows
+
+    claim = next(c for c in CLAIMS if c.id == "relu-costs-no-accuracy")
+    crt = {"classifier_fixes": {"crt": {"balanced_acc": 0.0, "per_class_acc": [0.0]}}}
+
+    def record(key, acc):
+        fixes = {"crt": {**crt["classifier_fixes"]["crt"], "balanced_acc": acc}}
+        return {"key": key, "metrics": {}, "extras": {"classifier_fixes": fixes}}
+
+    runs = {"a": [record(f"a{i}", 0.70 + i / 1000) for i in range(3)],
+            "b": [record(f"b{i}", 0.69) for i in range(3)],
+            "reference": [record(f"b{i}", 0.69) for i in range(3)],
+            "ce": [record(f"c{i}", 0.71 + i / 1000) for i in range(3)]}  # SCL below CE
+    outcome = judge(claim, runs)
+    assert outcome.verdict.startswith("not applicable")
+    (row,) = verdict_rows([claim], {f"{claim.id}@quick": outcome})
+    # the assay: SCL minus CE, -2.1 [-2.35, -1.85] points (-2.0, -2.1, -2.2 by hand)
+    assert row["estimate [95 % interval]"].startswith("assay: -2.10 [")

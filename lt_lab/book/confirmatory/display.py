@@ -98,10 +98,17 @@ def _raw(claim, value: float | None) -> float | None:
     return null - value if levels.get("direction", ">") == "<" else null + value
 
 
+def _withheld(what: str, est) -> str:
+    """The values that made a claim not applicable: its gate's, or its assay's."""
+    interval = f" [{est.low:.2f}, {est.high:.2f}]" if est.low is not None else ""
+    return f"{what}: {est.mean:.2f}{interval} n={est.n}"
+
+
 def _estimate_text(claim, outcome) -> str:
+    if outcome.verdict.startswith("not applicable") and "reference_gain" in outcome.numbers:
+        return _withheld("assay", outcome.numbers["reference_gain"])  # non-inferiority's
     if outcome.verdict.startswith("not applicable") and outcome.estimate is not None:
-        est = outcome.estimate  # the gate's own values, not the claim's
-        return f"gate: {est.mean:.2f} [{est.low:.2f}, {est.high:.2f}] n={est.n}"
+        return _withheld("gate", outcome.estimate)  # the gate's own values, not the claim's
     est = outcome.estimate
     if est is None:
         missing = outcome.numbers.get("missing")
@@ -329,6 +336,23 @@ def chapter_claims(chapter: str, store=None, not_applicable_estimate: bool = Fal
         return outcomes
     return [as_claim(c, outcomes[f"{c.id}@{c.regime}"], store,
                      not_applicable_estimate=not_applicable_estimate) for c in claims]
+
+
+def arm_records(chapter: str, store=None) -> dict | None:
+    """``{arm name: records at the declared seeds}`` of the chapter's confirmatory runs, or None
+    while its declared runs are not all stored (no number is read before the look)."""
+    from lt_lab.book.confirmatory.plan import _arms
+    from lt_lab.results import ResultsStore
+
+    store = store or ResultsStore()
+    claims, outcomes = chapter_verdicts(chapter, store)
+    if not isinstance(outcomes, dict):
+        return None
+    found = {}
+    for claim in claims:
+        for arm in _arms(claim.arms):
+            found.setdefault(arm.name, [store.load(arm.config(seed)) for seed in claim.seeds])
+    return found
 
 
 CONFIRMATORY_LABEL = "confirmatory: fresh seeds {}"
