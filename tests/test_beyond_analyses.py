@@ -120,3 +120,56 @@ def test_a_config_names_the_registered_backbone():
     assert isinstance(model.features, SmallCNNLinear) and model.features.feature_dim == 128
     with pytest.raises(ConfigError, match="small_cnn_linear"):
         make_config("smoke", model="small_cnn_linaer")
+
+
+def _sade_setup(seed=0):
+    from lt_lab.beyond.sade import ExpertHeads
+    from lt_lab.models import Classifier
+
+    torch.manual_seed(seed)
+    labels = torch.arange(10).repeat_interleave(60)  # a balanced test set, 60 a class
+    images = torch.randint(0, 256, (600, 1, 6, 6), dtype=torch.uint8)
+    data = SimpleNamespace(test_images=images, test_labels=labels, num_classes=10,
+                           prepare=lambda x: x.float().div(255).sub(0.5))
+    model = Classifier(nn.Flatten(), ExpertHeads(36, 10, scale=None))
+    config = make_config("smoke", head="experts", loss="sade", precision="fp32")
+    return model, data, config
+
+
+def test_sade_aggregation_scores_the_weighted_experts_on_each_resampled_prior():
+    from lt_lab.beyond.agnostic import agnostic_metrics, resample_test_set
+    from lt_lab.beyond.analyses import SADEAggregation, expert_logits
+    from lt_lab.beyond.sade import aggregate
+
+    model, data, config = _sade_setup()
+    state = SimpleNamespace(config=config, model=model, data=data, extras={})
+    SADEAggregation(priors=["forward10", "backward10"], seed=2).after_fit(state)
+    found = state.extras["sade_aggregation"]
+    assert list(found) == ["forward10", "backward10"]
+    for prior, result in found.items():
+        weights = torch.tensor(result["weights"])
+        assert weights.min() > 0 and float(weights.sum()) == pytest.approx(1.0, abs=1e-5)
+        keep = resample_test_set(data.test_labels, prior, 2)
+        plain = expert_logits(model, data.test_images[keep], data)
+        labels = data.test_labels[keep]
+        assert result["mean"] == agnostic_metrics(aggregate(plain).argmax(1), labels, 10)
+        assert result["aggregated"] == pytest.approx(agnostic_metrics(
+            aggregate(plain, weights).argmax(1), labels, 10), abs=1e-9)
+        assert [e["acc"] for e in result["experts"]] == [
+            agnostic_metrics(plain[:, k].argmax(1), labels, 10)["acc"] for k in range(3)]
+
+
+def test_sade_aggregation_is_the_same_twice_and_needs_the_experts_head():
+    from lt_lab.beyond.analyses import SADEAggregation
+
+    model, data, config = _sade_setup()
+    runs = []
+    for _ in range(2):
+        state = SimpleNamespace(config=config, model=model, data=data, extras={})
+        SADEAggregation(priors=["uniform"], seed=1).after_fit(state)
+        runs.append(state.extras)
+    assert runs[0] == runs[1]
+    with pytest.raises(ConfigError, match="head='experts'"):
+        make_config("smoke", analyses={"sade_aggregation": {}})
+    with pytest.raises(ConfigError, match="prior"):
+        build_analysis("sade_aggregation", {"priors": ["sideways"]})

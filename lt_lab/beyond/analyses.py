@@ -17,6 +17,12 @@ training features and the test-agnostic evaluation.
   ``extras["agnostic"] = {prior: {"acc", "gmean_recall", "min_recall"}}``. The re-weighted
   reading of a stored record (:func:`lt_lab.beyond.agnostic.prior_accuracies`) is its
   expectation; the two are compared in chapter 6.
+* ``"sade_aggregation"`` (Zhang et al. 2022): for a model with SADE's three experts
+  (``head="experts"``), on each of SADE's resampled test sets, the test-time aggregation
+  weights learned from two augmented views of its unlabelled images
+  (:func:`lt_lab.beyond.sade.learn_aggregation_weights`), and the metrics of the aggregated
+  prediction, of the experts' plain mean and of each expert, as
+  ``extras["sade_aggregation"] = {prior: {"weights", "aggregated", "mean", "experts"}}``.
 """
 
 from __future__ import annotations
@@ -24,7 +30,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from lt_lab.beyond.agnostic import SADE_TEST_PRIORS, parse_prior, resampled_metrics
+from lt_lab.beyond.agnostic import (
+    SADE_TEST_PRIORS,
+    agnostic_metrics,
+    parse_prior,
+    resample_test_set,
+    resampled_metrics,
+)
 from lt_lab.beyond.contrastive import NORM_FLOOR
 from lt_lab.beyond.geometry import (
     class_means,
@@ -32,8 +44,10 @@ from lt_lab.beyond.geometry import (
     distance_to_simplex_etf,
 )
 from lt_lab.constraints import Interval
+from lt_lab.data.augment import augment
 from lt_lab.errors import ConfigError
 from lt_lab.hooks import Analysis, register_analysis
+from lt_lab.inference import infer
 from lt_lab.runtime import resolve_precision
 from lt_lab.train import extract_features, predict_logits
 
@@ -77,13 +91,9 @@ class Agnostic(Analysis):
     ``seed``."""
 
     def __init__(self, priors: list | tuple = SADE_TEST_PRIORS, seed: int = 0):
-        if isinstance(priors, str) or not isinstance(priors, (list, tuple)) or not priors:
-            raise ConfigError(f"analyses['agnostic']['priors']={priors!r} must be a non-empty "
-                              f"list of prior names, e.g. {list(SADE_TEST_PRIORS)}")
-        for name in priors:
-            parse_prior(name)
+        self.priors = _priors("agnostic", priors)
         Interval(int, 0, None).check("analyses['agnostic']['seed']", seed)
-        self.priors, self.seed = tuple(priors), seed
+        self.seed = seed
 
     def after_fit(self, state) -> None:
         data = state.data
@@ -92,3 +102,63 @@ class Agnostic(Analysis):
         state.extras["agnostic"] = resampled_metrics(
             logits.argmax(1).cpu(), data.test_labels.cpu(), data.num_classes, self.priors,
             self.seed)
+
+
+def _priors(name: str, priors) -> tuple[str, ...]:
+    if isinstance(priors, str) or not isinstance(priors, (list, tuple)) or not priors:
+        raise ConfigError(f"analyses[{name!r}]['priors']={priors!r} must be a non-empty list "
+                          f"of prior names, e.g. {list(SADE_TEST_PRIORS)}")
+    for prior in priors:
+        parse_prior(prior)
+    return tuple(priors)
+
+
+def expert_logits(model, images: torch.Tensor, data) -> torch.Tensor:
+    """The experts' logits ``(N, 3, C)`` of uint8 ``images``, eval mode, float32."""
+    return infer(model, images, prepare=data.prepare,
+                 forward=lambda x: model.classifier(model.features(x)))
+
+
+def sade_on_prior(model, data, config, prior: str, seed: int) -> dict:
+    """SADE's test-time aggregation on the test set resampled to ``prior`` (drawn with
+    ``seed``): weights learned on two augmented views of its images, labels unused; then the
+    metrics of the aggregated, mean and single-expert predictions on the unaugmented images."""
+    from lt_lab.beyond.sade import aggregate, learn_aggregation_weights
+
+    keep = resample_test_set(data.test_labels.cpu(), prior, seed).to(data.test_labels.device)
+    images, labels = data.test_images[keep], data.test_labels[keep].cpu()
+    generator = torch.Generator().manual_seed(seed)
+    recipe = config.recipe
+    views = [expert_logits(model, augment(images, padding=recipe.crop_padding,
+                                          flip=recipe.flip, generator=generator), data)
+             for _ in range(2)]
+    weights = learn_aggregation_weights(views[0].cpu(), views[1].cpu(), seed=seed)
+    plain = expert_logits(model, images, data).cpu()
+
+    def score(logits):
+        return agnostic_metrics(logits.argmax(1), labels, data.num_classes)
+
+    return {"weights": [round(float(w), 6) for w in weights],
+            "aggregated": score(aggregate(plain, weights)), "mean": score(aggregate(plain)),
+            "experts": [score(plain[:, k]) for k in range(plain.shape[1])]}
+
+
+@register_analysis("sade_aggregation")
+class SADEAggregation(Analysis):
+    """After training: :func:`sade_on_prior` on each of ``priors`` (SADE's eleven by default),
+    test subsets and views drawn with ``seed``. Needs SADE's experts (``head="experts"``)."""
+
+    def __init__(self, priors: list | tuple = SADE_TEST_PRIORS, seed: int = 0):
+        self.priors = _priors("sade_aggregation", priors)
+        Interval(int, 0, None).check("analyses['sade_aggregation']['seed']", seed)
+        self.seed = seed
+
+    def check(self, config) -> None:
+        if config.head != "experts":
+            raise ConfigError(f"analyses['sade_aggregation'] aggregates SADE's experts: it needs "
+                              f"head='experts' (and loss='sade'), not head={config.head!r}")
+
+    def after_fit(self, state) -> None:
+        state.extras["sade_aggregation"] = {
+            prior: sade_on_prior(state.model, state.data, state.config, prior, self.seed)
+            for prior in self.priors}
