@@ -62,7 +62,8 @@ def test_kinds_runners_packers_and_launchers_are_found_from_a_fresh_process():
         "grid.PACKERS['classification'].fit.__name__, 'slurm' in grid.LAUNCHERS,"
         "hooks.available())")
     assert found.split(maxsplit=4) == ["RegressionConfig", "run_ufm", "fit_pack", "True",
-                                       "['classifier_fixes', 'collapse', 'posthoc']\n"]
+                                       "['agnostic', 'classifier_fixes', 'collapse', 'posthoc', "
+                                       "'sade_aggregation', 'scl_geometry']\n"]
 
 
 def test_a_registry_loads_its_group_on_a_name_it_does_not_know(monkeypatch):
