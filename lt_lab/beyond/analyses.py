@@ -113,9 +113,10 @@ def _priors(name: str, priors) -> tuple[str, ...]:
     return tuple(priors)
 
 
-def expert_logits(model, images: torch.Tensor, data) -> torch.Tensor:
-    """The experts' logits ``(N, 3, C)`` of uint8 ``images``, eval mode, float32."""
-    return infer(model, images, prepare=data.prepare,
+def expert_logits(model, images: torch.Tensor, data, precision: str = "fp32") -> torch.Tensor:
+    """The experts' logits ``(N, 3, C)`` of uint8 ``images``, eval mode, computed in the run's
+    ``precision`` (as :func:`lt_lab.train.predict_logits` computes a test score), as float32."""
+    return infer(model, images, prepare=data.prepare, precision=precision,
                  forward=lambda x: model.classifier(model.features(x)))
 
 
@@ -128,12 +129,12 @@ def sade_on_prior(model, data, config, prior: str, seed: int) -> dict:
     keep = resample_test_set(data.test_labels.cpu(), prior, seed).to(data.test_labels.device)
     images, labels = data.test_images[keep], data.test_labels[keep].cpu()
     generator = torch.Generator().manual_seed(seed)
-    recipe = config.recipe
+    recipe, precision = config.recipe, resolve_precision(config.precision, images.device)
     views = [expert_logits(model, augment(images, padding=recipe.crop_padding,
-                                          flip=recipe.flip, generator=generator), data)
+                                          flip=recipe.flip, generator=generator), data, precision)
              for _ in range(2)]
     weights = learn_aggregation_weights(views[0].cpu(), views[1].cpu(), seed=seed)
-    plain = expert_logits(model, images, data).cpu()
+    plain = expert_logits(model, images, data, precision).cpu()
 
     def score(logits):
         return agnostic_metrics(logits.argmax(1), labels, data.num_classes)

@@ -192,6 +192,8 @@ def from_registered(registered) -> Claim:
     """A confirmatory declaration's claim (:class:`lt_lab.book.confirmatory.plan.Registered`)
     as the book's unchecked :class:`Claim`: its statement, source, unit and levels (a
     non-inferiority claim's threshold is −δ, the margin its interval must stay above)."""
+    from lt_lab.book.confirmatory.plan import DESIGN_TEXT
+
     levels = registered.levels
     directional = registered.design in ("directional", "superiority")
     threshold = (levels.get("threshold", 0.0) if directional else
@@ -199,7 +201,7 @@ def from_registered(registered) -> Claim:
     return Claim(
         id=registered.id, paper=registered.paper, statement=registered.statement,
         reported=registered.source,
-        measure=f"{registered.measure} ({registered.design.replace('_', '-')})",
+        measure=f"{registered.measure} ({DESIGN_TEXT[registered.design]})",
         threshold=threshold, direction=levels.get("direction", ">") if directional else ">",
         partly_threshold=levels.get("partly") if directional else None, unit=registered.unit,
         category="descriptive" if registered.role == "descriptive" else "claim",
@@ -211,10 +213,9 @@ def preregistered(chapter: str) -> list[Claim]:
     """The claims of a chapter pre-registered from its first line (chapter 6), exactly as its
     confirmatory declaration fixed them (:mod:`lt_lab.book.confirmatory`): pass them to
     :func:`declare` in the chapter's claims cell."""
-    from lt_lab.book.confirmatory import DECLARATIONS, declared
+    from lt_lab.book.confirmatory import chapter_declared
 
-    return [from_registered(c) for name in DECLARATIONS for c in declared(name)
-            if c.chapter == chapter]
+    return [from_registered(c) for c in chapter_declared(chapter)]
 
 
 def declare(*claims: Claim) -> dict[str, Claim]:

@@ -22,5 +22,23 @@ def declared(name: str = "edition-1"):
     return importlib.import_module(DECLARATIONS[name]).CLAIMS
 
 
-__all__ = ["SEEDS", "THREADS", "Arm", "Registered", "arm_list", "confirmatory_verdicts",
-           "declared", "judge", "status"]
+def declaration_of(chapter: str) -> str:
+    """The declaration whose claims belong to ``chapter`` (edition-1: chapters 0-5;
+    edition-2: chapter 6); a ConfigError naming the declared chapters for any other."""
+    from lt_lab.errors import check_choice
+
+    for name in DECLARATIONS:
+        if any(c.chapter == chapter for c in declared(name)):
+            return name
+    check_choice("chapter", chapter,
+                 sorted({c.chapter for name in DECLARATIONS for c in declared(name)}))
+    raise AssertionError(chapter)  # check_choice raised
+
+
+def chapter_declared(chapter: str) -> list:
+    """The claims ``chapter``'s declaration (:func:`declaration_of`) makes about it."""
+    return [c for c in declared(declaration_of(chapter)) if c.chapter == chapter]
+
+
+__all__ = ["SEEDS", "THREADS", "Arm", "Registered", "arm_list", "chapter_declared",
+           "confirmatory_verdicts", "declaration_of", "declared", "judge", "status"]

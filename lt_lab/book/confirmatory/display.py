@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from lt_lab.book.confirmatory.plan import SEEDS, THREADS
+from lt_lab.book.confirmatory.plan import DESIGN_TEXT, SEEDS, THREADS
 from lt_lab.book.confirmatory.verdicts import declared_runs
 
 MARKER = "<!-- confirmatory-plan -->"
-DESIGN_TEXT = {"directional": "directional", "superiority": "superiority",
-               "non_inferiority": "non-inferiority", "no_effect": "no effect",
-               "ratio": "ratio", "spread": "spread (REML)", "count": "count (binomial)"}
-
 
 def _levels_text(claim) -> str:
     levels = claim.levels
@@ -141,24 +137,10 @@ def verdict_rows(claims, outcomes: dict, exploratory: dict | None = None) -> lis
     return rows
 
 
-def declaration_of(chapter: str) -> str:
-    """The declaration whose claims belong to ``chapter`` (edition-1: chapters 0-5;
-    edition-2: chapter 6)."""
-    from lt_lab.book.confirmatory import DECLARATIONS, declared
-    from lt_lab.errors import check_choice
-
-    for name in DECLARATIONS:
-        if any(c.chapter == chapter for c in declared(name)):
-            return name
-    chapters = sorted({c.chapter for name in DECLARATIONS for c in declared(name)})
-    check_choice("chapter", chapter, chapters)  # raises, naming the declared chapters
-    raise AssertionError(chapter)
-
-
 def chapter_verdicts(chapter: str, store=None, name: str | None = None):
     """``(claims, outcomes or Status)`` of ``chapter`` in declaration ``name`` (None: the
     one that declares the chapter, :func:`declaration_of`)."""
-    from lt_lab.book.confirmatory import confirmatory_verdicts, declared
+    from lt_lab.book.confirmatory import confirmatory_verdicts, declaration_of, declared
     from lt_lab.book.confirmatory.lock import declarations
     from lt_lab.results import ResultsStore
 
@@ -261,45 +243,29 @@ def as_claim(claim, outcome, store, runs: dict | None = None,
     applicable has no estimate of its own (its outcome's is the gate's), unless
     ``not_applicable_estimate``: then its own measure's, drawn beside the verdict "not
     applicable" for the reader to see what the gate withheld."""
-    from lt_lab.book import designs
-    from lt_lab.book.claims import Claim
+    from dataclasses import replace
 
-    levels, est = claim.levels, outcome.estimate
-    signed = True
+    from lt_lab.book import designs
+    from lt_lab.book.claims import from_registered
+
+    est, signed = outcome.estimate, True
     if outcome.verdict.startswith("not applicable"):
         est = None  # its estimate is the gate's, on another measure: nothing to draw
         own = _values(claim, store, runs) if not_applicable_estimate else ()
         if own:
             est, signed = designs.estimate(list(own)), False
-    margin = levels.get("margin") if claim.design == "no_effect" else None
-    directional = claim.design in ("directional", "superiority")
     low, high = est and est.low, est and est.high
     mean = est and est.mean
-    if directional and est is not None and signed:
+    if claim.design in ("directional", "superiority") and est is not None and signed:
         mean = _raw(claim, est.mean)
         if est.low is not None:
             low, high = sorted((_raw(claim, est.low), _raw(claim, est.high)))
-    threshold = (levels.get("threshold", 0.0) if directional else
-                 -levels["delta"] if claim.design == "non_inferiority" else 0.0)
-    partly = levels.get("partly") if directional else None
-    return Claim(
-        id=claim.id, paper=claim.paper, statement=claim.statement, reported=claim.source,
-        measure=f"{claim.measure} ({DESIGN_TEXT[claim.design]})", threshold=threshold,
-        direction=levels.get("direction", ">") if directional else ">",
-        partly_threshold=partly, unit=claim.unit,
+    return replace(
+        from_registered(claim),
         digits=3 if est is not None and est.low is not None and est.high - est.low < 0.05 else 2,
-        category="descriptive" if claim.role == "descriptive" else "claim",
-        margin=margin, null=levels.get("null", 0.0), measured=mean, low=low, high=high,
-        spread=est.sd if est is not None else None, n=est.n if est is not None else 0,
+        measured=mean, low=low, high=high, spread=est.sd if est is not None else None,
+        n=est.n if est is not None else 0,
         values=_values(claim, store, runs) if est is not None else (), verdict=outcome.verdict)
-
-
-def declared_claims(chapter: str) -> list:
-    """The chapter's declared claims as the book's (unchecked) claims
-    (:func:`lt_lab.book.claims.preregistered`)."""
-    from lt_lab.book.claims import preregistered
-
-    return preregistered(chapter)
 
 
 def pilot_claims(chapter: str, records_by_arm: dict[str, list[dict]]):
@@ -309,12 +275,11 @@ def pilot_claims(chapter: str, records_by_arm: dict[str, list[dict]]):
     design and levels as the declaration's."""
     from dataclasses import replace
 
-    from lt_lab.book.confirmatory import declared
+    from lt_lab.book.confirmatory import chapter_declared
     from lt_lab.book.confirmatory.verdicts import judge
 
-    claims = [c for c in declared(declaration_of(chapter)) if c.chapter == chapter]
     checked = []
-    for claim in claims:
+    for claim in chapter_declared(chapter):
         runs = {role: ([records_by_arm[a.name] for a in value]
                        if isinstance(value, (list, tuple)) else records_by_arm[value.name])
                 for role, value in claim.arms.items()}
@@ -322,7 +287,6 @@ def pilot_claims(chapter: str, records_by_arm: dict[str, list[dict]]):
         short = "not applicable" if found.verdict.startswith("not applicable") else None
         checked.append(replace(found, verdict=short) if short else found)
     return checked
-
 
 
 def chapter_claims(chapter: str, store=None, not_applicable_estimate: bool = False):
@@ -341,12 +305,13 @@ def chapter_claims(chapter: str, store=None, not_applicable_estimate: bool = Fal
 def arm_records(chapter: str, store=None) -> dict | None:
     """``{arm name: records at the declared seeds}`` of the chapter's confirmatory runs, or None
     while its declared runs are not all stored (no number is read before the look)."""
+    from lt_lab.book.confirmatory import chapter_declared, status
     from lt_lab.book.confirmatory.plan import _arms
     from lt_lab.results import ResultsStore
 
     store = store or ResultsStore()
-    claims, outcomes = chapter_verdicts(chapter, store)
-    if not isinstance(outcomes, dict):
+    claims = chapter_declared(chapter)
+    if not status(claims, store).complete:
         return None
     found = {}
     for claim in claims:

@@ -30,6 +30,9 @@ SEEDS = {"quick": tuple(range(100, 110)), "long": tuple(range(100, 105))}
 THREADS = 1  # the thread policy the declaration freezes (see the module docstring)
 DESIGNS = ("directional", "superiority", "non_inferiority", "no_effect", "ratio", "spread",
            "count")
+DESIGN_TEXT = {"directional": "directional", "superiority": "superiority",
+               "non_inferiority": "non-inferiority", "no_effect": "no effect",
+               "ratio": "ratio", "spread": "spread (REML)", "count": "count (binomial)"}
 # How a claim enters the count (the ledger's headline counts ``counted`` primaries only).
 ROLES = ("counted", "group member", "descriptive", "ours")
 
