@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from lt_lab.data.longtail import class_order, class_order_names, longtail_counts, make_longtail
@@ -139,13 +139,15 @@ def test_step_profile_truncating_to_zero_is_rejected():
     num_classes=st.integers(min_value=2, max_value=100),
     rho=st.floats(min_value=1.0, max_value=100.0),
 )
+@example(n_max=4257, num_classes=2, rho=1.1)  # hypothesis found it: n_max / rho is 3869.99...
 def test_exp_profile_is_non_increasing_from_n_max(n_max, num_classes, rho):
     counts = longtail_counts(n_max, num_classes, rho)
     assert len(counts) == num_classes
     assert counts[0] == n_max
     assert all(a >= b for a, b in zip(counts[:-1], counts[1:], strict=True))
-    # The tail is n_max / rho truncated (within one image of floating-point rounding).
-    assert int(n_max / rho) - 1 <= counts[-1] <= int(n_max / rho)
+    # The tail is the docstring's n_max * rho^(-1) truncated, exactly (n_max / rho may round to
+    # the other side of an integer: n_max=4257, rho=1.1 gives 3869.99... against 3870.0).
+    assert counts[-1] == int(n_max * rho ** (-1.0))
 
 
 # ---------------------------------------------------------------------------------------------
