@@ -90,3 +90,36 @@ def test_the_simulator_table_averages_the_starts_of_each_problem():
     assert table.loc[(1.0, 10.0, "ReLU (non-negative)"), "to an OF"] == pytest.approx(0.1)
     assert table.loc[(1.0, 10.0, "ReLU (non-negative)"), "starts"] == 2
     assert table.loc[(1.0, 10.0, "no ReLU"), "to an OF"] == pytest.approx(0.4)
+
+
+def _sade(seed, shift):
+    """SADE's aggregation on every prior: aggregated 0.7 + shift, mean 0.6, experts 0.5/0.6/0.7;
+    weights (0.5, 0.3, 0.2) on forward priors, (0.2, 0.3, 0.5) elsewhere."""
+    def entry(prior):
+        weights = [0.5, 0.3, 0.2] if prior.startswith("forward") else [0.2, 0.3, 0.5]
+        return {"weights": weights, "aggregated": {"acc": 0.7 + shift}, "mean": {"acc": 0.6},
+                "experts": [{"acc": 0.5}, {"acc": 0.6}, {"acc": 0.7}]}
+    return {"key": f"s{seed}", "seed": seed,
+            "extras": {"sade_aggregation": {p: entry(p) for p in SADE_TEST_PRIORS}}}
+
+
+def test_the_sade_table_has_five_predictions_per_seed_and_prior_in_points():
+    table = readers.sade_table([_sade(0, 0.0), _sade(1, 0.1)])
+    assert len(table) == 2 * 11 * 5
+    wide = readers.by_prior(table)
+    assert wide.loc["SADE, aggregated", "uniform"] == pytest.approx(75.0)  # (70 + 80) / 2
+    assert wide.loc["SADE, experts' mean", "mean over priors"] == pytest.approx(60.0)
+    assert wide.loc["SADE: backward expert", "backward50"] == pytest.approx(70.0)
+
+
+def test_the_weight_table_has_three_weights_per_seed_and_prior_summing_to_one():
+    table = readers.weight_table([_sade(0, 0.0)])
+    assert len(table) == 11 * 3
+    assert table.groupby("prior")["weight"].sum().tolist() == pytest.approx([1.0] * 11)
+    backward = table[(table["expert"] == "backward")].set_index("prior")["weight"]
+    assert backward["forward50"] == 0.2 and backward["backward50"] == 0.5
+
+
+def test_a_record_without_sade_s_aggregation_is_named():
+    with pytest.raises(ConfigError, match="k0.*sade_aggregation"):
+        readers.weight_table([_record(0, 0.2)])

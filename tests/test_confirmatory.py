@@ -643,6 +643,8 @@ def test_the_headline_waits_for_whole_chapters_and_says_how_many_runs_are_stored
     assert f"none of the {counted} counted claims" in text  # every declaration's
     assert "confirmatory runs: 0 of 130 stored" in text  # chapter 5's row
     assert "confirmatory runs: 0 of 40 stored" in text  # chapter 6's row (edition-2)
+    assert "confirmatory runs: 0 of 20 stored" in text  # chapter 6's part F2 (edition-3)
+    assert "06_beyond_softmax.ipynb) (edition-3)" in text  # a part named by its declaration
 
 
 def test_a_whole_chapter_s_verdicts_become_claims_for_the_forest_plot():

@@ -78,3 +78,27 @@ def plot_priors(table: pd.DataFrame, value: str = "acc", ax=None, palette=None):
     ax.grid(alpha=0.3)
     legend_below(ax, columns=2)
     return ax
+
+
+def _prior_axis(ax) -> None:
+    ax.set_xticks(range(len(SADE_TEST_PRIORS)))
+    ax.set_xticklabels([p.replace("forward", "F").replace("backward", "B")
+                        .replace("uniform", "U") for p in SADE_TEST_PRIORS])
+    ax.set_xlabel("test class prior: forward-long-tailed F50 … uniform U … backward B50")
+
+
+def plot_weights(table: pd.DataFrame, ax=None, palette=None):
+    """SADE's aggregation weights by test prior (:func:`lt_lab.beyond.readers.weight_table`):
+    one line an expert, the mean over seeds with their sd; 1/3 each is where they start."""
+    ax = axes_for(ax, size=(6.4, 3.4))
+    sns.lineplot(table, x="position", y="weight", hue="expert", style="expert", markers=True,
+                 dashes=False, errorbar=seed_spread(table), palette=palette or PALETTE, ax=ax)
+    ax.axhline(1 / 3, color="grey", lw=1, ls=":")
+    ax.annotate("the start, 1/3 each", (0, 1 / 3), xytext=(0, 3), textcoords="offset points",
+                color="grey", fontsize="small")
+    _prior_axis(ax)
+    ax.set_ylabel("aggregation weight")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    legend_below(ax, columns=3)
+    return ax

@@ -5,7 +5,9 @@
 * the accuracies of the classifiers a run carries: the joint head (for an SCL run, its linear
   probe) and the decoupled ones of ``extras["classifier_fixes"]`` (cRT, NCM);
 * the test-agnostic evaluation: the resampled metrics of ``extras["agnostic"]`` by prior, and
-  the re-weighted reading of any stored record (:func:`lt_lab.beyond.agnostic.prior_table`).
+  the re-weighted reading of any stored record (:func:`lt_lab.beyond.agnostic.prior_table`);
+* SADE's test-time aggregation (``extras["sade_aggregation"]``): the accuracy of its
+  aggregated, averaged and single experts by prior, and the weights it learned.
 """
 
 from __future__ import annotations
@@ -93,6 +95,46 @@ def reweighted_table(runs: dict[str, list[dict]], priors=SADE_TEST_PRIORS,
             for name, records in runs.items() for record in records
             for i, (prior, value) in enumerate(prior_accuracies(record, priors, n_max).items())]
     return pd.DataFrame(rows)
+
+
+EXPERTS = ("forward", "uniform", "backward")  # SADE's experts, in their heads' order
+
+
+def _aggregation(record: dict) -> dict:
+    found = record.get("extras", {}).get("sade_aggregation")
+    if not found:
+        raise ConfigError(f"record {record.get('key')} has no 'sade_aggregation' evaluation: "
+                          "train SADE (head='experts', loss='sade') with "
+                          "analyses={'sade_aggregation': {}}")
+    return found
+
+
+def sade_table(records: list[dict], name: str = "SADE", metric: str = "acc",
+               priors=SADE_TEST_PRIORS, scale: float = 100) -> pd.DataFrame:
+    """The long form of :func:`resampled_table` for SADE's runs, one method a prediction:
+    ``"{name}, aggregated"`` (the weights learned at test time), ``"{name}, experts' mean"``
+    (no aggregation) and ``"{name}: {expert} expert"`` for each expert alone."""
+    rows = []
+    for record in records:
+        found = _aggregation(record)
+        for i, prior in enumerate(priors):
+            entry = found[prior]
+            scores = {f"{name}, aggregated": entry["aggregated"],
+                      f"{name}, experts' mean": entry["mean"],
+                      **{f"{name}: {e} expert": entry["experts"][k]
+                         for k, e in enumerate(EXPERTS)}}
+            rows += [{"method": method, "seed": record["seed"], "prior": prior, "position": i,
+                      metric: scale * score[metric]} for method, score in scores.items()]
+    return pd.DataFrame(rows)
+
+
+def weight_table(records: list[dict], priors=SADE_TEST_PRIORS) -> pd.DataFrame:
+    """Long form, one row a (seed, prior, expert): the aggregation weight SADE learned for
+    that expert on the test set resampled to that prior (the three sum to 1)."""
+    return pd.DataFrame([{"seed": record["seed"], "prior": prior, "position": i,
+                          "expert": expert, "weight": _aggregation(record)[prior]["weights"][k]}
+                         for record in records for i, prior in enumerate(priors)
+                         for k, expert in enumerate(EXPERTS)])
 
 
 def by_prior(table: pd.DataFrame, value: str = "acc") -> pd.DataFrame:

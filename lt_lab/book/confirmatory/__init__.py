@@ -12,7 +12,8 @@ from lt_lab.book.confirmatory.plan import SEEDS, THREADS, Arm, Registered, arm_l
 from lt_lab.book.confirmatory.verdicts import confirmatory_verdicts, judge, status
 
 DECLARATIONS = {"edition-1": "lt_lab.book.confirmatory.edition1",  # name → module with CLAIMS
-                "edition-2": "lt_lab.book.confirmatory.edition2"}
+                "edition-2": "lt_lab.book.confirmatory.edition2",
+                "edition-3": "lt_lab.book.confirmatory.edition3"}
 
 
 def declared(name: str = "edition-1"):
@@ -23,8 +24,9 @@ def declared(name: str = "edition-1"):
 
 
 def declaration_of(chapter: str) -> str:
-    """The declaration whose claims belong to ``chapter`` (edition-1: chapters 0-5;
-    edition-2: chapter 6); a ConfigError naming the declared chapters for any other."""
+    """The first declaration whose claims belong to ``chapter`` (edition-1: chapters 0-5;
+    edition-2: chapter 6, whose part F2 edition-3 declares later); a ConfigError naming the
+    declared chapters for any other."""
     from lt_lab.errors import check_choice
 
     for name in DECLARATIONS:
@@ -35,9 +37,14 @@ def declaration_of(chapter: str) -> str:
     raise AssertionError(chapter)  # check_choice raised
 
 
-def chapter_declared(chapter: str) -> list:
-    """The claims ``chapter``'s declaration (:func:`declaration_of`) makes about it."""
-    return [c for c in declared(declaration_of(chapter)) if c.chapter == chapter]
+def chapter_declared(chapter: str, name: str | None = None) -> list:
+    """The claims declaration ``name`` makes about ``chapter`` (None: every declaration's, in
+    order; a chapter may be declared in parts, as chapter 6 is by edition-2 and edition-3)."""
+    names = [name] if name else [n for n in DECLARATIONS
+                                 if any(c.chapter == chapter for c in declared(n))]
+    if not names:
+        declaration_of(chapter)  # raises, naming the declared chapters
+    return [c for n in names for c in declared(n) if c.chapter == chapter]
 
 
 __all__ = ["SEEDS", "THREADS", "Arm", "Registered", "arm_list", "chapter_declared",

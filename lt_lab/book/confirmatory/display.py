@@ -150,10 +150,12 @@ def chapter_verdicts(chapter: str, store=None, name: str | None = None):
     return claims, confirmatory_verdicts(claims, store or ResultsStore(), closed=closed)
 
 
-def print_chapter(chapter: str, exploratory: dict | None = None, store=None) -> None:
-    """The chapter's confirmatory verdicts, one line each (the cell nbval checks), or only
-    how many of its declared runs are stored."""
-    claims, outcomes = chapter_verdicts(chapter, store)
+def print_chapter(chapter: str, exploratory: dict | None = None, store=None,
+                  name: str | None = None) -> None:
+    """The chapter's confirmatory verdicts in declaration ``name`` (None: the first that
+    declares it), one line each (the cell nbval checks), or only how many of its declared
+    runs are stored."""
+    claims, outcomes = chapter_verdicts(chapter, store, name)
     if not isinstance(outcomes, dict):
         print(outcomes.text())
         return
@@ -171,12 +173,12 @@ COMPACT = ("role", "confirmatory verdict", "estimate [95 % interval]", "unit", "
 
 
 def show_chapter(chapter: str, exploratory: dict | None = None, store=None,
-                 columns: tuple[str, ...] | None = None):
+                 columns: tuple[str, ...] | None = None, name: str | None = None):
     """The same as a table for the page (a DataFrame; ``columns``: which, e.g.
     :data:`COMPACT`), or the stored-runs count."""
     import pandas as pd
 
-    claims, outcomes = chapter_verdicts(chapter, store)
+    claims, outcomes = chapter_verdicts(chapter, store, name)
     if not isinstance(outcomes, dict):
         print(outcomes.text())
         return None
@@ -268,18 +270,18 @@ def as_claim(claim, outcome, store, runs: dict | None = None,
         values=_values(claim, store, runs) if est is not None else (), verdict=outcome.verdict)
 
 
-def pilot_claims(chapter: str, records_by_arm: dict[str, list[dict]]):
+def pilot_claims(chapter: str, records_by_arm: dict[str, list[dict]], name: str | None = None):
     """The chapter's declared claims judged on other runs of their arms — a pilot's, or a
     chapter's exploratory seeds (``records_by_arm``: arm name → records in seed order) — as
     checked :class:`lt_lab.book.claims.Claim` s: exploratory evidence, the same measure,
     design and levels as the declaration's."""
     from dataclasses import replace
 
-    from lt_lab.book.confirmatory import chapter_declared
+    from lt_lab.book.confirmatory import chapter_declared, declaration_of
     from lt_lab.book.confirmatory.verdicts import judge
 
     checked = []
-    for claim in chapter_declared(chapter):
+    for claim in chapter_declared(chapter, name or declaration_of(chapter)):
         runs = {role: ([records_by_arm[a.name] for a in value]
                        if isinstance(value, (list, tuple)) else records_by_arm[value.name])
                 for role, value in claim.arms.items()}
@@ -289,28 +291,31 @@ def pilot_claims(chapter: str, records_by_arm: dict[str, list[dict]]):
     return checked
 
 
-def chapter_claims(chapter: str, store=None, not_applicable_estimate: bool = False):
-    """The chapter's confirmatory verdicts as checked claims (:func:`as_claim`), or the
-    :class:`Status` while its runs are not all stored."""
+def chapter_claims(chapter: str, store=None, not_applicable_estimate: bool = False,
+                   name: str | None = None):
+    """The chapter's confirmatory verdicts (in declaration ``name``; None: the first that
+    declares it) as checked claims (:func:`as_claim`), or the :class:`Status` while its
+    runs are not all stored."""
     from lt_lab.results import ResultsStore
 
     store = store or ResultsStore()
-    claims, outcomes = chapter_verdicts(chapter, store)
+    claims, outcomes = chapter_verdicts(chapter, store, name)
     if not isinstance(outcomes, dict):
         return outcomes
     return [as_claim(c, outcomes[f"{c.id}@{c.regime}"], store,
                      not_applicable_estimate=not_applicable_estimate) for c in claims]
 
 
-def arm_records(chapter: str, store=None) -> dict | None:
-    """``{arm name: records at the declared seeds}`` of the chapter's confirmatory runs, or None
-    while its declared runs are not all stored (no number is read before the look)."""
-    from lt_lab.book.confirmatory import chapter_declared, status
+def arm_records(chapter: str, store=None, name: str | None = None) -> dict | None:
+    """``{arm name: records at the declared seeds}`` of the chapter's confirmatory runs in
+    declaration ``name`` (None: the first that declares it), or None while its declared runs
+    are not all stored (no number is read before the look)."""
+    from lt_lab.book.confirmatory import chapter_declared, declaration_of, status
     from lt_lab.book.confirmatory.plan import _arms
     from lt_lab.results import ResultsStore
 
     store = store or ResultsStore()
-    claims = chapter_declared(chapter)
+    claims = chapter_declared(chapter, name or declaration_of(chapter))
     if not status(claims, store).complete:
         return None
     found = {}
@@ -324,7 +329,8 @@ CONFIRMATORY_LABEL = "confirmatory: fresh seeds {}"
 EXPLORATORY_LABEL = "exploratory: the chapter's seeds"
 
 
-def forest(chapter: str, exploratory=None, store=None, not_applicable_estimate: bool = False):
+def forest(chapter: str, exploratory=None, store=None, not_applicable_estimate: bool = False,
+           name: str | None = None):
     """One forest plot of the chapter's confirmatory verdicts (circles), with each claim's
     exploratory verdict (``exploratory``: the chapter's checked claims) drawn under it
     (squares): the figure, or None (printing the stored-runs count) while the chapter's runs
@@ -332,11 +338,11 @@ def forest(chapter: str, exploratory=None, store=None, not_applicable_estimate: 
     estimate too (:func:`as_claim`)."""
     from lt_lab.book.claims import forest_plot
 
-    checked = chapter_claims(chapter, store, not_applicable_estimate)
+    checked = chapter_claims(chapter, store, not_applicable_estimate, name)
     if not isinstance(checked, list):
         print(checked.text())
         return None
-    seeds = sorted({s for c in chapter_verdicts(chapter, store)[0] for s in c.seeds})
+    seeds = sorted({s for c in chapter_verdicts(chapter, store, name)[0] for s in c.seeds})
     extra = {EXPLORATORY_LABEL: list(exploratory)} if exploratory is not None else None
     return forest_plot(checked, columns=extra,
                        label=CONFIRMATORY_LABEL.format(f"{seeds[0]}–{seeds[-1]}"))
@@ -358,25 +364,30 @@ def headline_rows(store=None, name: str | None = None) -> list[dict]:
     """One row a declared chapter (of declaration ``name``; None: of every declaration): its
     counted claims (a group once, through its primary), how many got each verdict (the rest:
     not applicable, not run, not judged), or only how many of its runs are stored."""
+    from lt_lab.book.confirmatory import DECLARATIONS, declared
     from lt_lab.results import ResultsStore
 
     store = store or ResultsStore()
-    claims = _declared(name)
     rows = []
-    for chapter in dict.fromkeys(c.chapter for c in claims):
-        own, outcomes = chapter_verdicts(chapter, store)
-        counted = [c for c in own if c.role == "counted"]
-        row = {"chapter": chapter, "counted": len(counted),
-               "descriptive": sum(c.role in ("descriptive", "ours") for c in own)}
-        if not isinstance(outcomes, dict):
-            rows.append({**row, "status": outcomes.text()})
-            continue
-        verdicts = [outcomes[f"{c.id}@{c.regime}"].verdict for c in counted]
-        row.update({v: verdicts.count(v) for v in OUTCOMES})
-        row["other"] = len(verdicts) - sum(row[v] for v in OUTCOMES)
-        row["outcomes"] = {f"{c.id}@{c.regime}": outcomes[f"{c.id}@{c.regime}"] for c in own}
-        rows.append({**row, "status": "all runs stored"})
+    for each in ([name] if name else DECLARATIONS):
+        for chapter in dict.fromkeys(c.chapter for c in declared(each)):
+            rows.append(_headline_row(chapter, each, store))
     return rows
+
+
+def _headline_row(chapter: str, name: str, store) -> dict:
+    """:func:`headline_rows`' row of ``chapter``'s claims in declaration ``name``."""
+    own, outcomes = chapter_verdicts(chapter, store, name)
+    counted = [c for c in own if c.role == "counted"]
+    row = {"chapter": chapter, "declaration": name, "counted": len(counted),
+           "descriptive": sum(c.role in ("descriptive", "ours") for c in own)}
+    if not isinstance(outcomes, dict):
+        return {**row, "status": outcomes.text()}
+    verdicts = [outcomes[f"{c.id}@{c.regime}"].verdict for c in counted]
+    row.update({v: verdicts.count(v) for v in OUTCOMES})
+    row["other"] = len(verdicts) - sum(row[v] for v in OUTCOMES)
+    row["outcomes"] = {f"{c.id}@{c.regime}": outcomes[f"{c.id}@{c.regime}"] for c in own}
+    return {**row, "status": "all runs stored"}
 
 
 def headline(store=None, name: str | None = None, table: bool = True) -> str:
@@ -402,7 +413,8 @@ def headline(store=None, name: str | None = None, table: bool = True) -> str:
         lead = (f"**Under pre-registration, {sum(r['reproduced'] for r in done)} of the "
                 f"{judged} counted claims judged so far reproduced** ({counts}"
                 f"{f', {other} not applicable or not run' if other else ''}), in "
-                f"{len(done)} of the {sum(bool(r['counted']) for r in rows)} chapters that "
+                f"{len({r['chapter'] for r in done})} of the "
+                f"{len({r['chapter'] for r in rows if r['counted']})} chapters that "
                 f"count claims; the other {total - judged} counted claims wait for their "
                 f"runs. By chance alone at most about {line.expected:.1f} of these {line.k} would "
                 "show their direction (the interval's lower end above 0, p < 0.025 "
@@ -412,7 +424,9 @@ def headline(store=None, name: str | None = None, table: bool = True) -> str:
     if not table:
         return lead
     heads = ["chapter", "counted", *OUTCOMES, "other", "descriptive", "runs"]
-    table = [[f"[{r['chapter']}](../chapters/{r['chapter']}.ipynb)", r["counted"],
+    parts = [r["chapter"] for r in rows]  # a chapter declared in parts names each part's
+    table = [[f"[{r['chapter']}](../chapters/{r['chapter']}.ipynb)"
+              + (f" ({r['declaration']})" if parts.count(r["chapter"]) > 1 else ""), r["counted"],
               *(r.get(v, "—") for v in OUTCOMES), r.get("other", "—"),
               r["descriptive"], r["status"]] for r in rows]
     return lead + "\n\n" + markdown_table(heads, table)
@@ -428,10 +442,11 @@ def fill_headline(page, store=None) -> None:
     page.write_text(text)
 
 
-def chapter_chance(chapter: str, store=None):
-    """The chance line over a whole chapter's counted claims (:func:`verdicts.chance`), or
-    None while its runs are not all stored."""
+def chapter_chance(chapter: str, store=None, name: str | None = None):
+    """The chance line over a whole chapter's counted claims (:func:`verdicts.chance`) in
+    declaration ``name`` (None: the first that declares it), or None while its runs are not
+    all stored."""
     from lt_lab.book.confirmatory.verdicts import chance
 
-    claims, outcomes = chapter_verdicts(chapter, store)
+    claims, outcomes = chapter_verdicts(chapter, store, name)
     return chance(claims, outcomes) if isinstance(outcomes, dict) else None

@@ -314,9 +314,65 @@ def snapshot_margin(runs: dict, level: float, analysis: str = "scl_geometry",
                       runs["a"], f"{analysis}.{quantity}")
 
 
+# --- chapter 6, F2: scores on SADE's resampled test priors --------------------------------
+
+def _prior_value(record: dict, source: dict, prior: str, metric: str) -> float:
+    """``metric`` (points) of ``record`` on the test set resampled to ``prior``, read where
+    ``source`` says: ``{"analysis": "agnostic"}`` (the model's own prediction),
+    ``{"analysis": "sade_aggregation", "key": "aggregated"}`` (or ``"mean"``: SADE's experts
+    aggregated at test time, or averaged), or ``{"analysis": "sade_aggregation", "key":
+    "experts", "expert": k}`` (expert k alone: 0 forward, 1 uniform, 2 backward)."""
+    try:
+        entry = record["extras"][source["analysis"]][prior]
+        if "key" in source:
+            entry = entry[source["key"]]
+        if "expert" in source:
+            entry = entry[source["expert"]]
+        return 100 * float(entry[metric])
+    except (KeyError, IndexError, TypeError):
+        raise ConfigError(f"record {record.get('key')} has no {metric!r} on prior {prior!r} "
+                          f"where {source} reads it") from None
+
+
+def prior_mean_difference(runs: dict, source_a: dict, source_b: dict, priors=None,
+                          metric: str = "acc") -> list[float]:
+    """Per seed, the mean over ``priors`` (None: SADE's eleven) of arm a's ``metric`` on each
+    resampled test set, read by ``source_a`` (:func:`_prior_value`), minus arm b's, read by
+    ``source_b`` (points): SADE's summary of a method whose test prior is unknown. Arms a and
+    b may be the same arm read two ways (e.g. one expert against another)."""
+    from lt_lab.beyond.agnostic import SADE_TEST_PRIORS
+
+    priors = tuple(priors or SADE_TEST_PRIORS)
+
+    def mean(record, source):
+        return sum(_prior_value(record, source, p, metric) for p in priors) / len(priors)
+
+    return _all_seeds([mean(a, source_a) - mean(b, source_b)
+                       for a, b in _paired(runs["a"], runs["b"])], runs["a"],
+                      f"mean of {metric} over {len(priors)} priors")
+
+
+def _weight(record: dict, prior: str, expert: int) -> float:
+    try:
+        return float(record["extras"]["sade_aggregation"][prior]["weights"][expert])
+    except (KeyError, IndexError, TypeError):
+        raise ConfigError(f"record {record.get('key')} has no aggregation weight of expert "
+                          f"{expert} on prior {prior!r}") from None
+
+
+def weight_shift(runs: dict, expert: int = 2, prior: str = "backward50",
+                 against: str = "forward50") -> list[float]:
+    """Per seed, the test-time aggregation weight (in [0, 1]) SADE gives ``expert`` (2: the
+    backward one) on the test set resampled to ``prior`` minus the weight it gives it on
+    ``against``: whether the weights follow the test prior."""
+    return _all_seeds([_weight(a, prior, expert) - _weight(a, against, expert)
+                       for a in runs["a"]], runs["a"], f"weight of expert {expert}")
+
+
 MEASURES = {f.__name__: f for f in (
     difference, share_of_gain, reference_gain, smallest_gain, smallest_fix_gain,
     norm_size_correlation, level, best_epoch_optimism, optimism_difference, tuned_difference,
     chosen_tau_near, subset_table, final_difference, last_over_first, classifier_etf_gap,
     etf_gap_by_instance, reduction, reduction_gap, stage_reduction, margin_over_best,
-    error_difference, smoothed_density_gap, snapshot_difference, snapshot_margin)}
+    error_difference, smoothed_density_gap, snapshot_difference, snapshot_margin,
+    prior_mean_difference, weight_shift)}
