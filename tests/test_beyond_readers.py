@@ -123,3 +123,13 @@ def test_the_weight_table_has_three_weights_per_seed_and_prior_summing_to_one():
 def test_a_record_without_sade_s_aggregation_is_named():
     with pytest.raises(ConfigError, match="k0.*sade_aggregation"):
         readers.weight_table([_record(0, 0.2)])
+
+
+def test_the_prediction_table_stacks_a_method_s_own_scores_and_sade_s_predictions():
+    agnostic = {p: {"acc": 0.4} for p in SADE_TEST_PRIORS}
+    table = readers.prediction_table({"LA": [_record(0, 0.2, agnostic=agnostic)]}, [_sade(1, 0.0)])
+    wide = readers.by_prior(table)
+    assert wide.loc["LA", "forward50"] == pytest.approx(40.0)
+    assert len(wide) == 6  # LA and SADE's five predictions
+    with pytest.raises(ConfigError, match="needs runs"):
+        readers.prediction_table({}, None)

@@ -5,7 +5,14 @@ measures by hand, gate, and that adding it left the other locks untouched."""
 import pytest
 
 from lt_lab.beyond.agnostic import SADE_TEST_PRIORS
-from lt_lab.book.confirmatory import chapter_declared, declaration_of, declared, judge, lock
+from lt_lab.book.confirmatory import (
+    chapter_declared,
+    declaration_of,
+    declared,
+    judge,
+    lock,
+    status,
+)
 from lt_lab.book.confirmatory.edition3 import AGGREGATED, CHAPTER, OWN, SEEDS
 from lt_lab.book.confirmatory.measures import prior_mean_difference, weight_shift
 from lt_lab.book.confirmatory.verdicts import declared_runs
@@ -158,3 +165,19 @@ def test_the_lock_matches_the_code():
     assert locked["policy"]["seeds"] == {"quick": list(range(300, 310))}
     assert locked["runs"] == 20
     assert set(locked["constants"]["measures"]) == {"prior_mean_difference", "weight_shift"}
+
+
+def test_the_gate_estimate_waits_for_the_whole_set_and_then_reads_the_counted_runs(tmp_path):
+    from lt_lab.book.confirmatory.display import gate_estimate
+    from lt_lab.book.paths import ROOT
+    from lt_lab.results import ResultsStore
+
+    chapter = "06_beyond_softmax"
+    assert gate_estimate(chapter, "aggregation-follows-prior", ResultsStore(tmp_path),
+                         "edition-3") is None
+    store = ResultsStore(ROOT / "data" / "results")
+    if status(CLAIMS, store).complete:  # the counted set is in the repository's store
+        found = gate_estimate(chapter, "aggregation-follows-prior", store, "edition-3")
+        assert found.n == 10 and found.low <= found.mean <= found.high
+        with pytest.raises(ConfigError, match="no gate"):
+            gate_estimate(chapter, "sade-beats-la-unknown-prior", store, "edition-3")

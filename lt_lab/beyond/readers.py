@@ -128,6 +128,17 @@ def sade_table(records: list[dict], name: str = "SADE", metric: str = "acc",
     return pd.DataFrame(rows)
 
 
+def prediction_table(runs: dict[str, list[dict]], sade: list[dict] | None = None,
+                     metric: str = "acc") -> pd.DataFrame:
+    """One long table of :func:`resampled_table` (``runs``, by method) and
+    :func:`sade_table` (SADE's ``sade`` records, if given), for one figure of both."""
+    parts = [resampled_table(runs, metric)] if runs else []
+    parts += [sade_table(sade, metric=metric)] if sade else []
+    if not parts:
+        raise ConfigError("prediction_table needs runs or SADE's records")
+    return pd.concat(parts, ignore_index=True)
+
+
 def weight_table(records: list[dict], priors=SADE_TEST_PRIORS) -> pd.DataFrame:
     """Long form, one row a (seed, prior, expert): the aggregation weight SADE learned for
     that expert on the test set resampled to that prior (the three sum to 1)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lt_lab.book.confirmatory.plan import DESIGN_TEXT, SEEDS, THREADS
 from lt_lab.book.confirmatory.verdicts import declared_runs
+from lt_lab.errors import ConfigError
 
 MARKER = "<!-- confirmatory-plan -->"
 
@@ -440,6 +441,28 @@ def fill_headline(page, store=None) -> None:
         if marker in text:
             text = text.replace(marker, headline(store, table=table))
     page.write_text(text)
+
+
+def gate_estimate(chapter: str, claim_id: str, store=None, name: str | None = None):
+    """The mean and 95 % interval of claim ``claim_id``'s declared gate on its confirmatory
+    runs (what made it applicable, or not), or None while the chapter's runs in declaration
+    ``name`` are not all stored. The verdict shows the gate's values only when it failed."""
+    from lt_lab.book import designs
+    from lt_lab.book.confirmatory.measures import MEASURES
+    from lt_lab.book.confirmatory.verdicts import _runs
+    from lt_lab.results import ResultsStore
+
+    store = store or ResultsStore()
+    claims, outcomes = chapter_verdicts(chapter, store, name)
+    if not isinstance(outcomes, dict):
+        return None
+    claim = next(c for c in claims if c.id == claim_id)
+    if not claim.gate:
+        raise ConfigError(f"claim {claim_id!r} declares no gate")
+    runs, gate = _runs(claim, store), claim.gate
+    values = MEASURES[gate["measure"]]({role: runs[source] for role, source
+                                       in gate["roles"].items()}, **gate.get("params", {}))
+    return designs.estimate(values, "gate")
 
 
 def chapter_chance(chapter: str, store=None, name: str | None = None):
