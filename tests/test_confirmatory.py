@@ -645,6 +645,7 @@ def test_the_headline_waits_for_whole_chapters_and_says_how_many_runs_are_stored
     assert "confirmatory runs: 0 of 40 stored" in text  # chapter 6's row (edition-2)
     assert "confirmatory runs: 0 of 20 stored" in text  # chapter 6's part F2 (edition-3)
     assert "06_beyond_softmax.ipynb) (edition-3)" in text  # a part named by its declaration
+    assert "confirmatory runs: 0 of 10 stored" in text  # chapter 6's part F3 (edition-4)
 
 
 def test_a_whole_chapter_s_verdicts_become_claims_for_the_forest_plot():

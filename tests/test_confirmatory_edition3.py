@@ -41,11 +41,10 @@ def test_two_claims_are_counted_and_one_is_descriptive_all_on_the_first_ten_fres
         assert claim.seeds == SEEDS["quick"] == tuple(range(300, 310))
 
 
-def test_chapter_6_is_declared_in_two_parts_and_its_first_part_stays_the_default():
+def test_chapter_6_is_declared_in_parts_and_its_first_part_stays_the_default():
     assert declaration_of(CHAPTER) == "edition-2"
-    both = chapter_declared(CHAPTER)
-    assert [c.id for c in both] == ([c.id for c in declared("edition-2")]
-                                    + [c.id for c in CLAIMS])
+    parts = [c.id for c in chapter_declared(CHAPTER)]  # edition-2, edition-3, then later ones
+    assert parts[:6] == [c.id for c in declared("edition-2")] + [c.id for c in CLAIMS]
     assert chapter_declared(CHAPTER, "edition-3") == CLAIMS
 
 

@@ -13,7 +13,8 @@ from lt_lab.book.confirmatory.verdicts import confirmatory_verdicts, judge, stat
 
 DECLARATIONS = {"edition-1": "lt_lab.book.confirmatory.edition1",  # name → module with CLAIMS
                 "edition-2": "lt_lab.book.confirmatory.edition2",
-                "edition-3": "lt_lab.book.confirmatory.edition3"}
+                "edition-3": "lt_lab.book.confirmatory.edition3",
+                "edition-4": "lt_lab.book.confirmatory.edition4"}
 
 
 def declared(name: str = "edition-1"):
