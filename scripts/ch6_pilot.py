@@ -1,8 +1,8 @@
 """Chapter 6's pilots (issue 31): the declared arms of a declaration (edition-2: part F1,
-edition-3: part F2) at the exploratory seeds 0-2 (subset 0, as every chapter's exploratory
-runs), trained after the declaration's lock. Prints no metric.
+edition-3: part F2, edition-4: part F3) at the exploratory seeds 0-2 (subset 0, as every
+chapter's exploratory runs), trained after the declaration's lock. Prints no metric.
 
-    OMP_NUM_THREADS=1 python scripts/ch6_pilot.py [edition-2|edition-3] [--jobs 2]
+    OMP_NUM_THREADS=1 python scripts/ch6_pilot.py [edition-2|edition-3|edition-4] [--jobs 2]
 """
 
 import importlib
