@@ -70,10 +70,7 @@ def plot_priors(table: pd.DataFrame, value: str = "acc", ax=None, palette=None):
     ax = axes_for(ax, size=(6.4, 3.8))
     sns.lineplot(table, x="position", y=value, hue="method", style="method", markers=True,
                  dashes=False, errorbar=seed_spread(table), palette=palette or PALETTE, ax=ax)
-    ax.set_xticks(range(len(SADE_TEST_PRIORS)))
-    ax.set_xticklabels([p.replace("forward", "F").replace("backward", "B")
-                        .replace("uniform", "U") for p in SADE_TEST_PRIORS])
-    ax.set_xlabel("test class prior: forward-long-tailed F50 … uniform U … backward B50")
+    _prior_axis(ax)
     ax.set_ylabel("test accuracy (%)")
     ax.grid(alpha=0.3)
     legend_below(ax, columns=2)
