@@ -34,7 +34,7 @@ DESCRIBED = {
     "fig-ch0-class-counts", "fig-ch1-weights", "fig-ch2-toy", "fig-ch2-offsets",
     "fig-ch4-ufm-etf", "fig-ch4-ufm-sweep", "fig-ch4-mse-bias", "fig-ch4-mse-imbalanced",
     "fig-ch5-dataset", "fig-ch6-simulator", "fig-ch6-geometry", "fig-ch6-priors",
-    "fig-ch6-sade",
+    "fig-ch6-sade", "fig-ch6-mixup",
 }
 # Alt texts that state a measured trend (a line rises, one lies lowest) with no test yet: to
 # be moved to CHECKED as tests are written. A figure added to the book must join a set.

@@ -133,3 +133,17 @@ def test_the_prediction_table_stacks_a_method_s_own_scores_and_sade_s_prediction
     assert len(wide) == 6  # LA and SADE's five predictions
     with pytest.raises(ConfigError, match="needs runs"):
         readers.prediction_table({}, None)
+
+
+def test_the_classifier_table_has_a_row_per_method_seed_and_classifier(monkeypatch):
+    import lt_lab.decoupling.readers as decoupling
+
+    monkeypatch.setattr(decoupling, "fix_result",
+                        lambda record, fix: record["extras"]["classifier_fixes"][fix])
+    table = readers.classifier_table({"a": [_record(0, 0.2, acc=0.5, crt=0.6)],
+                                      "b": [_record(3, 0.2, acc=0.7, crt=0.25)]},
+                                     classifiers=("joint", "crt"))
+    assert list(table["method"]) == ["a", "a", "b", "b"]
+    assert list(table["seed"]) == [0, 0, 3, 3]
+    assert list(table["classifier"]) == ["joint", "crt", "joint", "crt"]
+    assert list(table["balanced_acc"]) == pytest.approx([50.0, 60.0, 70.0, 25.0])

@@ -99,3 +99,23 @@ def plot_weights(table: pd.DataFrame, ax=None, palette=None):
     ax.grid(alpha=0.3)
     legend_below(ax, columns=3)
     return ax
+
+
+CLASSIFIERS = {"joint": "joint (stage 1)", "crt": "cRT", "lws": "LWS", "ncm": "NCM"}
+
+
+def plot_classifiers(table: pd.DataFrame, value: str = "balanced_acc", ax=None, palette=None):
+    """Each classifier a run carries (:func:`lt_lab.beyond.readers.classifier_table`), one
+    colour a first stage: a dot a seed, a diamond their mean with the seeds' sd."""
+    ax = axes_for(ax, size=(6.4, 3.6))
+    table = table.assign(classifier=table["classifier"].map(lambda c: CLASSIFIERS.get(c, c)))
+    colours = palette or PALETTE
+    sns.stripplot(table, x="classifier", y=value, hue="method", dodge=True, size=4, alpha=0.5,
+                  palette=colours, ax=ax, legend=False)
+    sns.pointplot(table, x="classifier", y=value, hue="method", dodge=0.4, markers="D",
+                  linestyle="none", errorbar=seed_spread(table), palette=colours, ax=ax)
+    ax.set_xlabel("classifier on the stage-1 features")
+    ax.set_ylabel("balanced test accuracy (%)")
+    ax.grid(alpha=0.3, axis="y")
+    legend_below(ax, columns=2)
+    return ax

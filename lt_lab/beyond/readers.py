@@ -3,7 +3,7 @@
 * the contrastive geometry of a run (``extras["scl_geometry"]``, :mod:`.analyses`): its last
   snapshot, or its curve over the epochs;
 * the accuracies of the classifiers a run carries: the joint head (for an SCL run, its linear
-  probe) and the decoupled ones of ``extras["classifier_fixes"]`` (cRT, NCM);
+  probe) and the decoupled ones of ``extras["classifier_fixes"]`` (cRT, LWS, NCM);
 * the test-agnostic evaluation: the resampled metrics of ``extras["agnostic"]`` by prior, and
   the re-weighted reading of any stored record (:func:`lt_lab.beyond.agnostic.prior_table`);
 * SADE's test-time aggregation (``extras["sade_aggregation"]``): the accuracy of its
@@ -67,6 +67,16 @@ def accuracy_table(runs: dict[str, list[dict]], classifiers=("joint", "crt", "nc
                                                for r in records) / len(records)
                                 for c in classifiers}
                          for name, records in runs.items()}).T.rename_axis("method")
+
+
+def classifier_table(runs: dict[str, list[dict]], classifiers=("joint", "crt", "lws", "ncm"),
+                     metric: str = "balanced_acc", scale: float = 100) -> pd.DataFrame:
+    """Long form, one row a (method, seed, classifier): ``metric`` in points (for seaborn);
+    :func:`accuracy_table` is its mean over seeds."""
+    rows = [{"method": name, "seed": record["seed"], "classifier": c,
+             metric: scale * classifier_accuracy(record, c, metric)}
+            for name, records in runs.items() for record in records for c in classifiers]
+    return pd.DataFrame(rows)
 
 
 def resampled_table(runs: dict[str, list[dict]], metric: str = "acc",
