@@ -30,7 +30,7 @@ def plot_simulator(records: list[dict]):
     ratio, with and without the ReLU (colour), one panel a temperature; dots are seeds."""
     frame = simulator_frame(records)
     temperatures = list(dict.fromkeys(frame["τ"]))
-    axes = grid(len(temperatures) * 2, columns=2, panel_height=2.6)
+    axes = grid(len(temperatures) * 2, columns=2, panel_height=2.3)
     for row, tau in enumerate(temperatures):
         for col, reference in enumerate(("orthogonal frame", "simplex ETF")):
             ax, part = axes[2 * row + col], frame[(frame["τ"] == tau)
@@ -50,7 +50,7 @@ def plot_geometry_curves(curves: pd.DataFrame, quantity: str = "of_distance", ax
                          palette=None):
     """A geometry distance over training epochs (:func:`lt_lab.beyond.readers.geometry_curves`),
     the mean over seeds with their sd, and the simplex ETF's distance to an orthogonal frame."""
-    ax = axes_for(ax, size=(6.4, 3.8))
+    ax = axes_for(ax, size=(6.4, 3.3))
     sns.lineplot(curves, x="epoch", y=quantity, hue="method", marker="o", markersize=4,
                  errorbar=seed_spread(curves), palette=palette or PALETTE, ax=ax)
     if quantity == "of_distance":
@@ -67,7 +67,7 @@ def plot_geometry_curves(curves: pd.DataFrame, quantity: str = "of_distance", ax
 def plot_priors(table: pd.DataFrame, value: str = "acc", ax=None, palette=None):
     """Accuracy on SADE's eleven test priors, forward-long-tailed (left) to backward (right):
     the mean over seeds of a long table of :mod:`lt_lab.beyond.readers`, with their sd."""
-    ax = axes_for(ax, size=(6.4, 3.8))
+    ax = axes_for(ax, size=(6.4, 3.3))
     sns.lineplot(table, x="position", y=value, hue="method", style="method", markers=True,
                  dashes=False, errorbar=seed_spread(table), palette=palette or PALETTE, ax=ax)
     _prior_axis(ax)
@@ -107,7 +107,7 @@ CLASSIFIERS = {"joint": "joint (stage 1)", "crt": "cRT", "lws": "LWS", "ncm": "N
 def plot_classifiers(table: pd.DataFrame, value: str = "balanced_acc", ax=None, palette=None):
     """Each classifier a run carries (:func:`lt_lab.beyond.readers.classifier_table`), one
     colour a first stage: a dot a seed, a diamond their mean with the seeds' sd."""
-    ax = axes_for(ax, size=(6.4, 3.6))
+    ax = axes_for(ax, size=(6.4, 3.0))
     table = table.assign(classifier=table["classifier"].map(lambda c: CLASSIFIERS.get(c, c)))
     colours = palette or PALETTE
     sns.stripplot(table, x="classifier", y=value, hue="method", dodge=True, size=4, alpha=0.5,
