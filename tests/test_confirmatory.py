@@ -698,6 +698,7 @@ def test_the_readme_gives_what_the_stored_confirmatory_runs_cost():
     assert cost_markdown(STORE) in readme
     assert cost_markdown(STORE, name="edition-2") in readme  # chapter 6's declaration
     assert cost_markdown(STORE, name="edition-3") in readme  # chapter 6's part F2
+    assert cost_markdown(STORE, name="edition-4") in readme  # chapter 6's part F3
 
 
 def test_the_cost_of_a_run_is_its_wall_time_times_its_threads(tmp_path):
