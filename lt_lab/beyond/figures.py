@@ -107,7 +107,7 @@ CLASSIFIERS = {"joint": "joint (stage 1)", "crt": "cRT", "lws": "LWS", "ncm": "N
 def plot_classifiers(table: pd.DataFrame, value: str = "balanced_acc", ax=None, palette=None):
     """Each classifier a run carries (:func:`lt_lab.beyond.readers.classifier_table`), one
     colour a first stage: a dot a seed, a diamond their mean with the seeds' sd."""
-    ax = axes_for(ax, size=(6.4, 3.0))
+    ax = axes_for(ax, size=(6.4, 2.7))
     table = table.assign(classifier=table["classifier"].map(lambda c: CLASSIFIERS.get(c, c)))
     colours = palette or PALETTE
     sns.stripplot(table, x="classifier", y=value, hue="method", dodge=True, size=4, alpha=0.5,
