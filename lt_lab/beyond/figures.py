@@ -6,6 +6,7 @@ import pandas as pd
 import seaborn as sns
 
 from lt_lab.beyond.agnostic import SADE_TEST_PRIORS
+from lt_lab.decoupling.readers import FIX_TITLES
 from lt_lab.figures import PALETTE, axes_for, grid, legend, legend_below, seed_spread
 
 ETF_TO_OF = 0.3204  # ‖(I − 11ᵀ/C)/‖·‖_F − I/√C‖_F at C = 10
@@ -101,7 +102,9 @@ def plot_weights(table: pd.DataFrame, ax=None, palette=None):
     return ax
 
 
-CLASSIFIERS = {"joint": "joint (stage 1)", "crt": "cRT", "lws": "LWS", "ncm": "NCM"}
+# Part F3's classifiers, named as the book names them (stage 1's own head spelled out)
+CLASSIFIERS = {fix: FIX_TITLES[fix] for fix in ("joint", "crt", "lws", "ncm")} | {
+    "joint": "joint (stage 1)"}
 
 
 def plot_classifiers(table: pd.DataFrame, value: str = "balanced_acc", ax=None, palette=None):
