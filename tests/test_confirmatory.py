@@ -8,7 +8,18 @@ import subprocess
 
 import pytest
 
-from lt_lab.book.confirmatory import DECLARATIONS, SEEDS, THREADS, declared, judge, lock, status
+from lt_lab.book.confirmatory import (
+    DECLARATIONS,
+    SEEDS,
+    THREADS,
+    chapter_declared,
+    declaration_of,
+    declared,
+    judge,
+    live,
+    lock,
+    status,
+)
 from lt_lab.book.confirmatory.edition1 import NEW_ARMS, NOT_COUNTED
 from lt_lab.book.confirmatory.measures import (
     best_epoch_optimism,
@@ -277,12 +288,13 @@ def test_the_declared_grid_is_one_list_of_every_run(tmp_path):
     from lt_lab.book.confirmatory.__main__ import main
 
     out = tmp_path / "grid.json"
-    assert main(["grid", "edition-1", str(out)]) == 0
+    assert main(["grid", "edition-1", str(out)]) == 0  # its live part: chapters 4 and 5
     configs = json.loads(out.read_text())
-    assert len(configs) == len(declared_runs(CLAIMS)) == status(CLAIMS, STORE).total
+    claims = live("edition-1")
+    assert len(configs) == len(declared_runs(claims)) == status(claims, STORE).total == 150
     from lt_lab.cli import grid_config  # what `lt-lab grid FILE` trains: the declared keys
 
-    assert {grid_config(entry).key() for entry in configs} == set(declared_runs(CLAIMS))
+    assert {grid_config(entry).key() for entry in configs} == set(declared_runs(claims))
 
 
 # --- the lock and the declaration commit -------------------------------------------------------
@@ -441,8 +453,9 @@ def _frozen_status(chapter: str) -> str:
 def test_each_chapter_s_set_is_whole_or_its_frozen_cell_lists_how_many_are_stored(chapter):
     """The declared set of a chapter is complete, or the chapter says how much of it is
     stored (the count its frozen cell prints, checked against the store here without
-    executing it)."""
-    progress = status([c for c in CLAIMS if c.chapter == chapter], STORE)
+    executing it); the set is the declaration's that judges the chapter (edition-5 for the
+    chapters it re-declared)."""
+    progress = status(chapter_declared(chapter, declaration_of(chapter)), STORE)
     frozen = _frozen_status(chapter)
     if progress.complete:
         assert "confirmatory runs:" not in frozen
@@ -639,8 +652,9 @@ def test_the_headline_waits_for_whole_chapters_and_says_how_many_runs_are_stored
     from lt_lab.book.confirmatory.display import headline
 
     text = headline(ResultsStore(tmp_path))
-    counted = sum(c.role == "counted" for name in DECLARATIONS for c in declared(name))
-    assert f"none of the {counted} counted claims" in text  # every declaration's
+    counted = sum(c.role == "counted" for name in DECLARATIONS for c in live(name))
+    assert f"none of the {counted} counted claims" in text  # every declaration's, once
+    assert text.count("04b_collapse_networks.ipynb") == 1  # edition-5's row, not edition-1's
     assert "confirmatory runs: 0 of 130 stored" in text  # chapter 5's row
     assert "confirmatory runs: 0 of 40 stored" in text  # chapter 6's row (edition-2)
     assert "confirmatory runs: 0 of 20 stored" in text  # chapter 6's part F2 (edition-3)
@@ -699,6 +713,7 @@ def test_the_readme_gives_what_the_stored_confirmatory_runs_cost():
     assert cost_markdown(STORE, name="edition-2") in readme  # chapter 6's declaration
     assert cost_markdown(STORE, name="edition-3") in readme  # chapter 6's part F2
     assert cost_markdown(STORE, name="edition-4") in readme  # chapter 6's part F3
+    assert cost_markdown(STORE, name="edition-5") in readme  # chapters 0-3 and 4b, fp32
 
 
 def test_the_cost_of_a_run_is_its_wall_time_times_its_threads(tmp_path):

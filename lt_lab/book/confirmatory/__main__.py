@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sys
 
-from lt_lab.book.confirmatory import DECLARATIONS, declared, lock, status
+from lt_lab.book.confirmatory import DECLARATIONS, declared, live, lock, status
 from lt_lab.book.confirmatory.verdicts import declared_runs
 
 
@@ -32,13 +32,14 @@ def main(argv=None) -> int:
         print(f"NAME={name!r} is not a declaration; declared: {', '.join(DECLARATIONS)}",
               file=sys.stderr)
         return 2
-    claims = declared(name)
+    claims = live(name)  # a part a later declaration superseded is neither planned nor trained
     if action == "plan":
         for c in claims:
             print(f"{c.id:34s} {c.chapter:14s} {c.regime:5s} n={c.n:<2d} {c.design:15s} "
                   f"{c.role:12s} {c.group or ''}")
         print(f"{len(declared_runs(claims))} runs")
     elif action == "lock":
+        claims = declared(name)
         lock.write_lock(name, claims)
         print(f"locked {name}: {len(claims)} claims in {lock.LOCK_PATH}")
     elif action == "grid":

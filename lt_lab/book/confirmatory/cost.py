@@ -35,14 +35,15 @@ def _speed(record: dict) -> float | None:
 
 def cost_rows(store=None, name: str = "edition-1") -> list[dict]:
     """One row a (chapter, profile, kind) of the declaration: its declared and stored runs,
-    their core-hours, median wall time, median images a second and machines."""
-    from lt_lab.book.confirmatory import declared
+    their core-hours, median wall time, median images a second and machines (its live claims':
+    a part a later declaration superseded had no runs)."""
+    from lt_lab.book.confirmatory import live
     from lt_lab.book.confirmatory.plan import _arms
     from lt_lab.results import ResultsStore
 
     store = store or ResultsStore()
     groups: dict[tuple, dict] = defaultdict(dict)
-    for claim in declared(name):
+    for claim in live(name):
         for arm in _arms(claim.arms):
             for seed in claim.seeds:
                 config = arm.config(seed)

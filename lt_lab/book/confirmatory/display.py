@@ -76,11 +76,26 @@ def declaration_text() -> str:
 def fill_page(page) -> None:
     """Replace the pre-registration page's markers by the declarations and their plans (one
     table a declaration, headed by its name)."""
-    from lt_lab.book.confirmatory import DECLARATIONS, declared
+    from lt_lab.book.confirmatory import DECLARATIONS
 
     text = page.read_text().replace(DECLARATION_MARKER, declaration_text())
-    plans = "\n\n".join(f"**{name}.** {plan_table(declared(name))}" for name in DECLARATIONS)
+    plans = "\n\n".join(f"**{name}.** {_plan(name)}" for name in DECLARATIONS)
     page.write_text(text.replace(MARKER, plans))
+
+
+def _plan(name: str) -> str:
+    """Declaration ``name``'s plan table over its live claims, after a line naming the
+    chapters a later declaration re-declared (withdrawn here before their first run)."""
+    from lt_lab.book.confirmatory import declared, live, superseded_by
+
+    gone = {}
+    for claim in declared(name):
+        if (later := superseded_by(name, claim.chapter)) is not None:
+            gone.setdefault(later, []).append(claim.chapter)
+    notes = "".join(f"Chapters {', '.join(dict.fromkeys(c.split('_')[0] for c in chapters))}: "
+                    f"re-declared by {later} before any of their runs existed, and withdrawn "
+                    f"here. " for later, chapters in gone.items())
+    return notes + plan_table(live(name))
 
 
 # --- a chapter's confirmatory verdicts (issue 29, D2) --------------------------------------
@@ -355,25 +370,25 @@ OUTCOMES = ("reproduced", "partly", "inconclusive", "not reproduced")
 
 
 def _declared(name: str | None) -> list:
-    """The claims of declaration ``name``, or of every declaration (None), in order."""
-    from lt_lab.book.confirmatory import DECLARATIONS, declared
+    """The live claims of declaration ``name``, or of every declaration (None), in order."""
+    from lt_lab.book.confirmatory import DECLARATIONS, live
 
-    return [c for n in ([name] if name else DECLARATIONS) for c in declared(n)]
+    return [c for n in ([name] if name else DECLARATIONS) for c in live(n)]
 
 
 def headline_rows(store=None, name: str | None = None) -> list[dict]:
     """One row a declared chapter (of declaration ``name``; None: of every declaration): its
     counted claims (a group once, through its primary), how many got each verdict (the rest:
     not applicable, not run, not judged), or only how many of its runs are stored."""
-    from lt_lab.book.confirmatory import DECLARATIONS, declared
+    from lt_lab.book.confirmatory import DECLARATIONS, live
     from lt_lab.results import ResultsStore
 
     store = store or ResultsStore()
     rows = []
     for each in ([name] if name else DECLARATIONS):
-        for chapter in dict.fromkeys(c.chapter for c in declared(each)):
+        for chapter in dict.fromkeys(c.chapter for c in live(each)):
             rows.append(_headline_row(chapter, each, store))
-    return rows
+    return sorted(rows, key=lambda row: row["chapter"])  # a chapter's parts in declared order
 
 
 def _headline_row(chapter: str, name: str, store) -> dict:

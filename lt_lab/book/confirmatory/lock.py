@@ -264,10 +264,17 @@ def lock_entries(name: str, claims) -> dict:
 
 
 def planning(name: str, claims) -> dict:
-    """Each claim's n as planned from the exploratory records (:mod:`.planning`)."""
+    """Each claim's n as planned from the exploratory records (:mod:`.planning`); a
+    declaration that re-declares another's claims (its module's ``PLANNED_AS``) plans them
+    as that one did, on the same exploratory twins."""
+    from lt_lab.book.confirmatory import declared
     from lt_lab.book.confirmatory.planning import exploratory_plan
     from lt_lab.results import ResultsStore
 
+    module = _declaration(name)
+    if (first := getattr(module, "PLANNED_AS", None)) is not None:
+        name, twins = first, {f"{c.id}@{c.regime}": c for c in declared(first)}
+        claims = [twins[f"{c.id}@{c.regime}"] for c in claims]
     new_arms = _declaration(name).NEW_ARMS
     store = ResultsStore(ROOT / "data" / "results")
     return {f"{c.id}@{c.regime}": exploratory_plan(c, store, new_arms) for c in claims}
