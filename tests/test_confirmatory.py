@@ -729,3 +729,26 @@ def test_the_cost_of_a_run_is_its_wall_time_times_its_threads(tmp_path):
     assert row["stored"] == 1 and row["core_hours"] == pytest.approx(90 * 1 / 3600)
     assert row["images_per_s"] == pytest.approx(2000 * stored["config"]["epochs"] / 90)
     assert row["machines"] == ["CPU X (fam 1; avx2), bf16"]
+
+
+@pytest.mark.parametrize("jobs, stored, calls_made", [("1", 0, 20), ("2", 0, 1), ("2", 19, 1)])
+def test_the_train_command_never_asks_a_run_for_its_own_bar(monkeypatch, jobs, stored,
+                                                           calls_made):
+    """A run's own progress bar shows its training loss: in the confirmatory grid only the
+    grid's count of runs is shown, whether the runs train here (--jobs 1, or a last missing
+    run) or in workers."""
+    from lt_lab import grid, provenance
+    from lt_lab.book.confirmatory.__main__ import main
+
+    keys = list(declared_runs([c for c in CLAIMS if c.chapter == "04_neural_collapse"]))
+    done = set(keys[:stored])
+    monkeypatch.setattr(ResultsStore, "load",
+                        lambda self, config: {"key": config.key()} if config.key() in done
+                        else None)
+    calls = []
+    monkeypatch.setattr(provenance, "git_commit", lambda: "abc123def456")
+    monkeypatch.setattr(grid, "run_grid", lambda configs, **k: calls.append((configs, k)))
+    assert main(["train", "edition-1", "04_neural_collapse", "--jobs", jobs]) == 0
+    assert len(calls) == calls_made
+    assert all(len(configs) > 1 and k["jobs"] > 1 or k["progress"] is False
+               for configs, k in calls)

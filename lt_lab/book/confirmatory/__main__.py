@@ -70,7 +70,7 @@ def main(argv=None) -> int:
 
 def train(claims, rest: list[str]) -> int:
     """Train the declared runs not yet stored, in worker processes, from a clean checkout."""
-    from lt_lab.grid import run_grid
+    from lt_lab.grid import resolve_jobs, run_grid
     from lt_lab.provenance import git_commit
     from lt_lab.results import ResultsStore
 
@@ -88,7 +88,15 @@ def train(claims, rest: list[str]) -> int:
     store = ResultsStore()
     configs = list(declared_runs(claims).values())
     print(f"training at {commit}: {status(claims, store).text()}")
-    run_grid(configs, store=store, jobs=jobs, progress=True)  # records only, no metric shown
+    missing = [config for config in configs if store.load(config) is None]
+    workers = resolve_jobs(jobs, missing) if missing else 1
+    if workers > 1 and len(missing) > 1:  # workers show no run's bar, only the grid's count
+        run_grid(missing, store=store, jobs=workers, progress=True)
+    else:  # here, in this process, where a run's own bar would show its training loss
+        from tqdm import tqdm
+
+        for config in tqdm(missing, desc="runs"):
+            run_grid([config], store=store, jobs=1, progress=False)
     print(status(claims, store).text())
     return 0
 
