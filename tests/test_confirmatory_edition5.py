@@ -101,3 +101,17 @@ def test_the_command_line_plans_and_trains_the_live_claims_only(capsys):
     assert capsys.readouterr().out.splitlines()[-1] == "150 runs"  # chapters 4 and 5
     assert main(["plan", "edition-5"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "360 runs"
+
+
+def test_a_spread_or_ratio_claim_is_drawn_against_its_own_levels():
+    """The forest plot draws a claim's threshold and partly level: a spread's are points of
+    sd (subset-spread: T = 1.5, P = 0.5), a ratio's a share, as declared."""
+    from lt_lab.book.claims import from_registered
+
+    for claim in CLAIMS:
+        if claim.design in ("spread", "ratio"):
+            drawn = from_registered(claim)
+            assert drawn.threshold == claim.levels["threshold"]
+            assert drawn.partly_threshold == claim.levels["partly"]
+    spread = from_registered(next(c for c in CLAIMS if c.id == "subset-spread"))
+    assert (spread.threshold, spread.partly_threshold) == (1.5, 0.5)

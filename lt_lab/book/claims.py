@@ -196,14 +196,15 @@ def from_registered(registered) -> Claim:
 
     levels = registered.levels
     directional = registered.design in ("directional", "superiority")
-    threshold = (levels.get("threshold", 0.0) if directional else
+    leveled = directional or registered.design in ("spread", "ratio")  # T and P of its own
+    threshold = (levels.get("threshold", 0.0) if leveled else
                  -levels["delta"] if registered.design == "non_inferiority" else 0.0)
     return Claim(
         id=registered.id, paper=registered.paper, statement=registered.statement,
         reported=registered.source,
         measure=f"{registered.measure} ({DESIGN_TEXT[registered.design]})",
         threshold=threshold, direction=levels.get("direction", ">") if directional else ">",
-        partly_threshold=levels.get("partly") if directional else None, unit=registered.unit,
+        partly_threshold=levels.get("partly") if leveled else None, unit=registered.unit,
         category="descriptive" if registered.role == "descriptive" else "claim",
         margin=levels.get("margin") if registered.design == "no_effect" else None,
         null=levels.get("null", 0.0))
